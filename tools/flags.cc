@@ -1,0 +1,13 @@
+#include "tools/flags.h"
+
+DEFINE_string(m, "", "model file (GGUF)");
+DEFINE_string(p, "", "prompt text");
+DEFINE_string(f, "", "read the prompt from this file");
+DEFINE_string(o, "", "output file");
+DEFINE_int32(n, 64, "number of tokens to generate");
+DEFINE_int32(t, 0, "threads (0 = physical cores)");
+DEFINE_int32(c, 0, "context size in tokens (0 = the model's, capped by memory)");
+DEFINE_bool(json, false, "print one JSON object instead of text");
+DEFINE_string(isa, "", "cap the instruction set: ref|avx2|avx512|avx512vnni|avxvnni");
+DEFINE_uint64(seed, 0xB17B17, "random seed");
+DEFINE_bool(quiet, false, "no progress bars");

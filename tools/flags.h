@@ -1,0 +1,17 @@
+// Flags shared by several subcommands (llama-cli's names where they exist). A command lists
+// the ones it reads in its Command::flags; any other flag on its command line is an error.
+#pragma once
+
+#include <gflags/gflags.h>
+
+DECLARE_string(m);        // model GGUF
+DECLARE_string(p);        // prompt text
+DECLARE_string(f);        // prompt file
+DECLARE_string(o);        // output path
+DECLARE_int32(n);         // tokens to generate
+DECLARE_int32(t);         // threads
+DECLARE_int32(c);         // context size
+DECLARE_bool(json);       // machine-readable output
+DECLARE_string(isa);      // cap the instruction set: ref|avx2|avx512|avx512vnni|avxvnni
+DECLARE_uint64(seed);     // RNG seed
+DECLARE_bool(quiet);      // no progress bars
