@@ -125,9 +125,13 @@ std::vector<T> ArrayElements(const Array& array);
 }  // namespace bitjit::gguf
 
 #include <cstring>
+#include <stdexcept>
 namespace bitjit::gguf {
 template <typename T>
 std::vector<T> ArrayElements(const Array& array) {
+  if (array.raw.size() != array.count * sizeof(T)) {
+    throw std::runtime_error("ArrayElements: element width mismatch");
+  }
   std::vector<T> out(array.count);
   if (!out.empty()) std::memcpy(out.data(), array.raw.data(), out.size() * sizeof(T));
   return out;

@@ -1,0 +1,56 @@
+// Portable reference kernels for every IR op, with bitnet.cpp's roundings (see
+// ../shared/spec/MODEL.md, "bitnet.cpp's numerics") or plain float32. These define what each
+// op computes: the interpreter runs them, and every optimized kernel is tested against them.
+#pragma once
+
+#include <cstdint>
+
+namespace bitjit::ref {
+
+// y = x * (1.0f / sqrtf(mean + eps)) per row of n; sum of float squares accumulated in double.
+void RmsNorm(const float* x, int64_t rows, int64_t n, float eps, float* y);
+
+// Per-row absmax int8 quantization: m = max(1e-5, max|x|) in double, s = (float)(127 / m),
+// q = clamp(round_half_even(x * s), -128, 127). Returns s.
+float QuantizeRow(const float* x, int64_t n, int8_t* q);
+
+// y[t][r] = (float)dot[t][r] / act_scale[t] * weight_scale.
+void TernaryEpilogue(const int32_t* dot, const float* act_scale, float weight_scale,
+                     int64_t n_tokens, int64_t n_rows, float* y);
+
+// NEOX rotary embedding in place on rows of n_head * head_dim. bitnet numerics use ggml's
+// float32 angle recurrence theta_i = theta_(i-1) * powf(base, -2/D); f32 numerics compute
+// pos * base^(-2i/D) in double.
+void RopeNeox(float* x, int64_t rows, int n_head, int head_dim, const int32_t* positions,
+              float base, bool bitnet_numerics);
+
+// One row of an embedding table as f32.
+void EmbeddingRowF16(const uint16_t* table, int64_t n, int64_t row, float* out);
+void EmbeddingRowQ8_0(const uint8_t* table, int64_t n, int64_t row, float* out);
+
+// Q8_0 quantization of an activation row (blocks of 32: d = fp16(amax/127), q = round half
+// to even of x * 127/amax), as ggml quantizes the lm_head input for a Q8_0 table.
+void QuantizeRowQ8_0(const float* x, int64_t n, uint8_t* blocks);
+
+// logits[r][v] = x[r] . table[v]. F16 table: with round_input the input is rounded to f16
+// first (bitnet.cpp's one-row path). Q8_0 table: with quantize_input the input is quantized
+// to Q8_0 (bitnet.cpp), else the table is dequantized and multiplied in f32.
+void LmHeadF16(const float* x, int64_t rows, int64_t n, const uint16_t* table, int64_t vocab,
+               bool round_input, float* logits);
+void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, int64_t vocab,
+                bool quantize_input, float* logits);
+
+// Causal attention of one query row against positions 0..n_kv-1 of a KV cache stored as f16
+// rows of width kv_width (= n_head_kv * head_dim). round_q rounds q to f16 before the scores,
+// round_p rounds the softmax output to f16 (bitnet.cpp's decode path).
+struct AttentionParams {
+  int n_head, n_head_kv, head_dim;
+  bool round_q, round_p;
+};
+void AttentionRowF16Cache(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                          int64_t n_kv, const AttentionParams& p, float* scratch, float* out);
+// The same over an f32 cache (plain float32 numerics).
+void AttentionRowF32Cache(const float* q, const float* k_cache, const float* v_cache,
+                          int64_t n_kv, const AttentionParams& p, float* scratch, float* out);
+
+}  // namespace bitjit::ref

@@ -1,0 +1,120 @@
+#include "frontend/lowering/lower_bitnet.h"
+
+#include <cstring>
+#include <string>
+
+#include "ir/base/error.h"
+#include "ir/verifier.h"
+
+namespace bitjit {
+namespace {
+
+using ir::DType;
+using ir::Graph;
+using ir::kRows;
+using ir::kTokens;
+using ir::Numerics;
+using ir::Shape;
+using ir::Value;
+
+class BitnetLowering {
+ public:
+  BitnetLowering(const gguf::GgufFile& file, const ModelConfig& c, Numerics numerics)
+      : file_(file), c_(c), numerics_(numerics), g_(std::make_unique<Graph>(kBitnetArch)) {}
+
+  std::unique_ptr<Graph> Lower() {
+    Value* tokens = g_->Input("tokens", DType::kI32, Shape{kTokens});
+    positions_ = g_->Input("positions", DType::kI32, Shape{kTokens});
+    Value* rows = g_->Input("output_rows", DType::kI32, Shape{kRows});
+    Value* embd = Weight("token_embd.weight");
+
+    Value* x = g_->Embedding(embd, tokens);
+    for (int l = 0; l < c_.n_layer; ++l) x = Block(x, l);
+    Value* h = NormMul(g_->GatherRows(x, rows, "select_rows"), "output_norm.weight");
+    g_->Output(g_->LmHead(h, embd, numerics_, "lm_head"), "logits");
+    ir::VerifyOrThrow(*g_, "after lowering");
+    return std::move(g_);
+  }
+
+ private:
+  // One transformer block, as in ../shared/spec/MODEL.md.
+  Value* Block(Value* x, int l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    const int H = static_cast<int>(c_.n_head), Hkv = static_cast<int>(c_.n_head_kv);
+    const int D = static_cast<int>(c_.head_dim);
+
+    Value* h = NormMul(x, p + "attn_norm.weight");
+    auto [hq, hs] = g_->QuantizeAct(h, p + "attn_in");
+    Value* q = g_->TernaryMatmul(hq, hs, Weight(p + "attn_q.weight"), p + "attn_q");
+    Value* k = g_->TernaryMatmul(hq, hs, Weight(p + "attn_k.weight"), p + "attn_k");
+    Value* v = g_->TernaryMatmul(hq, hs, Weight(p + "attn_v.weight"), p + "attn_v");
+    q = g_->Rope(q, positions_, H, D, c_.rope_base, numerics_, p + "rope_q");
+    k = g_->Rope(k, positions_, Hkv, D, c_.rope_base, numerics_, p + "rope_k");
+    Value* a = g_->Attention(q, k, v, positions_, l, H, Hkv, D, numerics_, p + "attn");
+    x = g_->Add(x, BitLinear(NormMul(a, p + "attn_sub_norm.weight"), p + "attn_output"),
+                p + "attn_residual");
+
+    h = NormMul(x, p + "ffn_norm.weight");
+    auto [fq, fs] = g_->QuantizeAct(h, p + "ffn_in");
+    Value* gate = g_->TernaryMatmul(fq, fs, Weight(p + "ffn_gate.weight"), p + "ffn_gate");
+    Value* up = g_->TernaryMatmul(fq, fs, Weight(p + "ffn_up.weight"), p + "ffn_up");
+    Value* f = g_->Mul(g_->ReluSqr(gate, p + "ffn_act"), up, p + "ffn_gate_up");
+    return g_->Add(x, BitLinear(NormMul(f, p + "ffn_sub_norm.weight"), p + "ffn_down"),
+                   p + "ffn_residual");
+  }
+
+  // rmsnorm(x) * weight
+  Value* NormMul(Value* x, const std::string& weight) {
+    const std::string label = weight.substr(0, weight.size() - std::strlen(".weight"));
+    return g_->Mul(g_->RmsNorm(x, c_.rms_eps, label), Weight(weight), label);
+  }
+
+  Value* BitLinear(Value* x, const std::string& name) {
+    auto [q, s] = g_->QuantizeAct(x, name + "_in");
+    return g_->TernaryMatmul(q, s, Weight(name + ".weight"), name);
+  }
+
+  // A constant node for a tensor of the file (shapes were checked by ModelConfig).
+  Value* Weight(const std::string& name) {
+    const gguf::TensorInfo* t = file_.FindTensor(name);
+    if (t == nullptr) Fail("missing tensor ", name);
+    ir::ConstantData data{name, t->data.data(), t->n_bytes, 1.0f};
+    const auto ne0 = static_cast<int64_t>(t->ne[0]), ne1 = static_cast<int64_t>(t->ne[1]);
+    switch (t->ggml_type()) {
+      case gguf::GgmlType::kF32:
+        return g_->Constant(name, DType::kF32, Shape{ne0}, data);
+      case gguf::GgmlType::kF16:
+        return g_->Constant(name, DType::kF16, Shape{ne1, ne0}, data);
+      case gguf::GgmlType::kQ8_0:
+        return g_->Constant(name, DType::kQ8_0, Shape{ne1, ne0}, data);
+      case gguf::GgmlType::kI2_S: {
+        const uint64_t packed = t->n_elements() / 4;
+        std::memcpy(&data.scale, t->data.data() + packed, sizeof(float));
+        data.n_bytes = packed;
+        if (!(data.scale >= 0.0f) || data.scale > 1e30f) {
+          Fail("tensor ", name, " has an invalid I2_S scale ", data.scale);
+        }
+        return g_->Constant(name, DType::kI2S, Shape{ne1, ne0}, data);
+      }
+      default: {
+        auto type = gguf::GgmlTypeName(t->type);
+        Fail("tensor ", name, " has type ", type ? *type : "?", ", which bitjit cannot execute");
+      }
+    }
+  }
+
+  const gguf::GgufFile& file_;
+  const ModelConfig& c_;
+  Numerics numerics_;
+  std::unique_ptr<Graph> g_;
+  Value* positions_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<ir::Graph> LowerBitnet(const gguf::GgufFile& file, const ModelConfig& config,
+                                       ir::Numerics numerics) {
+  return BitnetLowering(file, config, numerics).Lower();
+}
+
+}  // namespace bitjit

@@ -1,0 +1,128 @@
+// The IR: a typed dataflow graph of one forward step of a model over a batch of tokens.
+//
+// A Graph owns Nodes in topological order; each Node consumes Values (operands) and defines
+// Values (results). Constants are views of weight tensors that live elsewhere (the mapped GGUF
+// or a repacked sidecar); the graph never owns weight data. Shapes are outermost-first and may
+// use the symbols T (tokens in the batch) and R (rows whose logits are wanted).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/dtype.h"
+#include "ir/shape.h"
+
+namespace bitjit::ir {
+
+enum class OpKind : uint8_t {
+  kInput,          // a step input: token ids, positions, output row indices
+  kConstant,       // a weight tensor
+  kEmbedding,      // rows of a table (f16 or q8_0) for token ids, as f32
+  kRmsNorm,        // x / sqrt(mean(x^2) + eps), per row (no weight)
+  kMul,            // element-wise; a rank-1 right operand broadcasts over rows
+  kAdd,            // element-wise
+  kReluSqr,        // relu(x)^2
+  kQuantizeAct,    // per-row absmax int8 quantization -> (codes i8, scale f32 per row)
+  kTernaryMatmul,  // (codes, scale, i2_s weight) -> f32: BitLinear
+  kRope,           // rotary position embedding, NEOX pairs (i, i + D/2)
+  kAttention,      // causal GQA attention over the KV cache of one layer
+  kGatherRows,     // pick rows of x (those whose logits are wanted)
+  kLmHead,         // x . table^T -> logits
+  kOutput,         // marks a graph output
+};
+
+std::string_view OpKindName(OpKind kind);
+
+// Rounding behaviour: bitnet.cpp's (F16 K/V cache, F16 q, F16 softmax in decode, F16 lm_head
+// input for one row, float32 RoPE angle recurrence) or plain float32 everywhere.
+enum class Numerics : uint8_t { kBitnet, kF32 };
+
+class Node;
+
+class Value {
+ public:
+  int id = -1;
+  DType dtype = DType::kF32;
+  Shape shape;
+  Node* producer = nullptr;
+};
+
+// Where a constant's bytes are.
+struct ConstantData {
+  std::string name;              // tensor name in the model file
+  const uint8_t* data = nullptr;
+  uint64_t n_bytes = 0;
+  float scale = 1.0f;            // i2_s: per-tensor weight scale
+};
+
+struct Attrs {
+  float eps = 0.0f;        // RmsNorm
+  float rope_base = 0.0f;  // Rope
+  int layer = -1;          // Attention: which KV cache layer
+  int n_head = 0;          // Rope, Attention
+  int n_head_kv = 0;       // Attention
+  int head_dim = 0;        // Rope, Attention
+  Numerics numerics = Numerics::kBitnet;  // Rope, Attention, LmHead
+};
+
+class Node {
+ public:
+  OpKind kind;
+  std::string name;  // inputs: the input's name; others: a readable label ("blk.0.attn_q")
+  std::vector<Value*> operands;
+  std::vector<Value*> results;
+  Attrs attrs;
+  ConstantData constant;  // kConstant only
+
+  Value* result(int i = 0) const { return results[i]; }
+};
+
+class Graph {
+ public:
+  explicit Graph(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const { return name_; }
+  const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
+  std::vector<std::unique_ptr<Node>>& mutable_nodes() { return nodes_; }
+  std::vector<Value*> outputs() const;
+  Value* FindInput(std::string_view name) const;
+
+  // Builders. Each infers its result type and shape and checks its operands (CHECK: a bad
+  // graph is a programming error; the verifier re-checks the whole graph).
+  Value* Input(const std::string& name, DType dtype, Shape shape);
+  Value* Constant(const std::string& label, DType dtype, Shape shape, ConstantData data);
+  Value* Embedding(Value* table, Value* tokens);
+  Value* RmsNorm(Value* x, float eps, const std::string& label);
+  Value* Mul(Value* x, Value* y, const std::string& label);
+  Value* Add(Value* x, Value* y, const std::string& label);
+  Value* ReluSqr(Value* x, const std::string& label);
+  // Returns {codes i8[.., K], scales f32[..]}.
+  std::pair<Value*, Value*> QuantizeAct(Value* x, const std::string& label);
+  Value* TernaryMatmul(Value* codes, Value* scales, Value* weight, const std::string& label);
+  Value* Rope(Value* x, Value* positions, int n_head, int head_dim, float base, Numerics numerics,
+              const std::string& label);
+  Value* Attention(Value* q, Value* k, Value* v, Value* positions, int layer, int n_head,
+                   int n_head_kv, int head_dim, Numerics numerics, const std::string& label);
+  Value* GatherRows(Value* x, Value* rows, const std::string& label);
+  Value* LmHead(Value* x, Value* table, Numerics numerics, const std::string& label);
+  void Output(Value* v, const std::string& name);
+
+  // Low-level: appends a node with results of the given types (used by builders and passes).
+  Node* AddNode(OpKind kind, std::string name, std::vector<Value*> operands,
+                std::vector<std::pair<DType, Shape>> result_types, Attrs attrs = {});
+  // Renumbers values in node order (after a pass removed or reordered nodes).
+  void Renumber();
+  // Points every use of `from` at `to`.
+  void ReplaceAllUses(Value* from, Value* to);
+  // Drops nodes whose results nobody uses (outputs are used). Returns how many were removed.
+  int RemoveDeadNodes();
+
+ private:
+  std::string name_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<std::unique_ptr<Value>> values_;
+};
+
+}  // namespace bitjit::ir

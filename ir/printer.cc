@@ -1,0 +1,66 @@
+#include "ir/printer.h"
+
+#include <sstream>
+
+namespace bitjit::ir {
+namespace {
+
+std::string TypeOf(const Value* v) {
+  return std::string(DTypeName(v->dtype)) + v->shape.ToString();
+}
+
+std::string AttrText(const Node& n) {
+  std::ostringstream os;
+  const Attrs& a = n.attrs;
+  switch (n.kind) {
+    case OpKind::kRmsNorm: os << "eps=" << a.eps; break;
+    case OpKind::kRope:
+      os << "heads=" << a.n_head << " head_dim=" << a.head_dim << " base=" << a.rope_base;
+      break;
+    case OpKind::kAttention:
+      os << "layer=" << a.layer << " heads=" << a.n_head << " kv_heads=" << a.n_head_kv
+         << " head_dim=" << a.head_dim;
+      break;
+    default: break;
+  }
+  if (n.kind == OpKind::kRope || n.kind == OpKind::kAttention || n.kind == OpKind::kLmHead) {
+    os << (os.tellp() > 0 ? " " : "") << "numerics=" << (a.numerics == Numerics::kBitnet ? "bitnet" : "f32");
+  }
+  return os.str();
+}
+
+}  // namespace
+
+std::string Print(const Graph& graph) {
+  std::ostringstream os;
+  os << "graph " << graph.name() << " {\n";
+  for (const auto& np : graph.nodes()) {
+    const Node& n = *np;
+    os << "  ";
+    if (n.kind == OpKind::kOutput) {
+      os << "output \"" << n.name << "\" %" << n.operands[0]->id << "\n";
+      continue;
+    }
+    for (size_t i = 0; i < n.results.size(); ++i) os << (i ? ", " : "") << "%" << n.results[i]->id;
+    os << " = " << OpKindName(n.kind);
+    if (n.kind == OpKind::kInput) {
+      os << " \"" << n.name << "\"";
+    } else if (n.kind == OpKind::kConstant) {
+      os << " " << n.constant.name;
+      if (n.result()->dtype == DType::kI2S) os << " (scale " << n.constant.scale << ")";
+    }
+    for (size_t i = 0; i < n.operands.size(); ++i) os << (i ? ", " : " ") << "%" << n.operands[i]->id;
+    const std::string attrs = AttrText(n);
+    if (!attrs.empty()) os << " {" << attrs << "}";
+    os << " : ";
+    for (size_t i = 0; i < n.results.size(); ++i) os << (i ? ", " : "") << TypeOf(n.results[i]);
+    if (n.kind != OpKind::kInput && n.kind != OpKind::kConstant && !n.name.empty()) {
+      os << "  # " << n.name;
+    }
+    os << "\n";
+  }
+  os << "}\n";
+  return os.str();
+}
+
+}  // namespace bitjit::ir

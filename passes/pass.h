@@ -1,0 +1,45 @@
+// Graph passes in the style of Glow's optimizer: a pass is a class with run(Graph*) that says
+// whether it changed the graph; each pass is listed once in the registry (pass_registry.cc);
+// a Pipeline runs a list of them and verifies the graph after each.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace bitjit::passes {
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view description() const = 0;
+  // Rewrites the graph; returns true when it changed anything.
+  virtual bool run(ir::Graph* graph) = 0;
+};
+
+// Every pass, by name, in the default pipeline order.
+std::vector<std::string> PassNames();
+// nullptr for an unknown name.
+std::unique_ptr<Pass> CreatePass(std::string_view name);
+
+class Pipeline {
+ public:
+  // Throws bitjit::Error on an unknown pass name.
+  explicit Pipeline(const std::vector<std::string>& names);
+  static Pipeline Default() { return Pipeline(PassNames()); }
+
+  // Called after each pass with (pass name, changed, graph) — used by --print-after-all.
+  using Observer = std::function<void(std::string_view, bool, const ir::Graph&)>;
+  // Runs the passes in order, verifying after each (throws bitjit::Error on a broken graph).
+  void Run(ir::Graph* graph, const Observer& observer = nullptr) const;
+
+ private:
+  std::vector<std::unique_ptr<Pass>> passes_;
+};
+
+}  // namespace bitjit::passes

@@ -1,0 +1,58 @@
+// The one list of passes. Add a pass here, once, in the order the default pipeline runs it.
+#include <functional>
+
+#include "ir/base/error.h"
+#include "ir/verifier.h"
+#include "passes/dead_code_elimination.h"
+#include "passes/pass.h"
+
+namespace bitjit::passes {
+namespace {
+
+struct Entry {
+  const char* name;
+  std::function<std::unique_ptr<Pass>()> create;
+};
+
+const std::vector<Entry>& Entries() {
+  static const std::vector<Entry> entries = {
+      {"dce", [] { return std::make_unique<DeadCodeElimination>(); }},
+  };
+  return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> PassNames() {
+  std::vector<std::string> names;
+  for (const Entry& e : Entries()) names.push_back(e.name);
+  return names;
+}
+
+std::unique_ptr<Pass> CreatePass(std::string_view name) {
+  for (const Entry& e : Entries())
+    if (name == e.name) return e.create();
+  return nullptr;
+}
+
+Pipeline::Pipeline(const std::vector<std::string>& names) {
+  for (const std::string& n : names) {
+    auto pass = CreatePass(n);
+    if (!pass) {
+      std::string known;
+      for (const std::string& k : PassNames()) known += (known.empty() ? "" : ", ") + k;
+      Fail("unknown pass '", n, "' (passes: ", known, ")");
+    }
+    passes_.push_back(std::move(pass));
+  }
+}
+
+void Pipeline::Run(ir::Graph* graph, const Observer& observer) const {
+  for (const auto& pass : passes_) {
+    const bool changed = pass->run(graph);
+    ir::VerifyOrThrow(*graph, "after pass " + std::string(pass->name()));
+    if (observer) observer(pass->name(), changed, *graph);
+  }
+}
+
+}  // namespace bitjit::passes

@@ -1,0 +1,27 @@
+// What runs a compiled forward step. The reference interpreter and the JIT-compiled plan both
+// implement it, so the engine and the tests can swap one for the other.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "runtime/kv_cache.h"
+
+namespace bitjit {
+
+struct StepInputs {
+  std::span<const int32_t> tokens;       // T ids
+  std::span<const int32_t> positions;    // T positions (their K/V go to these cache rows)
+  std::span<const int32_t> output_rows;  // R indices into 0..T-1 whose logits are wanted
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Runs one step; writes R * n_vocab logits. Positions must be < cache.n_ctx(), and every
+  // earlier position of the sequence must already be in the cache.
+  virtual void Forward(const StepInputs& in, KvCache& cache, float* logits) = 0;
+  virtual const char* name() const = 0;
+};
+
+}  // namespace bitjit
