@@ -1,0 +1,74 @@
+#include "runtime/model.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "frontend/lowering/lower_bitnet.h"
+#include "ir/base/error.h"
+#include "runtime/interpreter.h"
+
+namespace bitjit {
+
+std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& options) {
+  std::unique_ptr<Model> m(new Model());
+  m->options_ = options;
+  m->file_ = gguf::GgufFile::Open(path);
+  try {
+    m->config_ = ModelConfig::FromGguf(*m->file_);
+  } catch (const Error& e) {
+    Fail(path, ": ", e.what());
+  }
+  m->graph_ = LowerBitnet(*m->file_, m->config_, options.numerics);
+  return m;
+}
+
+std::unique_ptr<Executor> Model::CreateExecutor() const {
+  return std::make_unique<Interpreter>(*graph_);
+}
+
+int64_t Model::DefaultContext() const {
+  const bool f16 = options_.numerics == ir::Numerics::kBitnet;
+  const int64_t per_token = KvCache::BytesFor(config_.n_layer, 1, config_.n_embd_kv(), f16);
+  return std::max<int64_t>(1, std::min(config_.n_ctx_train, kDefaultKvBudget / per_token));
+}
+
+namespace {
+int64_t CheckedContext(const Model& model, int64_t n_ctx) {
+  if (n_ctx <= 0) return model.DefaultContext();
+  if (n_ctx > (int64_t{1} << 22)) Fail("context size ", n_ctx, " is too large");
+  return n_ctx;
+}
+}  // namespace
+
+Session::Session(const Model& model, int64_t n_ctx)
+    : model_(model),
+      executor_(model.CreateExecutor()),
+      cache_(model.config().n_layer, CheckedContext(model, n_ctx), model.config().n_embd_kv(),
+             model.options().numerics == ir::Numerics::kBitnet) {}
+
+void Session::Truncate(int64_t n) { n_past_ = std::clamp<int64_t>(n, 0, n_past_); }
+
+void Session::Eval(std::span<const int32_t> tokens, bool all_rows, std::vector<float>* logits) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) Fail("no tokens to evaluate");
+  if (n_past_ + n > cache_.n_ctx()) {
+    Fail("context is full: ", n_past_, " tokens in the cache + ", n, " new > context size ",
+         cache_.n_ctx(), " (use a larger -c)");
+  }
+  const int64_t vocab = model_.config().n_vocab;
+  for (int32_t id : tokens)
+    if (id < 0 || id >= vocab) Fail("token id ", id, " is outside the vocabulary (0..", vocab - 1, ")");
+  std::vector<int32_t> positions(n), rows;
+  std::iota(positions.begin(), positions.end(), static_cast<int32_t>(n_past_));
+  if (all_rows) {
+    rows.resize(n);
+    std::iota(rows.begin(), rows.end(), 0);
+  } else {
+    rows.push_back(static_cast<int32_t>(n - 1));
+  }
+  logits->resize(rows.size() * vocab);
+  executor_->Forward({tokens, positions, rows}, cache_, logits->data());
+  n_past_ += n;
+}
+
+}  // namespace bitjit

@@ -1,0 +1,73 @@
+// The C++ API's entry points. A Model is loaded once (mapped GGUF, config, tokenizer, lowered
+// graph) and is shared read-only; a Session holds one conversation's KV cache and position.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "frontend/gguf/gguf_file.h"
+#include "frontend/model/model_config.h"
+#include "ir/graph.h"
+#include "runtime/executor.h"
+#include "runtime/kv_cache.h"
+
+namespace bitjit {
+
+struct ModelOptions {
+  ir::Numerics numerics = ir::Numerics::kBitnet;
+};
+
+class Model {
+ public:
+  // Maps, validates and lowers a bitnet-b1.58 GGUF. Throws bitjit::Error.
+  static std::unique_ptr<Model> Load(const std::string& path, const ModelOptions& options = {});
+
+  const gguf::GgufFile& file() const { return *file_; }
+  const ModelConfig& config() const { return config_; }
+  const ir::Graph& graph() const { return *graph_; }
+  const ModelOptions& options() const { return options_; }
+
+  // A fresh executor for this model's graph (one per session: executors keep scratch state).
+  std::unique_ptr<Executor> CreateExecutor() const;
+
+  // The context a session gets when none is asked for: the model's, capped so that the KV
+  // cache stays within kDefaultKvBudget bytes.
+  int64_t DefaultContext() const;
+  static constexpr int64_t kDefaultKvBudget = int64_t{2} << 30;
+
+ private:
+  Model() = default;
+  std::unique_ptr<gguf::GgufFile> file_;
+  ModelConfig config_;
+  ModelOptions options_;
+  std::unique_ptr<ir::Graph> graph_;
+};
+
+class Session {
+ public:
+  // n_ctx <= 0 takes the model's default. Throws bitjit::Error when the cache cannot be had.
+  Session(const Model& model, int64_t n_ctx);
+
+  const Model& model() const { return model_; }
+  int64_t n_ctx() const { return cache_.n_ctx(); }
+  int64_t n_past() const { return n_past_; }
+  // Forgets positions >= n (n = 0 clears the conversation).
+  void Truncate(int64_t n);
+
+  // Runs `tokens` as one batch at positions n_past.. and appends them to the sequence.
+  // Writes the logits of the last token (all_rows = false) or of every token, row-major
+  // [rows][n_vocab]. Throws bitjit::Error when the tokens do not fit in the context or an id
+  // is outside the vocabulary.
+  void Eval(std::span<const int32_t> tokens, bool all_rows, std::vector<float>* logits);
+
+ private:
+  const Model& model_;
+  std::unique_ptr<Executor> executor_;
+  KvCache cache_;
+  int64_t n_past_ = 0;
+};
+
+}  // namespace bitjit

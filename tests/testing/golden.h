@@ -1,0 +1,41 @@
+// Access to ../shared/golden cases and the acceptance rules of its TOLERANCE.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bitjit::testing {
+
+std::string SharedDir();
+// Names of the case folders under golden/, sorted.
+std::vector<std::string> GoldenCaseNames();
+
+struct GoldenCase {
+  std::string name, dir, prompt, model_path;
+  std::vector<int32_t> prompt_ids, greedy_ids;
+  int64_t n_vocab = 0;
+  std::vector<float> step_logits;    // [n_steps][n_vocab]
+  std::vector<float> prompt_logits;  // [n_prompt][n_vocab]
+};
+GoldenCase LoadGoldenCase(const std::string& name);
+
+std::vector<float> ReadF32File(const std::string& path);
+
+// rel = max|ours - theirs| / max|theirs| of one row.
+double RowRel(const float* ours, const float* theirs, int64_t n);
+int64_t ArgMax(const float* row, int64_t n);  // ties: lowest id
+
+// Rule C of TOLERANCE.md over one case.
+struct RuleC {
+  double median_rel = 0;             // over all P + N rows
+  double prompt_within_1e4 = 0;      // share of prompt rows with rel <= 1e-4
+  double step0_rel = 0;
+  double worst_rel = 0;
+  bool Passes() const { return median_rel <= 1e-4 && prompt_within_1e4 >= 0.9 && step0_rel <= 1e-4; }
+  std::string ToString() const;
+};
+RuleC ComputeRuleC(const GoldenCase& c, const std::vector<float>& ours_steps,
+                   const std::vector<float>& ours_prompt);
+
+}  // namespace bitjit::testing
