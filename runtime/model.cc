@@ -15,6 +15,7 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
   m->file_ = gguf::GgufFile::Open(path);
   try {
     m->config_ = ModelConfig::FromGguf(*m->file_);
+    m->tokenizer_ = Tokenizer::FromGguf(*m->file_, options.pre_tokenizer);
   } catch (const Error& e) {
     Fail(path, ": ", e.what());
   }

@@ -10,6 +10,7 @@
 
 #include "frontend/gguf/gguf_file.h"
 #include "frontend/model/model_config.h"
+#include "frontend/tokenizer/tokenizer.h"
 #include "ir/graph.h"
 #include "runtime/executor.h"
 #include "runtime/kv_cache.h"
@@ -18,6 +19,7 @@ namespace bitjit {
 
 struct ModelOptions {
   ir::Numerics numerics = ir::Numerics::kBitnet;
+  PreTokenizerKind pre_tokenizer = PreTokenizerKind::kAuto;
 };
 
 class Model {
@@ -27,6 +29,7 @@ class Model {
 
   const gguf::GgufFile& file() const { return *file_; }
   const ModelConfig& config() const { return config_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
   const ir::Graph& graph() const { return *graph_; }
   const ModelOptions& options() const { return options_; }
 
@@ -43,6 +46,7 @@ class Model {
   std::unique_ptr<gguf::GgufFile> file_;
   ModelConfig config_;
   ModelOptions options_;
+  std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ir::Graph> graph_;
 };
 

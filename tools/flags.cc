@@ -11,3 +11,6 @@ DEFINE_bool(json, false, "print one JSON object instead of text");
 DEFINE_string(isa, "", "cap the instruction set: ref|avx2|avx512|avx512vnni|avxvnni");
 DEFINE_uint64(seed, 0xB17B17, "random seed");
 DEFINE_bool(quiet, false, "no progress bars");
+DEFINE_string(numerics, "bitnet",
+              "bitnet: reproduce bitnet.cpp's roundings (F16 KV cache, F16 q, ...); f32: plain "
+              "float32 for comparison");

@@ -15,3 +15,9 @@ DECLARE_bool(json);       // machine-readable output
 DECLARE_string(isa);      // cap the instruction set: ref|avx2|avx512|avx512vnni|avxvnni
 DECLARE_uint64(seed);     // RNG seed
 DECLARE_bool(quiet);      // no progress bars
+DECLARE_string(numerics);  // bitnet (default) | f32
+
+namespace bitjit::cli {
+// Flags every model-running command reads (to list in Command::flags).
+#define BITJIT_MODEL_FLAGS "m", "numerics", "pre_tokenizer", "isa", "t", "c"
+}  // namespace bitjit::cli

@@ -54,6 +54,19 @@ bool Accepts(const Command& command, const std::string& name) {
   return std::find(command.flags.begin(), command.flags.end(), name) != command.flags.end();
 }
 
+// Finds a flag by its name as typed, or with dashes read as underscores (--ignore-eos is
+// gflags' ignore_eos). On success `name` becomes the registered name.
+bool ResolveFlag(std::string* name, gflags::CommandLineFlagInfo* info) {
+  std::string underscored = *name;
+  std::replace(underscored.begin(), underscored.end(), '-', '_');
+  if (!gflags::GetCommandLineFlagInfo(name->c_str(), info) &&
+      !gflags::GetCommandLineFlagInfo(underscored.c_str(), info)) {
+    return false;
+  }
+  *name = info->name;  // gflags may match a spelling other than the registered one
+  return true;
+}
+
 // Applies argv[first..] to gflags; returns positional arguments. Accepts "-x v", "--x v",
 // "--x=v", "-x=v", bare booleans "--x" and "--nox", and "--" to end flags. A bare "-v" means
 // verbose logging (--v=1).
@@ -87,10 +100,18 @@ Args ParseFlags(const Command& command, int argc, char** argv, int first, bool* 
     }
     gflags::CommandLineFlagInfo info;
     bool negated = false;
-    if (!gflags::GetCommandLineFlagInfo(name.c_str(), &info) && name.rfind("no", 0) == 0 &&
-        gflags::GetCommandLineFlagInfo(name.substr(2).c_str(), &info) && info.type == "bool") {
-      negated = true;
-      name = name.substr(2);
+    if (!ResolveFlag(&name, &info)) {
+      // "--no-bos", "--no_bos", "--nobos" negate boolean flags.
+      for (const char* prefix : {"no-", "no_", "no"}) {
+        std::string rest = name.substr(0, std::strlen(prefix)) == prefix
+                               ? name.substr(std::strlen(prefix)) : std::string();
+        if (!rest.empty() && ResolveFlag(&rest, &info) && info.type == "bool") {
+          negated = true;
+          name = rest;
+          break;
+        }
+        info = {};
+      }
     }
     if (info.name.empty() || !Accepts(command, name)) {
       Fail("unknown flag '", arg, "' for 'bitjit ", command.name, "' (see bitjit ", command.name,

@@ -1,0 +1,38 @@
+// The generation loop: prompt batch, then one decode step per token, sampling each next token
+// from the last row of logits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/model.h"
+#include "runtime/sampler.h"
+
+namespace bitjit {
+
+struct GenerateParams {
+  int n_predict = 64;      // tokens to generate (at most)
+  bool ignore_eos = false; // keep going past EOS/EOT
+  SamplerParams sampler;
+};
+
+struct GenerateResult {
+  std::vector<int32_t> ids;  // generated ids (an EOS/EOT that stopped generation included)
+  std::string stop_reason;   // "eos", "length", "callback"
+  int n_prompt = 0;
+  double prompt_seconds = 0;  // prompt batch
+  double decode_seconds = 0;  // all decode steps
+};
+
+// Called with each generated id and the logits it was sampled from; return false to stop.
+using TokenCallback = std::function<bool(int32_t id, std::span<const float> logits)>;
+
+// Appends `prompt` to the session and generates after it. Refuses (bitjit::Error) when the
+// prompt plus n_predict tokens does not fit the session's context.
+GenerateResult Generate(Session& session, std::span<const int32_t> prompt,
+                        const GenerateParams& params, const TokenCallback& on_token);
+
+}  // namespace bitjit

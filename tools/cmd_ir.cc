@@ -1,0 +1,52 @@
+// bitjit ir: prints the IR graph of a model, as lowered or after passes.
+#include <gflags/gflags.h>
+
+#include <cstdio>
+
+#include "ir/base/error.h"
+#include "frontend/lowering/lower_bitnet.h"
+#include "ir/printer.h"
+#include "passes/pass.h"
+#include "tools/command.h"
+#include "tools/flags.h"
+#include "tools/model_loading.h"
+
+DEFINE_string(after, "", "run the default pipeline up to and including this pass, then print");
+DEFINE_bool(print_after_all, false, "print the graph after every pass of the default pipeline");
+
+namespace bitjit::cli {
+namespace {
+
+int RunIr(const Args& args) {
+  if (!args.positional.empty()) Fail("ir takes no arguments (got '", args.positional[0], "')");
+  auto model = LoadModelFromFlags();
+  // The model's graph is shared read-only; passes run on a copy made by lowering again.
+  auto graph = LowerBitnet(model->file(), model->config(), model->options().numerics);
+  if (FLAGS_after.empty() && !FLAGS_print_after_all) {
+    std::fputs(ir::Print(*graph).c_str(), stdout);
+    return 0;
+  }
+  std::vector<std::string> names;
+  for (const std::string& n : passes::PassNames()) {
+    names.push_back(n);
+    if (n == FLAGS_after) break;
+  }
+  if (!FLAGS_after.empty() && names.back() != FLAGS_after) {
+    passes::Pipeline({FLAGS_after});  // throws "unknown pass ..." with the list
+  }
+  passes::Pipeline(names).Run(graph.get(), [](std::string_view pass, bool changed, const ir::Graph& g) {
+    if (FLAGS_print_after_all || pass == FLAGS_after) {
+      std::printf("// after %.*s (%s)\n%s", static_cast<int>(pass.size()), pass.data(),
+                  changed ? "changed" : "unchanged", ir::Print(g).c_str());
+    }
+  });
+  return 0;
+}
+
+}  // namespace
+
+BITJIT_COMMAND(ir, "ir", "print a model's IR graph, as lowered or after passes",
+               "[-m MODEL] [--after PASS | --print-after-all]",
+               {BITJIT_MODEL_FLAGS, "after", "print_after_all"}, &RunIr);
+
+}  // namespace bitjit::cli

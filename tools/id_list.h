@@ -1,0 +1,20 @@
+// Parsing "1,2,3" token-id lists and writing float32 logits files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bitjit::cli {
+
+// Throws bitjit::Error naming the flag and the bad item.
+std::vector<int32_t> ParseIdList(std::string_view text, std::string_view flag);
+
+// Writes raw little-endian float32 (the golden files' layout). Throws bitjit::Error.
+void WriteF32File(const std::string& path, const std::vector<float>& values);
+
+// Reads a whole text file. Throws bitjit::Error.
+std::string ReadTextFile(const std::string& path);
+
+}  // namespace bitjit::cli

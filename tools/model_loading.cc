@@ -1,0 +1,64 @@
+#include "tools/model_loading.h"
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "codegen/cpu_features.h"
+#include "frontend/gguf/gguf_writer.h"
+#include "frontend/synth/synthetic_model.h"
+#include "ir/base/error.h"
+#include "tools/flags.h"
+#include "tools/tokenizer_flags.h"
+
+namespace bitjit::cli {
+namespace {
+
+// The embedded default: the `tiny` preset (golden tiny dims, built-in byte-level vocab).
+std::string DefaultModelPath() {
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path dir = cache && *cache ? std::filesystem::path(cache) / "bitjit"
+                              : home && *home ? std::filesystem::path(home) / ".cache" / "bitjit"
+                                              : std::filesystem::temp_directory_path() / "bitjit";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string path = (dir / "default-tiny-seed0.gguf").string();
+  if (!std::filesystem::exists(path)) {
+    LOG(INFO) << "writing the default synthetic model to " << path;
+    synth::SynthConfig config = synth::Preset("tiny");
+    gguf::FileSink sink(path);
+    synth::WriteSyntheticModel(config, sink);
+    sink.Commit();
+  }
+  return path;
+}
+
+}  // namespace
+
+bool UsingDefaultModel() { return FLAGS_m.empty(); }
+
+std::string ModelPathFromFlags() { return FLAGS_m.empty() ? DefaultModelPath() : FLAGS_m; }
+
+std::unique_ptr<Model> LoadModelFromFlags() {
+  ModelOptions options;
+  if (FLAGS_numerics == "bitnet") {
+    options.numerics = ir::Numerics::kBitnet;
+  } else if (FLAGS_numerics == "f32") {
+    options.numerics = ir::Numerics::kF32;
+  } else {
+    Fail("--numerics must be bitnet or f32, not '", FLAGS_numerics, "'");
+  }
+  options.pre_tokenizer = ParsePreTokenizerKind(FLAGS_pre_tokenizer);
+  if (!FLAGS_isa.empty()) {
+    // Validate now so that a typo or a capability the CPU lacks is reported before loading.
+    codegen::ResolveIsa(codegen::ParseIsa(FLAGS_isa));
+  }
+  if (FLAGS_t < 0) Fail("-t must not be negative");
+  if (FLAGS_c < 0) Fail("-c must not be negative");
+  return Model::Load(ModelPathFromFlags(), options);
+}
+
+}  // namespace bitjit::cli
