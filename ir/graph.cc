@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace bitjit::ir {
@@ -23,6 +24,7 @@ std::string_view OpKindName(OpKind kind) {
     case OpKind::kGatherRows: return "gather_rows";
     case OpKind::kLmHead: return "lm_head";
     case OpKind::kOutput: return "output";
+    case OpKind::kBitLinear: return "bitlinear";
   }
   return "?";
 }
@@ -146,6 +148,78 @@ Value* Graph::LmHead(Value* x, Value* table, Numerics numerics, const std::strin
 }
 
 void Graph::Output(Value* v, const std::string& name) { AddNode(OpKind::kOutput, name, {v}, {}); }
+
+Node* Graph::BitLinear(Value* x, Value* norm_weight, float eps, std::vector<Value*> weights,
+                       Epilogue epilogue, Value* residual, const std::string& label) {
+  Attrs a;
+  a.prologue = norm_weight ? Prologue::kRmsNormQuantize : Prologue::kQuantize;
+  a.eps = eps;
+  a.epilogue = epilogue;
+  a.n_weights = static_cast<int>(weights.size());
+  std::vector<Value*> ops = {x};
+  if (norm_weight) ops.push_back(norm_weight);
+  ops.insert(ops.end(), weights.begin(), weights.end());
+  if (residual) ops.push_back(residual);
+  std::vector<std::pair<DType, Shape>> results;
+  const int64_t rows = x->shape[0];
+  switch (epilogue) {
+    case Epilogue::kNone:
+      for (Value* w : weights) results.push_back({DType::kF32, Shape{rows, w->shape[0]}});
+      break;
+    case Epilogue::kReluSqrMul:
+      CHECK_EQ(weights.size(), 2u);
+      results.push_back({DType::kF32, Shape{rows, weights[0]->shape[0]}});
+      break;
+    case Epilogue::kResidualAdd:
+      CHECK_EQ(weights.size(), 1u);
+      CHECK(residual != nullptr);
+      results.push_back({DType::kF32, Shape{rows, weights[0]->shape[0]}});
+      break;
+  }
+  return AddNode(OpKind::kBitLinear, label, std::move(ops), std::move(results), a);
+}
+
+void Graph::TopoSort() {
+  std::vector<std::unique_ptr<Node>> sorted;
+  sorted.reserve(nodes_.size());
+  std::unordered_set<const Node*> placed;
+  std::unordered_map<const Node*, std::unique_ptr<Node>*> slot;
+  for (auto& n : nodes_) slot[n.get()] = &n;
+  // Iterative DFS: place a node once every producer of its operands is placed.
+  for (auto& root : nodes_) {
+    if (!root) continue;
+    std::vector<Node*> stack = {root.get()};
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      if (placed.count(n)) {
+        stack.pop_back();
+        continue;
+      }
+      bool ready = true;
+      for (Value* op : n->operands) {
+        Node* p = op->producer;
+        if (!placed.count(p) && slot.count(p)) {
+          stack.push_back(p);
+          ready = false;
+        }
+      }
+      if (!ready) continue;
+      stack.pop_back();
+      placed.insert(n);
+      sorted.push_back(std::move(*slot[n]));
+    }
+  }
+  nodes_ = std::move(sorted);
+  Renumber();
+}
+
+std::vector<Node*> Graph::Users(const Value* v) const {
+  std::vector<Node*> users;
+  for (const auto& n : nodes_)
+    if (std::find(n->operands.begin(), n->operands.end(), v) != n->operands.end())
+      users.push_back(n.get());
+  return users;
+}
 
 void Graph::Renumber() {
   int id = 0;

@@ -31,6 +31,21 @@ enum class OpKind : uint8_t {
   kGatherRows,     // pick rows of x (those whose logits are wanted)
   kLmHead,         // x . table^T -> logits
   kOutput,         // marks a graph output
+  // Fused by passes (never produced by lowering):
+  kBitLinear,      // [rmsnorm·w +] quantize, one or more ternary matmuls, [epilogue]
+};
+
+// What a kBitLinear does before its matmuls.
+enum class Prologue : uint8_t {
+  kQuantize,         // operands: x, weights...
+  kRmsNormQuantize,  // operands: x, norm weight, weights...  (quantizes rmsnorm(x) * w)
+};
+
+// What a kBitLinear does after them.
+enum class Epilogue : uint8_t {
+  kNone,         // one result per weight
+  kReluSqrMul,   // two weights (gate, up); one result relu(gate)^2 * up
+  kResidualAdd,  // one weight; last operand r; one result r + y
 };
 
 std::string_view OpKindName(OpKind kind);
@@ -65,6 +80,9 @@ struct Attrs {
   int n_head_kv = 0;       // Attention
   int head_dim = 0;        // Rope, Attention
   Numerics numerics = Numerics::kBitnet;  // Rope, Attention, LmHead
+  Prologue prologue = Prologue::kQuantize;  // BitLinear
+  Epilogue epilogue = Epilogue::kNone;      // BitLinear
+  int n_weights = 0;                        // BitLinear
 };
 
 class Node {
@@ -77,6 +95,13 @@ class Node {
   ConstantData constant;  // kConstant only
 
   Value* result(int i = 0) const { return results[i]; }
+
+  // kBitLinear operand layout: x, [norm weight], weights..., [residual].
+  Value* bl_input() const { return operands[0]; }
+  Value* bl_norm() const { return attrs.prologue == Prologue::kRmsNormQuantize ? operands[1] : nullptr; }
+  int bl_first_weight() const { return attrs.prologue == Prologue::kRmsNormQuantize ? 2 : 1; }
+  Value* bl_weight(int i) const { return operands[bl_first_weight() + i]; }
+  Value* bl_residual() const { return attrs.epilogue == Epilogue::kResidualAdd ? operands.back() : nullptr; }
 };
 
 class Graph {
@@ -108,6 +133,15 @@ class Graph {
   Value* GatherRows(Value* x, Value* rows, const std::string& label);
   Value* LmHead(Value* x, Value* table, Numerics numerics, const std::string& label);
   void Output(Value* v, const std::string& name);
+  // A fused BitLinear; result shapes follow from the epilogue.
+  Node* BitLinear(Value* x, Value* norm_weight, float eps, std::vector<Value*> weights,
+                  Epilogue epilogue, Value* residual, const std::string& label);
+
+  // Reorders nodes so that each comes after the producers of its operands, otherwise keeping
+  // the current order (passes append fused nodes at the end, then call this).
+  void TopoSort();
+  // Users of a value.
+  std::vector<Node*> Users(const Value* v) const;
 
   // Low-level: appends a node with results of the given types (used by builders and passes).
   Node* AddNode(OpKind kind, std::string name, std::vector<Value*> operands,

@@ -21,6 +21,13 @@ std::string AttrText(const Node& n) {
       os << "layer=" << a.layer << " heads=" << a.n_head << " kv_heads=" << a.n_head_kv
          << " head_dim=" << a.head_dim;
       break;
+    case OpKind::kBitLinear:
+      os << "prologue=" << (a.prologue == Prologue::kQuantize ? "quantize" : "rmsnorm_quantize");
+      if (a.prologue == Prologue::kRmsNormQuantize) os << " eps=" << a.eps;
+      os << " epilogue="
+         << (a.epilogue == Epilogue::kNone ? "none"
+             : a.epilogue == Epilogue::kReluSqrMul ? "relu_sqr_mul" : "residual_add");
+      break;
     default: break;
   }
   if (n.kind == OpKind::kRope || n.kind == OpKind::kAttention || n.kind == OpKind::kLmHead) {

@@ -101,6 +101,31 @@ class Checker {
       case OpKind::kOutput:
         arity(1);
         break;
+      case OpKind::kBitLinear: {
+        const Attrs& a = n.attrs;
+        const size_t expect = 1 + (a.prologue == Prologue::kRmsNormQuantize) + a.n_weights +
+                              (a.epilogue == Epilogue::kResidualAdd);
+        if (!arity(expect) || a.n_weights < 1) return;
+        const Value* x = n.bl_input();
+        Expect(is(x, DType::kF32) && x->shape.rank() == 2, n, "input must be f32 2-D");
+        if (const Value* w = n.bl_norm()) {
+          Expect(is(w, DType::kF32) && w->shape == Shape{x->shape[1]}, n, "norm weight shape");
+          Expect(a.eps > 0, n, "eps must be positive");
+        }
+        for (int i = 0; i < a.n_weights; ++i) {
+          const Value* w = n.bl_weight(i);
+          Expect(is(w, DType::kI2S) && w->shape.rank() == 2 && w->shape[1] == x->shape[1], n,
+                 "weight " + std::to_string(i) + " must be i2_s[N, " + x->shape.ToString() + "[1]]");
+        }
+        if (a.epilogue == Epilogue::kReluSqrMul) {
+          Expect(a.n_weights == 2 && n.bl_weight(0)->shape == n.bl_weight(1)->shape, n,
+                 "relu_sqr_mul needs two weights of one shape");
+        }
+        if (const Value* r = n.bl_residual()) {
+          Expect(r->shape == n.result()->shape, n, "residual shape must match the result");
+        }
+        break;
+      }
     }
   }
 

@@ -4,6 +4,10 @@
 #include "ir/base/error.h"
 #include "ir/verifier.h"
 #include "passes/dead_code_elimination.h"
+#include "passes/form_bitlinear.h"
+#include "passes/fuse_epilogues.h"
+#include "passes/fuse_norm.h"
+#include "passes/merge_bitlinears.h"
 #include "passes/pass.h"
 
 namespace bitjit::passes {
@@ -16,6 +20,11 @@ struct Entry {
 
 const std::vector<Entry>& Entries() {
   static const std::vector<Entry> entries = {
+      {"form-bitlinear", [] { return std::make_unique<FormBitLinear>(); }},
+      {"fuse-norm", [] { return std::make_unique<FuseNorm>(); }},
+      {"merge-matmuls", [] { return std::make_unique<MergeBitLinears>(); }},
+      {"fuse-glu", [] { return std::make_unique<FuseGlu>(); }},
+      {"fuse-residual", [] { return std::make_unique<FuseResidual>(); }},
       {"dce", [] { return std::make_unique<DeadCodeElimination>(); }},
   };
   return entries;

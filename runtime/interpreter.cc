@@ -169,9 +169,57 @@ class Step {
         }
         break;
       }
+      case OpKind::kBitLinear:
+        BitLinear(n);
+        break;
       case OpKind::kOutput: {
         const auto& x = F32(ops[0]);
         std::memcpy(logits, x.data(), x.size() * sizeof(float));
+        break;
+      }
+    }
+  }
+
+  // The fused BitLinear: exactly the unfused ops' arithmetic, in the same order.
+  void BitLinear(const Node& n) {
+    const Value* x = n.bl_input();
+    const int64_t rows = Dim(x, 0), k = Dim(x, 1);
+    std::vector<float> in = F32(x);
+    if (const Value* w = n.bl_norm()) {
+      std::vector<float> normed(in.size());
+      ref::RmsNorm(in.data(), rows, k, n.attrs.eps, normed.data());
+      const auto& wv = F32(w);
+      for (size_t i = 0; i < normed.size(); ++i) in[i] = normed[i] * wv[i % k];
+    }
+    std::vector<int8_t> codes(in.size());
+    std::vector<float> scales(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) scales[r] = ref::QuantizeRow(&in[r * k], k, &codes[r * k]);
+    std::vector<std::vector<float>> outs(n.attrs.n_weights);
+    for (int i = 0; i < n.attrs.n_weights; ++i) {
+      const Value* w = n.bl_weight(i);
+      const int64_t nout = w->shape[0];
+      std::vector<int32_t> dot(static_cast<size_t>(rows * nout));
+      ref::TernaryMatmulI32(Const(w), nout, k, codes.data(), rows, dot.data());
+      outs[i].resize(dot.size());
+      ref::TernaryEpilogue(dot.data(), scales.data(), w->producer->constant.scale, rows, nout,
+                           outs[i].data());
+    }
+    switch (n.attrs.epilogue) {
+      case ir::Epilogue::kNone:
+        for (int i = 0; i < n.attrs.n_weights; ++i) F32(n.result(i)) = std::move(outs[i]);
+        break;
+      case ir::Epilogue::kReluSqrMul: {
+        auto& out = NewF32(n.result());
+        for (size_t i = 0; i < out.size(); ++i) {
+          const float g = outs[0][i] > 0.0f ? outs[0][i] : 0.0f;
+          out[i] = (g * g) * outs[1][i];
+        }
+        break;
+      }
+      case ir::Epilogue::kResidualAdd: {
+        auto& out = NewF32(n.result());
+        const auto& res = F32(n.bl_residual());
+        for (size_t i = 0; i < out.size(); ++i) out[i] = res[i] + outs[0][i];
         break;
       }
     }

@@ -5,6 +5,7 @@
 
 #include "frontend/lowering/lower_bitnet.h"
 #include "ir/base/error.h"
+#include "passes/pass.h"
 #include "runtime/interpreter.h"
 
 namespace bitjit {
@@ -20,6 +21,7 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
     Fail(path, ": ", e.what());
   }
   m->graph_ = LowerBitnet(*m->file_, m->config_, options.numerics);
+  if (options.optimize) passes::Pipeline::Default().Run(m->graph_.get());
   return m;
 }
 

@@ -20,6 +20,7 @@ namespace bitjit {
 struct ModelOptions {
   ir::Numerics numerics = ir::Numerics::kBitnet;
   PreTokenizerKind pre_tokenizer = PreTokenizerKind::kAuto;
+  bool optimize = true;  // run the default pass pipeline on the lowered graph
 };
 
 class Model {

@@ -30,18 +30,22 @@ std::vector<float> PromptLogits(const Model& model, const GoldenCase& c) {
   return rows;
 }
 
-class GoldenInterpreter : public ::testing::TestWithParam<std::string> {};
+// (case, optimized graph?)
+class GoldenInterpreter : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
 
 TEST_P(GoldenInterpreter, MeetsRuleC) {
-  const GoldenCase c = testing::LoadGoldenCase(GetParam());
-  auto model = Model::Load(c.model_path);
+  const GoldenCase c = testing::LoadGoldenCase(std::get<0>(GetParam()));
+  ModelOptions options;
+  options.optimize = std::get<1>(GetParam());
+  auto model = Model::Load(c.model_path, options);
   ASSERT_EQ(model->config().n_vocab, c.n_vocab);
   const auto steps = StepLogits(*model, c);
   const auto prompt = PromptLogits(*model, c);
   ASSERT_EQ(steps.size(), c.step_logits.size());
   ASSERT_EQ(prompt.size(), c.prompt_logits.size());
   const auto r = testing::ComputeRuleC(c, steps, prompt);
-  std::printf("[ rule C ] %s: %s\n", c.name.c_str(), r.ToString().c_str());
+  std::printf("[ rule C ] %s%s: %s\n", c.name.c_str(), options.optimize ? " (optimized graph)" : "",
+              r.ToString().c_str());
   EXPECT_TRUE(r.Passes()) << r.ToString();
   // Teacher-forced argmax agrees with bitnet.cpp's greedy choice on every step.
   int agree = 0;
@@ -51,9 +55,11 @@ TEST_P(GoldenInterpreter, MeetsRuleC) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenInterpreter,
-                         ::testing::ValuesIn(testing::GoldenCaseNames()),
+                         ::testing::Combine(::testing::ValuesIn(testing::GoldenCaseNames()),
+                                            ::testing::Bool()),
                          [](const auto& info) {
-                           std::string n = info.param;
+                           std::string n = std::get<0>(info.param) +
+                                           (std::get<1>(info.param) ? "_optimized" : "_lowered");
                            for (char& ch : n)
                              if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n;
