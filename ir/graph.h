@@ -62,6 +62,9 @@ class Value {
   DType dtype = DType::kF32;
   Shape shape;
   Node* producer = nullptr;
+  // Set by the plan-memory pass: where this activation lives in the step's arena, in bytes per
+  // token of the batch (the arena scales with T; R <= T). -1: not in the arena.
+  int64_t arena_offset_per_token = -1;
 };
 
 // Where a constant's bytes are.
@@ -109,6 +112,9 @@ class Graph {
   explicit Graph(std::string name) : name_(std::move(name)) {}
 
   const std::string& name() const { return name_; }
+  // Arena bytes per batch token, set by the plan-memory pass (0 before it runs).
+  int64_t arena_bytes_per_token() const { return arena_bytes_per_token_; }
+  void set_arena_bytes_per_token(int64_t b) { arena_bytes_per_token_ = b; }
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
   std::vector<std::unique_ptr<Node>>& mutable_nodes() { return nodes_; }
   std::vector<Value*> outputs() const;
@@ -155,6 +161,7 @@ class Graph {
 
  private:
   std::string name_;
+  int64_t arena_bytes_per_token_ = 0;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::unique_ptr<Value>> values_;
 };

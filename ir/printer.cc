@@ -40,7 +40,9 @@ std::string AttrText(const Node& n) {
 
 std::string Print(const Graph& graph) {
   std::ostringstream os;
-  os << "graph " << graph.name() << " {\n";
+  os << "graph " << graph.name();
+  if (graph.arena_bytes_per_token() > 0) os << " (arena " << graph.arena_bytes_per_token() << "*T bytes)";
+  os << " {\n";
   for (const auto& np : graph.nodes()) {
     const Node& n = *np;
     os << "  ";
@@ -61,6 +63,8 @@ std::string Print(const Graph& graph) {
     if (!attrs.empty()) os << " {" << attrs << "}";
     os << " : ";
     for (size_t i = 0; i < n.results.size(); ++i) os << (i ? ", " : "") << TypeOf(n.results[i]);
+    for (const Value* r : n.results)
+      if (r->arena_offset_per_token >= 0) os << " @" << r->arena_offset_per_token << "*T";
     if (n.kind != OpKind::kInput && n.kind != OpKind::kConstant && !n.name.empty()) {
       os << "  # " << n.name;
     }

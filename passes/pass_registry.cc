@@ -8,6 +8,7 @@
 #include "passes/fuse_epilogues.h"
 #include "passes/fuse_norm.h"
 #include "passes/merge_bitlinears.h"
+#include "passes/plan_memory.h"
 #include "passes/pass.h"
 
 namespace bitjit::passes {
@@ -26,6 +27,7 @@ const std::vector<Entry>& Entries() {
       {"fuse-glu", [] { return std::make_unique<FuseGlu>(); }},
       {"fuse-residual", [] { return std::make_unique<FuseResidual>(); }},
       {"dce", [] { return std::make_unique<DeadCodeElimination>(); }},
+      {"plan-memory", [] { return std::make_unique<PlanMemory>(); }},
   };
   return entries;
 }

@@ -9,6 +9,7 @@
 #include "ir/base/error.h"
 #include "ir/verifier.h"
 #include "passes/pass.h"
+#include "passes/plan_memory.h"
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
 #include "tests/testing/golden.h"
@@ -154,6 +155,44 @@ TEST(Verifier, CatchesUseBeforeDefAndBadShapes) {
   const auto problems = ir::Verify(g);
   ASSERT_FALSE(problems.empty());
   EXPECT_NE(problems[0].find("broadcast"), std::string::npos) << problems[0];
+}
+
+}  // namespace
+}  // namespace bitjit
+
+namespace bitjit {
+namespace {
+
+TEST_F(PassTest, PlanMemoryNeverOverlapsLiveValuesAndReusesSpace) {
+  auto g = Lower();
+  passes::Pipeline::Default().Run(g.get());
+  ASSERT_GT(g->arena_bytes_per_token(), 0);
+  // Recompute live ranges and check every pair of values alive at once is disjoint.
+  std::map<const ir::Value*, std::pair<int, int>> range;
+  int64_t sum = 0;
+  for (int i = 0; i < static_cast<int>(g->nodes().size()); ++i) {
+    const auto& n = g->nodes()[i];
+    for (const ir::Value* op : n->operands)
+      if (range.count(op)) range[op].second = i;
+    for (const ir::Value* r : n->results) {
+      if (r->arena_offset_per_token < 0) continue;
+      EXPECT_EQ(r->arena_offset_per_token % passes::PlanMemory::kAlign, 0);
+      range[r] = {i, i};
+      sum += passes::BytesPerToken(*r);
+    }
+  }
+  ASSERT_GT(range.size(), 10u);
+  for (const auto& [a, ra] : range) {
+    EXPECT_LE(a->arena_offset_per_token + passes::BytesPerToken(*a), g->arena_bytes_per_token());
+    for (const auto& [b, rb] : range) {
+      if (a >= b || ra.second < rb.first || rb.second < ra.first) continue;
+      const int64_t a0 = a->arena_offset_per_token, a1 = a0 + passes::BytesPerToken(*a);
+      const int64_t b0 = b->arena_offset_per_token, b1 = b0 + passes::BytesPerToken(*b);
+      EXPECT_TRUE(a1 <= b0 || b1 <= a0) << "values %" << a->id << " and %" << b->id << " overlap";
+    }
+  }
+  // Reuse: the arena is much smaller than all activations side by side.
+  EXPECT_LT(g->arena_bytes_per_token() * 4, sum);
 }
 
 }  // namespace
