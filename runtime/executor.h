@@ -13,6 +13,9 @@ struct StepInputs {
   std::span<const int32_t> tokens;       // T ids
   std::span<const int32_t> positions;    // T positions (their K/V go to these cache rows)
   std::span<const int32_t> output_rows;  // R indices into 0..T-1 whose logits are wanted
+  // T cache slots (which sequence each token belongs to); empty means slot 0 for all. A token
+  // attends to positions 0..positions[t] of its own slot.
+  std::span<const int32_t> seq_ids = {};
 };
 
 class Executor {

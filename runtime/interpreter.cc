@@ -32,6 +32,13 @@ class Step {
   Step(const StepInputs& in, KvCache& cache) : in_(in), cache_(cache) {
     n_tokens_ = static_cast<int64_t>(in.tokens.size());
     n_rows_ = static_cast<int64_t>(in.output_rows.size());
+    // bitnet.cpp's roundings depend on how many tokens (and logits rows) a sequence has in
+    // the batch; batching sequences together must not change any of them.
+    std::unordered_map<int32_t, int> tokens_of, rows_of;
+    for (int64_t t = 0; t < n_tokens_; ++t) ++tokens_of[Seq(t)];
+    for (int32_t r : in.output_rows) ++rows_of[Seq(r)];
+    for (int64_t t = 0; t < n_tokens_; ++t) seq_tokens_.push_back(tokens_of[Seq(t)]);
+    for (int32_t r : in.output_rows) seq_rows_.push_back(rows_of[Seq(r)]);
   }
 
   void Run(const ir::Graph& graph, float* logits) {
@@ -39,6 +46,8 @@ class Step {
   }
 
  private:
+  int32_t Seq(int64_t t) const { return in_.seq_ids.empty() ? 0 : in_.seq_ids[t]; }
+
   int64_t Dim(const Value* v, int i) const {
     const int64_t d = v->shape[i];
     return d == ir::kTokens ? n_tokens_ : d == ir::kRows ? n_rows_ : d;
@@ -161,11 +170,16 @@ class Step {
         const int64_t rows = Dim(ops[0], 0), e = table->shape[1], vocab = table->shape[0];
         auto& out = NewF32(n.result());
         const bool bitnet = n.attrs.numerics == ir::Numerics::kBitnet;
-        if (table->dtype == DType::kF16) {
-          ref::LmHeadF16(F32(ops[0]).data(), rows, e, reinterpret_cast<const uint16_t*>(Const(table)),
-                         vocab, bitnet && rows == 1, out.data());
-        } else {
-          ref::LmHeadQ8_0(F32(ops[0]).data(), rows, e, Const(table), vocab, bitnet, out.data());
+        CHECK_EQ(rows, n_rows_);
+        for (int64_t r = 0; r < rows; ++r) {
+          const float* x = &F32(ops[0])[r * e];
+          if (table->dtype == DType::kF16) {
+            // bitnet.cpp rounds the input to f16 when its batch has a single logits row.
+            ref::LmHeadF16(x, 1, e, reinterpret_cast<const uint16_t*>(Const(table)), vocab,
+                           bitnet && seq_rows_[r] == 1, &out[r * vocab]);
+          } else {
+            ref::LmHeadQ8_0(x, 1, e, Const(table), vocab, bitnet, &out[r * vocab]);
+          }
         }
         break;
       }
@@ -235,35 +249,37 @@ class Step {
     const auto& k = F32(ops[1]);
     const auto& v = F32(ops[2]);
     const auto& pos = Buf(ops[3]).i32;
+    auto seq = [&](int64_t t) -> int64_t { return Seq(t); };
     for (int64_t t = 0; t < n_tokens_; ++t) {
       const int64_t p = pos[t];
+      CHECK(p >= 0 && p < cache_.n_ctx() && seq(t) >= 0 && seq(t) < cache_.n_seq());
       if (cache_.f16()) {
-        uint16_t* kc = cache_.k16(layer, p);
-        uint16_t* vc = cache_.v16(layer, p);
+        uint16_t* kc = cache_.k16(layer, p, seq(t));
+        uint16_t* vc = cache_.v16(layer, p, seq(t));
         for (int64_t i = 0; i < kv_width; ++i) {
           kc[i] = FloatToHalf(k[t * kv_width + i]);
           vc[i] = FloatToHalf(v[t * kv_width + i]);
         }
       } else {
-        std::memcpy(cache_.k32(layer, p), &k[t * kv_width], kv_width * sizeof(float));
-        std::memcpy(cache_.v32(layer, p), &v[t * kv_width], kv_width * sizeof(float));
+        std::memcpy(cache_.k32(layer, p, seq(t)), &k[t * kv_width], kv_width * sizeof(float));
+        std::memcpy(cache_.v32(layer, p, seq(t)), &v[t * kv_width], kv_width * sizeof(float));
       }
     }
     const bool bitnet = a.numerics == ir::Numerics::kBitnet;
-    // bitnet.cpp: q goes to f16 for K.q except in a prompt batch of a one-head model (then
-    // tinyBLAS takes the contiguous f32 q); the softmax output goes to f16 in 1-token batches.
-    ref::AttentionParams params{a.n_head, a.n_head_kv, a.head_dim,
-                                bitnet && !(n_tokens_ > 1 && a.n_head == 1),
-                                bitnet && n_tokens_ == 1};
     auto& out = NewF32(n.result());
     std::vector<float> scratch(static_cast<size_t>(cache_.n_ctx()));
     for (int64_t t = 0; t < n_tokens_; ++t) {
+      // bitnet.cpp: q goes to f16 for K.q except in a prompt batch of a one-head model (then
+      // tinyBLAS takes the contiguous f32 q); the softmax output goes to f16 in 1-token batches.
+      const bool decode = seq_tokens_[t] == 1;
+      const ref::AttentionParams params{a.n_head, a.n_head_kv, a.head_dim,
+                                        bitnet && !(!decode && a.n_head == 1), bitnet && decode};
       const int64_t n_kv = pos[t] + 1;
       if (cache_.f16()) {
-        ref::AttentionRowF16Cache(&q[t * q_width], cache_.k16(layer, 0), cache_.v16(layer, 0), n_kv,
+        ref::AttentionRowF16Cache(&q[t * q_width], cache_.k16(layer, 0, seq(t)), cache_.v16(layer, 0, seq(t)), n_kv,
                                   params, scratch.data(), &out[t * q_width]);
       } else {
-        ref::AttentionRowF32Cache(&q[t * q_width], cache_.k32(layer, 0), cache_.v32(layer, 0), n_kv,
+        ref::AttentionRowF32Cache(&q[t * q_width], cache_.k32(layer, 0, seq(t)), cache_.v32(layer, 0, seq(t)), n_kv,
                                   params, scratch.data(), &out[t * q_width]);
       }
     }
@@ -272,6 +288,8 @@ class Step {
   const StepInputs& in_;
   KvCache& cache_;
   int64_t n_tokens_ = 0, n_rows_ = 0;
+  std::vector<int> seq_tokens_;  // per token: tokens of its sequence in this batch
+  std::vector<int> seq_rows_;    // per logits row: logits rows of its sequence in this batch
   std::unordered_map<const Value*, Buffer> buffers_;
 };
 
