@@ -1,0 +1,81 @@
+#include "codegen/ternary/ternary_gemm.h"
+
+#include <string>
+
+namespace bitjit::codegen {
+
+std::string TernaryGemmKernel::Name(const TernaryKernelParams& p) {
+  return "TernaryGemm_" + std::to_string(p.tile_rows) + "r" + std::to_string(p.tile_tokens) + "t_" +
+         std::string(IsaName(p.isa)) + "_K" + std::to_string(p.k) +
+         (p.output == TernaryOutput::kF32 ? "_f32" : "_i32");
+}
+
+TernaryGemmKernel::TernaryGemmKernel(const TernaryKernelParams& params)
+    : TernaryKernelBase(Name(params), params) {
+  base_ = p_.tile_tokens * vecs_;
+  // VNNI needs no int16 sum / temp, but keeps the layout uniform; the budget counts them.
+  CheckRegisterBudget(base_ + 7);
+  if (vnni_) {
+    PlaceConstants(base_ + 7, {TernaryConst::kMask03});
+  } else {
+    PlaceConstants(base_ + 7, {TernaryConst::kMask03, TernaryConst::kInt16Ones});
+  }
+}
+
+void TernaryGemmKernel::ZeroAccumulators(int nt) {
+  for (int t = 0; t < nt; ++t) {
+    for (int v = 0; v < vecs_; ++v) Zero(Result(t, v));
+  }
+  LoadConstants();
+}
+
+// The four k-quads of vector v of chunk c, as code bytes (0..2), are computed once and used
+// for all nt tokens. Row vectors are done one after the other to keep only 4 code registers.
+void TernaryGemmKernel::EmitChunk(int nt, int c, int valid_k) {
+  const Vmm w = V(base_ + 4), q_reg = V(base_ + 4);  // the weights die before q is needed
+  const Vmm sum16 = V(base_ + 5), tmp = V(base_ + 6);
+  const Xbyak::PreferredEncoding enc = zmm_ ? Xbyak::EvexEncoding : Xbyak::VexEncoding;
+  int quads = 0;
+  while (quads < 4 && QuadBytes(valid_k, quads) > 0) ++quads;
+
+  for (int v = 0; v < vecs_; ++v) {
+    Load(w, WeightAddr(c, v));
+    for (int j = 0; j < quads; ++j) {
+      if (j > 0) vpsrlw(Code(j), w, 2 * j);
+      const Vmm src = j > 0 ? Code(j) : w;
+      WithConst(TernaryConst::kMask03,
+                [&](const Xbyak::Operand& mask) { And(Code(j), src, mask); });
+    }
+    for (int t = 0; t < nt; ++t) {
+      const Vmm acc = Result(t, v);
+      for (int j = 0; j < quads; ++j) {
+        const int bytes = QuadBytes(valid_k, j);
+        const bool embedded = vnni_ && zmm_ && bytes == 4;
+        if (!embedded) BroadcastQ(q_reg, t, c, j, bytes);
+        if (vnni_) {
+          if (embedded) {
+            vpdpbusd(acc, Code(j), ptr_b[QExp(t, c, j)], enc);
+          } else {
+            vpdpbusd(acc, Code(j), q_reg, enc);
+          }
+        } else if (j == 0) {
+          vpmaddubsw(sum16, Code(j), q_reg);
+        } else {
+          vpmaddubsw(tmp, Code(j), q_reg);
+          vpaddw(sum16, sum16, tmp);  // |sum| <= 4 * 512: no int16 overflow
+        }
+      }
+      if (!vnni_) {
+        WithConst(TernaryConst::kInt16Ones,
+                  [&](const Xbyak::Operand& ones) { vpmaddwd(sum16, sum16, ones); });
+        vpaddd(acc, acc, sum16);
+      }
+    }
+  }
+}
+
+TernaryGemmKernel::Vmm TernaryGemmKernel::Scratch(int i) const {
+  return Code(i);
+}
+
+}  // namespace bitjit::codegen

@@ -1,0 +1,146 @@
+#include "codegen/ternary/ternary_gemv.h"
+
+#include <string>
+
+namespace bitjit::codegen {
+namespace {
+
+TernaryKernelParams GemvParams(TernaryKernelParams params) {
+  params.tile_tokens = 1;
+  return params;
+}
+
+}  // namespace
+
+std::string TernaryGemvKernel::Name(const TernaryKernelParams& p) {
+  return "TernaryGemv_" + std::to_string(p.tile_rows) + "r_" + std::string(IsaName(p.isa)) + "_K" +
+         std::to_string(p.k) + (p.output == TernaryOutput::kF32 ? "_f32" : "_i32") +
+         (p.prefetch_bytes ? "_pf" + std::to_string(p.prefetch_bytes) : "");
+}
+
+// Register map (V = vecs_, F = first_free_), then constants while registers last:
+//   VNNI:    acc 0..4V-1 | weights F..F+V-1 | 2 temps | q | masks 0x03 0x0C 0x30 0xC0
+//   MADDUBS: acc32 0..V-1, acc16 V..2V-1, acc16x4 2V..3V-1 | weights F..F+V-1 |
+//            weights >> 4 F+V..F+2V-1 | q | 2 temps | masks 0x03 0x0C, int16 ones
+TernaryGemvKernel::TernaryGemvKernel(const TernaryKernelParams& params)
+    : TernaryKernelBase(Name(GemvParams(params)), GemvParams(params)) {
+  first_free_ = vnni_ ? 4 * vecs_ : 3 * vecs_;
+  weights_ = first_free_;
+  const int weight_regs = vnni_ ? vecs_ : 2 * vecs_;
+  q_ = weights_ + weight_regs;
+  tmp_ = q_ + 1;
+  CheckRegisterBudget(tmp_ + 2);
+  if (vnni_) {
+    PlaceConstants(tmp_ + 2, {TernaryConst::kMask03, TernaryConst::kMask0C, TernaryConst::kMask30,
+                              TernaryConst::kMaskC0});
+  } else {
+    PlaceConstants(tmp_ + 2,
+                   {TernaryConst::kMask03, TernaryConst::kMask0C, TernaryConst::kInt16Ones});
+  }
+}
+
+int TernaryGemvKernel::ChunkUnroll() const {
+  return vnni_ ? 2 : 8;
+}
+
+int TernaryGemvKernel::FlushPeriod() const {
+  return vnni_ ? 0 : 8;
+}
+
+void TernaryGemvKernel::ZeroAccumulators(int /*nt*/) {
+  for (int i = 0; i < first_free_; ++i) Zero(V(i));
+  LoadConstants();
+}
+
+void TernaryGemvKernel::EmitChunk(int /*nt*/, int c, int valid_k) {
+  if (vnni_) {
+    EmitChunkVnni(c, valid_k);
+  } else {
+    EmitChunkMaddubs(c, valid_k);
+  }
+}
+
+void TernaryGemvKernel::EmitChunkVnni(int c, int valid_k) {
+  const Vmm q_reg = V(q_);
+  const Xbyak::PreferredEncoding enc = zmm_ ? Xbyak::EvexEncoding : Xbyak::VexEncoding;
+  for (int v = 0; v < vecs_; ++v) Load(V(weights_ + v), WeightAddr(c, v));
+  int n = 0;
+  for (int j = 0; j < 4; ++j) {
+    const int bytes = QuadBytes(valid_k, j);
+    if (bytes == 0) continue;  // padding quads: weights 0, nothing to add
+    // zmm takes the 4 activation bytes as an embedded broadcast; VEX needs a register.
+    const bool embedded = zmm_ && bytes == 4;
+    if (!embedded) BroadcastQ(q_reg, 0, c, j, bytes);
+    for (int v = 0; v < vecs_; ++v, ++n) {
+      const Vmm t = V(tmp_ + n % 2);
+      WithConst(ByteMask(j), [&](const Xbyak::Operand& mask) { And(t, V(weights_ + v), mask); });
+      if (embedded) {
+        vpdpbusd(Acc(v, j), t, ptr_b[QExp(0, c, j)], enc);
+      } else {
+        vpdpbusd(Acc(v, j), t, q_reg, enc);
+      }
+    }
+  }
+}
+
+// Codes of quads 0 and 2 are taken unscaled ((w >> 4j') & 3), those of quads 1 and 3 as
+// 4 * code ((w >> 4j') & 0xC), which saves two of the three shifts. The scaled pair sums
+// (|4 * pair| <= 2048) go to their own int16 accumulator, whose 16 additions per flush
+// reach exactly -32768 at worst.
+void TernaryGemvKernel::EmitChunkMaddubs(int c, int valid_k) {
+  const Vmm q_reg = V(q_);
+  int quads = 0;
+  while (quads < 4 && QuadBytes(valid_k, quads) > 0) ++quads;
+  for (int v = 0; v < vecs_; ++v) {
+    Load(V(weights_ + v), WeightAddr(c, v));
+    if (quads > 2) vpsrlw(V(weights_ + vecs_ + v), V(weights_ + v), 4);  // quads 2, 3 down
+  }
+  int n = 0;
+  for (int j = 0; j < quads; ++j) {
+    BroadcastQ(q_reg, 0, c, j, QuadBytes(valid_k, j));
+    for (int v = 0; v < vecs_; ++v, ++n) {
+      const Vmm t = V(tmp_ + n % 2);
+      const Vmm src = V(weights_ + (j < 2 ? 0 : vecs_) + v);
+      // Word shifts leak bits across bytes; the byte masks drop them.
+      WithConst(ByteMask(j % 2), [&](const Xbyak::Operand& mask) { And(t, src, mask); });
+      vpmaddubsw(t, t, q_reg);  // codes are the unsigned operand, activations the signed one
+      const Vmm acc = j % 2 ? Acc16x4(v) : Acc16(v);
+      vpaddw(acc, acc, t);
+    }
+  }
+}
+
+void TernaryGemvKernel::EmitFlush(int /*nt*/) {
+  const Vmm t = V(tmp_);
+  for (int v = 0; v < vecs_; ++v) {
+    for (const bool scaled : {false, true}) {
+      const Vmm acc16 = scaled ? Acc16x4(v) : Acc16(v);
+      WithConst(TernaryConst::kInt16Ones,
+                [&](const Xbyak::Operand& ones) { vpmaddwd(t, acc16, ones); });
+      if (scaled) vpsrad(t, t, 2);  // exact: a sum of 4 * x
+      vpaddd(Acc32(v), Acc32(v), t);
+      Zero(acc16);
+    }
+  }
+}
+
+void TernaryGemvKernel::EmitReduce(int /*nt*/) {
+  if (!vnni_) return;
+  for (int v = 0; v < vecs_; ++v) {
+    for (int j = 1; j < 4; ++j) {
+      vpsrad(Acc(v, j), Acc(v, j), 2 * j);  // exact: acc_j is 4^j times a sum
+      vpaddd(Acc(v, 0), Acc(v, 0), Acc(v, j));
+    }
+  }
+}
+
+TernaryGemvKernel::Vmm TernaryGemvKernel::Result(int /*t*/, int v) const {
+  return vnni_ ? Acc(v, 0) : Acc32(v);
+}
+
+// After the reduction the weight registers and temps are free.
+TernaryGemvKernel::Vmm TernaryGemvKernel::Scratch(int i) const {
+  return V(first_free_ + i);
+}
+
+}  // namespace bitjit::codegen

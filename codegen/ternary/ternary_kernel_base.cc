@@ -1,0 +1,380 @@
+#include "codegen/ternary/ternary_kernel_base.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+
+#include "codegen/ternary/ternary_layout.h"
+#include "ir/base/error.h"
+
+namespace bitjit::codegen {
+namespace {
+
+using namespace Xbyak::util;  // NOLINT: register names read like assembly
+
+// Constant pool layout (64-byte rows).
+constexpr int kConstByteMask = 0;     // 4 rows: bytes 0x03, 0x0C, 0x30, 0xC0
+constexpr int kConstInt16Ones = 256;  // int16 1
+constexpr int kConstIota = 320;       // int32 0..15
+
+bool IsZmmIsa(Isa isa) {
+  return isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni;
+}
+
+}  // namespace
+
+int TernaryLanes(Isa isa) {
+  return IsZmmIsa(isa) ? 16 : 8;
+}
+
+TernaryKernelBase::TernaryKernelBase(std::string name, const TernaryKernelParams& params)
+    : JitGenerator(std::move(name)),
+      p_(params),
+      zmm_(IsZmmIsa(params.isa)),
+      vnni_(params.isa == Isa::kAvx512Vnni || params.isa == Isa::kAvxVnni),
+      lanes_(TernaryLanes(params.isa)),
+      vecs_(params.tile_rows / TernaryLanes(params.isa)),
+      chunk_bytes_(4 * params.tile_rows) {
+  if (p_.isa == Isa::kRef) Fail("ternary JIT kernels need a vector ISA, not ref");
+  if (p_.k < 1 || p_.k > kTernaryMaxK) Fail("ternary kernel K = ", p_.k, " out of range");
+  if (p_.tile_rows % lanes_ != 0 || vecs_ < 1 || vecs_ > 4 ||
+      (p_.tile_rows & (p_.tile_rows - 1)) != 0) {
+    Fail("ternary ", IsaName(p_.isa), " kernels need tile rows = ", lanes_, " x {1, 2, 4}, got ",
+         p_.tile_rows);
+  }
+  if (p_.tile_tokens < 1 || p_.tile_tokens > 16) {
+    Fail("ternary kernel token tile ", p_.tile_tokens, " outside [1, 16]");
+  }
+  if (p_.prefetch_bytes < 0 || p_.prefetch_bytes % 64 != 0) {
+    Fail("ternary kernel prefetch distance ", p_.prefetch_bytes, " must be a multiple of 64");
+  }
+  setDefaultJmpNEAR(true);  // loop bodies are long; never risk a too-short forward jump
+}
+
+TernaryKernelBase::Vmm TernaryKernelBase::V(int idx) const {
+  if (zmm_) return Xbyak::Zmm(idx);
+  return Xbyak::Ymm(idx);
+}
+
+void TernaryKernelBase::CheckRegisterBudget(int needed) const {
+  if (needed > max_vregs()) {
+    Fail(name(), ": tile needs ", needed, " vector registers, ", IsaName(p_.isa), " has ",
+         max_vregs(), " (choose a smaller tile)");
+  }
+}
+
+Xbyak::Address TernaryKernelBase::WeightAddr(int c, int v) const {
+  const int disp = c * chunk_bytes_ + v * lanes_ * 4;
+  return zmm_ ? zword[reg_w_ + disp] : yword[reg_w_ + disp];
+}
+
+Xbyak::RegExp TernaryKernelBase::QExp(int t, int c, int j) const {
+  return reg_q_ + static_cast<int>(t * p_.k + c * kTernaryChunkK + 4 * j);
+}
+
+int TernaryKernelBase::QuadBytes(int valid_k, int j) {
+  return std::clamp(valid_k - 4 * j, 0, 4);
+}
+
+void TernaryKernelBase::BroadcastQ(const Vmm& dst, int t, int c, int j, int bytes) {
+  const Xbyak::RegExp at = QExp(t, c, j);
+  if (bytes == 4) {
+    vpbroadcastd(dst, dword[at]);
+    return;
+  }
+  // The last quad of a K that is not a multiple of 4: assemble the real bytes in eax (the
+  // rest zero) so that nothing past the end of the activation row is read.
+  switch (bytes) {
+    case 1:
+      movzx(eax, byte[at]);
+      break;
+    case 2:
+      movzx(eax, word[at]);
+      break;
+    case 3:
+      movzx(eax, word[at]);
+      movzx(edx, byte[at + 2]);
+      shl(edx, 16);
+      or_(eax, edx);
+      break;
+    default:
+      Fail("BroadcastQ of ", bytes, " bytes");
+  }
+  const Xbyak::Xmm x(dst.getIdx());
+  vmovd(x, eax);
+  vpbroadcastd(dst, x);
+}
+
+void TernaryKernelBase::Zero(const Vmm& v) {
+  if (zmm_) {
+    vpxord(v, v, v);
+  } else {
+    vpxor(v, v, v);
+  }
+}
+
+void TernaryKernelBase::And(const Vmm& dst, const Vmm& a, const Xbyak::Operand& b) {
+  if (zmm_) {
+    vpandd(dst, a, b);
+  } else {
+    vpand(dst, a, b);
+  }
+}
+
+void TernaryKernelBase::Load(const Vmm& dst, const Xbyak::Address& src) {
+  if (zmm_) {
+    vmovdqu32(dst, src);
+  } else {
+    vmovdqu(dst, src);
+  }
+}
+
+void TernaryKernelBase::Prefetch(int c) {
+  if (p_.prefetch_bytes == 0) return;
+  for (int line = 0; line < chunk_bytes_; line += 64) {
+    prefetcht0(ptr[reg_w_ + c * chunk_bytes_ + line + p_.prefetch_bytes]);
+  }
+}
+
+void TernaryKernelBase::PlaceConstants(int first, std::initializer_list<TernaryConst> wanted) {
+  for (TernaryConst c : wanted) {
+    if (first < max_vregs()) const_reg_[static_cast<int>(c)] = first++;
+  }
+}
+
+void TernaryKernelBase::LoadConstants() {
+  for (int c = 0; c < 5; ++c) {
+    if (const_reg_[c] >= 0) Load(V(const_reg_[c]), ConstAddr(static_cast<TernaryConst>(c)));
+  }
+}
+
+Xbyak::Address TernaryKernelBase::ConstAddr(TernaryConst c) {
+  const int off =
+      c == TernaryConst::kInt16Ones ? kConstInt16Ones : kConstByteMask + 64 * static_cast<int>(c);
+  return zmm_ ? zword[rip + l_const_ + off] : yword[rip + l_const_ + off];
+}
+
+// Layout of the generated function:
+//   for each tile covering [row_begin, row_end):
+//     for each block of tile_tokens tokens (then one block of the remaining tokens):
+//       zero accumulators; K loop over the tile's chunks; reduce; masked stores
+void TernaryKernelBase::generate() {
+  Preamble();
+  const int log2_rows = __builtin_ctz(static_cast<unsigned>(p_.tile_rows));
+  const int64_t tile_bytes = static_cast<int64_t>(chunk_bytes_) * ((p_.k + 15) / 16);
+  if (tile_bytes > INT32_MAX / 2) Fail("ternary kernel tile too large");
+
+  // First tile: reg_tile_row = row_begin rounded down to R, reg_w_tile = its weights.
+  mov(eax, dword[reg_args_ + offsetof(TernaryKernelArgs, row_begin)]);
+  shr(eax, log2_rows);
+  mov(reg_tile_row_.cvt32(), eax);
+  shl(reg_tile_row_.cvt32(), log2_rows);
+  imul(rax, rax, static_cast<int>(tile_bytes));
+  add(rax, qword[reg_args_ + offsetof(TernaryKernelArgs, weights)]);
+  mov(reg_w_tile_, rax);
+
+  Xbyak::Label l_tile, l_next_tile, l_done, l_block, l_tail;
+  L(l_tile);
+  cmp(reg_tile_row_.cvt32(), dword[reg_args_ + offsetof(TernaryKernelArgs, row_end)]);
+  jge(l_done);
+  mov(reg_q_blk_, qword[reg_args_ + offsetof(TernaryKernelArgs, q)]);
+  mov(reg_out_blk_, qword[reg_args_ + offsetof(TernaryKernelArgs, out)]);
+  lea(reg_out_blk_, ptr[reg_out_blk_ + reg_tile_row_ * 4]);
+  mov(reg_tokens_, qword[reg_args_ + offsetof(TernaryKernelArgs, n_tokens)]);
+  mov(reg_q_sum_, qword[reg_args_ + offsetof(TernaryKernelArgs, q_sum)]);
+  mov(reg_q_scale_, qword[reg_args_ + offsetof(TernaryKernelArgs, q_scale)]);
+
+  // Full token blocks. The tile's weights (R*K/4 bytes) stay in L1/L2 across blocks.
+  const int tt = p_.tile_tokens;
+  L(l_block);
+  cmp(reg_tokens_, tt);
+  jl(l_tail);
+  EmitTokenBlock(tt);
+  add(reg_q_blk_, static_cast<int>(tt * p_.k));
+  mov(rax, qword[reg_args_ + offsetof(TernaryKernelArgs, ld_out)]);
+  imul(rax, rax, tt * 4);
+  add(reg_out_blk_, rax);
+  add(reg_q_sum_, tt * 4);
+  add(reg_q_scale_, tt * 4);
+  sub(reg_tokens_, tt);
+  jmp(l_block);
+
+  // The remaining 1 .. tt-1 tokens: one specialised block per count.
+  L(l_tail);
+  for (int nt = tt - 1; nt >= 1; --nt) {
+    Xbyak::Label l_other;
+    cmp(reg_tokens_, nt);
+    jne(l_other);
+    EmitTokenBlock(nt);
+    jmp(l_next_tile);
+    L(l_other);
+  }
+
+  L(l_next_tile);
+  add(reg_w_tile_, static_cast<int>(tile_bytes));
+  add(reg_tile_row_.cvt32(), p_.tile_rows);
+  jmp(l_tile);
+
+  L(l_done);
+  Postamble();
+  EmitConstants();
+}
+
+void TernaryKernelBase::EmitTokenBlock(int nt) {
+  ZeroAccumulators(nt);
+  mov(reg_w_, reg_w_tile_);
+  mov(reg_q_, reg_q_blk_);
+  EmitKLoop(nt);
+  EmitReduce(nt);
+  EmitStores(nt);
+}
+
+// Chunks whose 16 k are all real run in a loop unrolled by ChunkUnroll(); the partial last
+// chunk (K % 16 != 0) is generated separately so that it reads no activation past K.
+void TernaryKernelBase::EmitKLoop(int nt) {
+  const int unroll = ChunkUnroll();
+  const int flush = FlushPeriod();
+  if (flush > 0 && unroll > flush) Fail(name(), ": unroll exceeds the flush period");
+  const int64_t full_chunks = p_.k / kTernaryChunkK;
+  const int tail_k = static_cast<int>(p_.k % kTernaryChunkK);
+  const int64_t iters = full_chunks / unroll;
+  const int rem = static_cast<int>(full_chunks % unroll);
+
+  if (iters > 0) {
+    Xbyak::Label l_loop;
+    if (iters > 1) mov(reg_cnt_, iters);
+    L(l_loop);
+    for (int c = 0; c < unroll; ++c) {
+      Prefetch(c);
+      EmitChunk(nt, c, kTernaryChunkK);
+    }
+    if (flush > 0) EmitFlush(nt);  // unroll <= flush chunks since the last flush
+    add(reg_w_, unroll * chunk_bytes_);
+    add(reg_q_, unroll * kTernaryChunkK);
+    if (iters > 1) {
+      dec(reg_cnt_);
+      jnz(l_loop);
+    }
+  }
+  // rem + 1 <= unroll <= flush chunks after the last flush.
+  for (int c = 0; c < rem; ++c) EmitChunk(nt, c, kTernaryChunkK);
+  if (tail_k > 0) EmitChunk(nt, rem, tail_k);
+  if (flush > 0 && (rem > 0 || tail_k > 0)) EmitFlush(nt);
+}
+
+// AVX-512: k-mask of the lanes of vector v whose rows lie in [row_begin, row_end):
+// bits [lo, hi) with lo, hi = clamp(row_begin / row_end - first row of v, 0, L).
+void TernaryKernelBase::EmitZmmRowMask(int v, const Xbyak::Opmask& k) {
+  auto clamp_lanes = [&](const Xbyak::Reg32& r) {
+    mov(ecx, 0);
+    cmp(r, 0);
+    cmovl(r, ecx);
+    mov(ecx, lanes_);
+    cmp(r, ecx);
+    cmovg(r, ecx);
+  };
+  mov(eax, dword[reg_args_ + offsetof(TernaryKernelArgs, row_begin)]);
+  sub(eax, reg_tile_row_.cvt32());
+  sub(eax, v * lanes_);
+  clamp_lanes(eax);
+  mov(edx, dword[reg_args_ + offsetof(TernaryKernelArgs, row_end)]);
+  sub(edx, reg_tile_row_.cvt32());
+  sub(edx, v * lanes_);
+  clamp_lanes(edx);
+  mov(ecx, 1);
+  shlx(edx, ecx, edx);
+  shlx(eax, ecx, eax);
+  sub(edx, eax);
+  kmovw(k, edx);
+}
+
+// AVX2: the same mask as a vector of all-ones / zero dwords, for vpmaskmovd.
+void TernaryKernelBase::EmitYmmRowMask(int v, const Vmm& mask, const Vmm& t1, const Vmm& t2) {
+  lea(eax, ptr[reg_tile_row_ + v * lanes_]);
+  vmovd(Xbyak::Xmm(t1.getIdx()), eax);
+  vpbroadcastd(t1, Xbyak::Xmm(t1.getIdx()));
+  vpaddd(t1, t1, yword[rip + l_const_ + kConstIota]);  // row of each lane
+  vpbroadcastd(mask, dword[reg_args_ + offsetof(TernaryKernelArgs, row_end)]);
+  vpcmpgtd(mask, mask, t1);  // row_end > row
+  vpbroadcastd(t2, dword[reg_args_ + offsetof(TernaryKernelArgs, row_begin)]);
+  vpcmpgtd(t2, t2, t1);  // row_begin > row
+  vpandn(mask, t2, mask);
+}
+
+// res holds sum c*q of token t; turn it into the output value.
+void TernaryKernelBase::EmitEpilogue(int t, const Vmm& res, const Vmm& tmp) {
+  const Xbyak::RegExp q_sum = reg_q_sum_ + 4 * t;
+  if (p_.output == TernaryOutput::kI32) {
+    if (zmm_) {
+      vpsubd(res, res, ptr_b[q_sum]);
+    } else {
+      vpbroadcastd(tmp, dword[q_sum]);
+      vpsubd(res, res, tmp);
+    }
+    return;
+  }
+  // ((float)sum_cq - (float)q_sum) / s * scale: bitnet.cpp's order, each step rounded to
+  // float, so the result is bit-identical to the scalar formula.
+  const Xbyak::RegExp s = reg_q_scale_ + 4 * t;
+  const Xbyak::RegExp scale =
+      reg_args_ + static_cast<int>(offsetof(TernaryKernelArgs, weight_scale));
+  vcvtdq2ps(res, res);
+  if (zmm_) {
+    vcvtdq2ps(tmp, ptr_b[q_sum]);
+    vsubps(res, res, tmp);
+    vdivps(res, res, ptr_b[s]);
+    vmulps(res, res, ptr_b[scale]);
+  } else {
+    vpbroadcastd(tmp, dword[q_sum]);
+    vcvtdq2ps(tmp, tmp);
+    vsubps(res, res, tmp);
+    vbroadcastss(tmp, dword[s]);
+    vdivps(res, res, tmp);
+    vbroadcastss(tmp, dword[scale]);
+    vmulps(res, res, tmp);
+  }
+}
+
+void TernaryKernelBase::EmitStores(int nt) {
+  if (zmm_) {
+    for (int v = 0; v < vecs_; ++v) EmitZmmRowMask(v, Xbyak::Opmask(v + 1));
+  }
+  mov(rdx, qword[reg_args_ + offsetof(TernaryKernelArgs, ld_out)]);
+  shl(rdx, 2);
+  const bool f32 = p_.output == TernaryOutput::kF32;
+  for (int v = 0; v < vecs_; ++v) {
+    const Vmm mask = Scratch(0), tmp = Scratch(1);
+    if (!zmm_) EmitYmmRowMask(v, mask, Scratch(1), Scratch(2));
+    mov(reg_out_, reg_out_blk_);
+    for (int t = 0; t < nt; ++t) {
+      const Vmm res = Result(t, v);
+      EmitEpilogue(t, res, tmp);
+      const Xbyak::RegExp at = reg_out_ + v * lanes_ * 4;
+      if (zmm_) {
+        const Xbyak::Opmask k(v + 1);
+        if (f32) {
+          vmovups(zword[at] | k, res);
+        } else {
+          vmovdqu32(zword[at] | k, res);
+        }
+      } else if (f32) {
+        vmaskmovps(yword[at], mask, res);
+      } else {
+        vpmaskmovd(yword[at], mask, res);
+      }
+      if (t + 1 < nt) add(reg_out_, rdx);
+    }
+  }
+}
+
+void TernaryKernelBase::EmitConstants() {
+  align(64);
+  L(l_const_);
+  for (int j = 0; j < 4; ++j) {
+    for (int i = 0; i < 64; ++i) db(0x03 << (2 * j));
+  }
+  for (int i = 0; i < 32; ++i) dw(1);
+  for (int i = 0; i < 16; ++i) dd(i);
+}
+
+}  // namespace bitjit::codegen

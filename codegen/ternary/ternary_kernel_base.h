@@ -1,0 +1,129 @@
+// Shared skeleton of the ternary matmul JIT kernels (ternary_gemv.h, ternary_gemm.h).
+//
+// The skeleton owns everything but the inner product: the walk over row tiles and token
+// blocks, the K loop (unrolled, with a generated tail chunk for K % 16 != 0), the masked
+// stores that keep a call inside [row_begin, row_end), and the int32 / float epilogue. A
+// subclass supplies the microkernel: how one 16-k chunk of a tile is multiplied into its
+// accumulators for `nt` tokens, and where the results end up.
+//
+// Vector shape: lanes L = 16 (zmm, AVX-512) or 8 (ymm, AVX2 / AVX-VNNI); a tile of R rows is
+// V = R / L vectors. Accumulator vector (t, v) holds rows v*L .. v*L+L-1 of token t.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include "codegen/cpu_features.h"
+#include "codegen/jit/jit_generator.h"
+#include "codegen/ternary/ternary_kernel_args.h"
+
+namespace bitjit::codegen {
+
+// Vector constants the kernels use: byte masks 0x03 << 2j, and int16 ones for vpmaddwd.
+enum class TernaryConst { kMask03, kMask0C, kMask30, kMaskC0, kInt16Ones };
+
+struct TernaryKernelParams {
+  int64_t k = 0;  // K, baked into the code
+  Isa isa = Isa::kAvx2;
+  int tile_rows = 0;    // R: rows per tile of the packed layout
+  int tile_tokens = 1;  // tokens that share each unpacked weight chunk
+  TernaryOutput output = TernaryOutput::kI32;
+  int prefetch_bytes = 0;  // software prefetch distance ahead of the weight stream; 0 = none
+};
+
+// Vector lanes (int32) of the Isa's kernels: 16 for AVX-512, 8 for AVX2 / AVX-VNNI.
+int TernaryLanes(Isa isa);
+
+class TernaryKernelBase : public JitGenerator {
+ public:
+  using Fn = void (*)(const TernaryKernelArgs*);
+  Fn fn() const { return entry<Fn>(); }
+  const TernaryKernelParams& params() const { return p_; }
+
+ protected:
+  using Vmm = Xbyak::Xmm;  // holds a Ymm or a Zmm: Xbyak encodes by the register's kind
+
+  // Throws bitjit::Error for parameters the skeleton cannot generate.
+  TernaryKernelBase(std::string name, const TernaryKernelParams& params);
+
+  // --- The microkernel, supplied by subclasses ---
+  virtual void ZeroAccumulators(int nt) = 0;
+  // Multiplies chunk c of the current unrolled block (weights at reg_w + c*4R, activations at
+  // reg_q + t*K + 16c) into the accumulators. valid_k (1..16) is how many of the chunk's 16 k
+  // are real; past them the weights are 0 and activation bytes must not be read.
+  virtual void EmitChunk(int nt, int c, int valid_k) = 0;
+  virtual int ChunkUnroll() const = 0;  // chunks per K-loop iteration
+  virtual int FlushPeriod() const {
+    return 0;
+  }  // if > 0: EmitFlush at least every this many chunks
+  virtual void EmitFlush(int /*nt*/) {}
+  virtual void EmitReduce(int /*nt*/) {}  // after the K loop: make Result() hold sum c*q
+  virtual Vmm Result(int t, int v) const = 0;
+  virtual Vmm Scratch(int i) const = 0;  // i < 3: free after EmitReduce, never a Result
+
+  // --- Helpers for subclasses ---
+  Vmm V(int idx) const;  // vector register idx as ymm or zmm
+  int max_vregs() const { return zmm_ ? 32 : 16; }
+  void CheckRegisterBudget(int needed) const;
+  Xbyak::Address WeightAddr(int c, int v) const;  // vector v of chunk c of the block
+  Xbyak::RegExp QExp(int t, int c, int j) const;  // k-quad j of chunk c for token t
+  // Bytes of k-quad j that are real when the chunk has valid_k real k: 4, 1..3, or 0.
+  static int QuadBytes(int valid_k, int j);
+  // dst = the 4 activation bytes of quad j in every lane; reads only `bytes` (1..4) bytes.
+  void BroadcastQ(const Vmm& dst, int t, int c, int j, int bytes);
+  void Zero(const Vmm& v);
+  void And(const Vmm& dst, const Vmm& a, const Xbyak::Operand& b);
+  void Load(const Vmm& dst, const Xbyak::Address& src);
+  void Prefetch(int c);  // prefetch the weights of chunk c + prefetch_bytes ahead
+  // Constants live in registers first, second, ... while the ISA has registers left, else
+  // are read from the constant pool as memory operands (AVX2's 16 registers run out).
+  void PlaceConstants(int first, std::initializer_list<TernaryConst> wanted);
+  void LoadConstants();  // loads the constants placed in registers
+  template <typename Emit>
+  void WithConst(TernaryConst c, Emit&& emit) {
+    const int reg = const_reg_[static_cast<int>(c)];
+    if (reg >= 0) {
+      emit(V(reg));
+    } else {
+      emit(ConstAddr(c));
+    }
+  }
+  static TernaryConst ByteMask(int j) { return static_cast<TernaryConst>(j); }
+
+  const TernaryKernelParams p_;
+  const bool zmm_;         // AVX-512 kernels use zmm; AVX2 / AVX-VNNI use ymm0-15 (VEX)
+  const bool vnni_;        // vpdpbusd available
+  const int lanes_;        // L
+  const int vecs_;         // V = R / L
+  const int chunk_bytes_;  // 4R
+
+  // GPR roles (rax, rcx, rdx are scratch).
+  const Xbyak::Reg64 reg_args_ = Xbyak::util::rdi;
+  const Xbyak::Reg64 reg_w_ = Xbyak::util::rsi;  // weight walker inside a tile
+  const Xbyak::Reg64 reg_q_ = Xbyak::util::r8;   // activation walker for the token block
+  const Xbyak::Reg64 reg_w_tile_ = Xbyak::util::r9;
+  const Xbyak::Reg64 reg_tile_row_ = Xbyak::util::r10;
+  const Xbyak::Reg64 reg_cnt_ = Xbyak::util::r11;
+  const Xbyak::Reg64 reg_q_blk_ = Xbyak::util::rbx;
+  const Xbyak::Reg64 reg_out_blk_ = Xbyak::util::rbp;
+  const Xbyak::Reg64 reg_tokens_ = Xbyak::util::r12;
+  const Xbyak::Reg64 reg_q_sum_ = Xbyak::util::r13;
+  const Xbyak::Reg64 reg_q_scale_ = Xbyak::util::r14;
+  const Xbyak::Reg64 reg_out_ = Xbyak::util::r15;
+
+ private:
+  void generate() final;
+  void EmitTokenBlock(int nt);
+  void EmitKLoop(int nt);
+  void EmitStores(int nt);
+  void EmitZmmRowMask(int v, const Xbyak::Opmask& k);
+  void EmitYmmRowMask(int v, const Vmm& mask, const Vmm& t1, const Vmm& t2);
+  void EmitEpilogue(int t, const Vmm& res, const Vmm& tmp);
+  void EmitConstants();
+  Xbyak::Address ConstAddr(TernaryConst c);
+
+  Xbyak::Label l_const_;
+  int const_reg_[5] = {-1, -1, -1, -1, -1};  // register of each TernaryConst, -1: in memory
+};
+
+}  // namespace bitjit::codegen

@@ -1,0 +1,92 @@
+#include "codegen/ternary/ternary_layout.h"
+
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "ir/base/error.h"
+
+namespace bitjit::codegen {
+namespace {
+
+constexpr std::align_val_t kAlign{64};
+
+// Codes (0..2) of elements [first, first + count) of the flattened I2_S tensor into out[].
+void DecodeI2s(const uint8_t* i2s, int64_t first, int64_t count, uint8_t* out) {
+  int64_t e = first;
+  const int64_t end = first + count;
+  auto decode_one = [&](int64_t index) {
+    const int64_t block = index / 128, j = index % 128;
+    const int code = (i2s[block * 32 + j % 32] >> (6 - 2 * (j / 32))) & 3;
+    return static_cast<uint8_t>(code == 3 ? 1 : code);  // code 3 reads as weight 0
+  };
+  // Head up to a block boundary, whole blocks (vectorizable), then the tail.
+  for (; e < end && e % 128 != 0; ++e) *out++ = decode_one(e);
+  for (; e + 128 <= end; e += 128, out += 128) {
+    const uint8_t* block = i2s + e / 128 * 32;
+    for (int g = 0; g < 4; ++g) {
+      for (int b = 0; b < 32; ++b) {
+        const uint8_t code = (block[b] >> (6 - 2 * g)) & 3;
+        out[g * 32 + b] = code == 3 ? 1 : code;
+      }
+    }
+  }
+  for (; e < end; ++e) *out++ = decode_one(e);
+}
+
+}  // namespace
+
+void AlignedFree::operator()(uint8_t* p) const {
+  ::operator delete[](p, kAlign);
+}
+
+size_t I2sCodeBytes(int64_t n_elements) {
+  return static_cast<size_t>((n_elements + 127) / 128) * 32;
+}
+
+TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale) {
+  if (tile_rows < 8 || tile_rows > 64 || (tile_rows & (tile_rows - 1)) != 0) {
+    Fail("ternary tile of ", tile_rows, " rows: must be a power of two in [8, 64]");
+  }
+  if (k < 1 || k > kTernaryMaxK) Fail("ternary matmul K = ", k, " outside [1, ", kTernaryMaxK, "]");
+  if (n < 1 || n > (int64_t{1} << 31) - 1 - tile_rows) Fail("ternary matmul N = ", n, " too large");
+  TernaryPackedWeights w;
+  w.k = k;
+  w.n = n;
+  w.tile_rows = tile_rows;
+  w.n_chunks = (k + kTernaryChunkK - 1) / kTernaryChunkK;
+  w.n_tiles = (n + tile_rows - 1) / tile_rows;
+  w.scale = scale;
+  w.bytes = static_cast<size_t>(w.n_tiles) * w.tile_bytes();
+  w.data.reset(static_cast<uint8_t*>(::operator new[](w.bytes, kAlign)));
+  std::memset(w.data.get(), 0, w.bytes);
+  return w;
+}
+
+void PackTernaryRows(const uint8_t* i2s, int64_t row_begin, int64_t row_end,
+                     TernaryPackedWeights* out) {
+  if (row_begin < 0 || row_end > out->n || row_begin > row_end) {
+    Fail("PackTernaryRows: rows [", row_begin, ", ", row_end, ") outside [0, ", out->n, ")");
+  }
+  const int64_t k = out->k, r_tile = out->tile_rows;
+  std::vector<uint8_t> codes(static_cast<size_t>(out->n_chunks) * kTernaryChunkK, 0);
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    DecodeI2s(i2s, row * k, k, codes.data());  // codes past k stay 0 (padding)
+    uint8_t* dst = out->data.get() + (row / r_tile) * out->tile_bytes() + 4 * (row % r_tile);
+    for (int64_t s = 0; s < out->n_chunks; ++s, dst += 4 * r_tile) {
+      const uint8_t* c = codes.data() + s * kTernaryChunkK;
+      for (int p = 0; p < 4; ++p) {
+        dst[p] = static_cast<uint8_t>(c[p] | c[4 + p] << 2 | c[8 + p] << 4 | c[12 + p] << 6);
+      }
+    }
+  }
+}
+
+TernaryPackedWeights PackTernaryWeights(const uint8_t* i2s, int64_t k, int64_t n, float scale,
+                                        int tile_rows) {
+  TernaryPackedWeights w = AllocateTernaryPacked(k, n, tile_rows, scale);
+  PackTernaryRows(i2s, 0, n, &w);
+  return w;
+}
+
+}  // namespace bitjit::codegen

@@ -1,0 +1,83 @@
+// The weight layout the ternary JIT kernels read, and the one-time repacking from I2_S.
+//
+// Why repack: in I2_S (../shared/spec/FORMAT.md) a row's 2-bit codes are spread over 128-value
+// blocks of the flattened tensor, rows need not start on a block, and code 3 may occur. The
+// kernels want one vector load to hold the codes of many *rows* for the same few k, so that a
+// single broadcast of 4 activation bytes feeds a whole vector of output rows, with no
+// horizontal reduction at the end (vpdpbusd / vpmaddubsw multiply 4 adjacent bytes of a dword
+// lane with 4 adjacent bytes of the other operand).
+//
+// Layout "R-row tiles, 16-k chunks" (R = tile_rows, a power of two >= 8):
+//   * Rows are grouped into tiles of R rows; the last tile is padded up to R rows.
+//   * K is cut into chunks of 16; the last chunk is padded up to 16.
+//   * Tile t, chunk s is a block of 4R bytes at offset (t * n_chunks + s) * 4R: a tile's chunks
+//     are contiguous, so streaming a row range is one linear walk.
+//   * In that block, byte 4i + p (row i of the tile, p = 0..3) holds in bits 2j..2j+1 the code
+//     of row t*R + i at k = 16s + 4j + p, for j = 0..3.
+//   So dword lane i of any vector loaded from the block belongs to row i (a 64-byte zmm load
+//   covers 16 rows, a ymm load 8), its 4 bytes are 4 consecutive k, and bit pair j selects
+//   which quad of k: (v >> 2j) & 3 per byte gives the codes of k-quad j.
+//   * Codes are c = w + 1 in {0, 1, 2}. I2_S code 3 (never written, read as 0) becomes 1.
+//   * Padding (k >= K or row >= N) holds code 0, which adds 0 to sum c*q whatever the
+//     activation byte is. Kernels compute dot = sum_k c*q - sum_{k<K} q (the sum over real k
+//     only), so padding never contributes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace bitjit::codegen {
+
+inline constexpr int kTernaryChunkK = 16;  // k values per chunk
+
+// Largest K the kernels accept: keeps every partial sum (the VNNI GEMV keeps bit pair j
+// scaled by 4^j, i.e. up to 64 * 2 * 128 * K/4) and every activation offset inside int32.
+inline constexpr int64_t kTernaryMaxK = int64_t{1} << 18;
+
+struct AlignedFree {
+  void operator()(uint8_t* p) const;
+};
+
+// A repacked ternary weight matrix (ne = [k, n] in GGUF terms: n rows of k weights).
+struct TernaryPackedWeights {
+  int64_t k = 0;         // inner (input) dimension
+  int64_t n = 0;         // rows (outputs)
+  int tile_rows = 0;     // R
+  int64_t n_chunks = 0;  // ceil(k / 16)
+  int64_t n_tiles = 0;   // ceil(n / R)
+  float scale = 0.0f;    // per-tensor weight scale (real weight = w * scale)
+  size_t bytes = 0;      // n_tiles * n_chunks * 4R
+  std::unique_ptr<uint8_t[], AlignedFree> data;  // 64-byte aligned
+
+  size_t tile_bytes() const { return static_cast<size_t>(n_chunks) * 4 * tile_rows; }
+  const uint8_t* tile(int64_t t) const { return data.get() + t * tile_bytes(); }
+};
+
+// Bytes of packed codes an I2_S tensor of `n_elements` occupies (whole 32-byte blocks, not
+// counting the trailing scale): ceil(n_elements / 128) * 32.
+size_t I2sCodeBytes(int64_t n_elements);
+
+// Allocates a zeroed (all padding) packed matrix. Throws bitjit::Error on bad dimensions:
+// k, n >= 1, k <= kTernaryMaxK, n < 2^31 - R, tile_rows a power of two in [8, 64].
+TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale);
+
+// Repacks rows [row_begin, row_end) of the I2_S codes `i2s` (an [k, n] tensor, I2sCodeBytes(k*n)
+// readable bytes) into `out`. Rows own whole bytes of the packed layout, so disjoint row ranges
+// may be packed from different threads.
+void PackTernaryRows(const uint8_t* i2s, int64_t row_begin, int64_t row_end,
+                     TernaryPackedWeights* out);
+
+// AllocateTernaryPacked + PackTernaryRows over all rows.
+TernaryPackedWeights PackTernaryWeights(const uint8_t* i2s, int64_t k, int64_t n, float scale,
+                                        int tile_rows);
+
+// Weight (-1, 0, +1) at (row, k) of the packed matrix: the portable reading of the layout.
+inline int PackedTernaryWeight(const TernaryPackedWeights& w, int64_t row, int64_t k) {
+  const int64_t tile = row / w.tile_rows, i = row % w.tile_rows;
+  const int64_t chunk = k / kTernaryChunkK, j = (k % kTernaryChunkK) / 4, p = k % 4;
+  const uint8_t byte = w.data[(tile * w.n_chunks + chunk) * 4 * w.tile_rows + 4 * i + p];
+  return ((byte >> (2 * j)) & 3) - 1;
+}
+
+}  // namespace bitjit::codegen

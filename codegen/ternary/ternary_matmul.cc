@@ -1,0 +1,157 @@
+#include "codegen/ternary/ternary_matmul.h"
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "codegen/jit/kernel_cache.h"
+#include "codegen/ternary/ternary_epilogue.h"
+#include "codegen/ternary/ternary_gemm.h"
+#include "codegen/ternary/ternary_gemv.h"
+#include "ir/base/error.h"
+
+namespace bitjit::codegen {
+namespace {
+
+std::shared_ptr<const TernaryKernelBase> GetKernel(const TernaryKernelParams& p, bool gemm) {
+  KernelKey key;
+  key.family = std::string(gemm ? "ternary_gemm" : "ternary_gemv") +
+               (p.output == TernaryOutput::kF32 ? "_f32" : "_i32");
+  key.shape = {p.k};
+  key.isa = p.isa;
+  key.tile = {p.tile_rows, gemm ? p.tile_tokens : 1, p.prefetch_bytes};
+  auto kernel = KernelCache::Global().GetOrCreate(key, [&]() -> std::unique_ptr<JitGenerator> {
+    if (gemm) return std::make_unique<TernaryGemmKernel>(p);
+    return std::make_unique<TernaryGemvKernel>(p);
+  });
+  return std::static_pointer_cast<const TernaryKernelBase>(kernel);
+}
+
+}  // namespace
+
+TernaryTile DefaultTernaryTile(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512:
+    case Isa::kAvx512Vnni:
+      return {32, 8};
+    case Isa::kAvx2:
+    case Isa::kAvxVnni:
+      return {16, 4};
+    case Isa::kRef:
+      break;
+  }
+  return {16, 1};
+}
+
+TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
+    : k_(k), n_(n), isa_(ResolveIsa(isa)), tile_(tile) {
+  const TernaryTile def = DefaultTernaryTile(isa_);
+  if (tile_.rows == 0) tile_.rows = def.rows;
+  if (tile_.tokens == 0) tile_.tokens = def.tokens;
+  AllocateTernaryPacked(k, n, tile_.rows, 0.0f);  // validates k, n and rows (cheap: small)
+  if (isa_ == Isa::kRef) return;
+  for (TernaryOutput output : {TernaryOutput::kI32, TernaryOutput::kF32}) {
+    TernaryKernelParams p;
+    p.k = k;
+    p.isa = isa_;
+    p.tile_rows = tile_.rows;
+    p.tile_tokens = tile_.tokens;
+    p.output = output;
+    const int o = output == TernaryOutput::kF32;
+    kernels_[o][0] = GetKernel(p, /*gemm=*/false);
+    kernels_[o][1] = GetKernel(p, /*gemm=*/true);
+  }
+}
+
+TernaryPackedWeights TernaryMatmul::Pack(const uint8_t* i2s, float weight_scale) const {
+  return PackTernaryWeights(i2s, k_, n_, weight_scale, tile_.rows);
+}
+
+void TernaryMatmul::ActivationSums(const int8_t* q, int64_t k, int64_t n_tokens, int32_t* q_sum) {
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < k; ++i) sum += q[t * k + i];
+    q_sum[t] = sum;
+  }
+}
+
+void TernaryMatmul::RunI32(const TernaryPackedWeights& w, const int8_t* q, int64_t n_tokens,
+                           int64_t row_begin, int64_t row_end, int32_t* out, int64_t ld_out,
+                           const int32_t* q_sum) const {
+  Run(w, q, nullptr, n_tokens, row_begin, row_end, out, ld_out, q_sum, TernaryOutput::kI32);
+}
+
+void TernaryMatmul::RunF32(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale,
+                           int64_t n_tokens, int64_t row_begin, int64_t row_end, float* y,
+                           int64_t ld_y, const int32_t* q_sum) const {
+  Run(w, q, q_scale, n_tokens, row_begin, row_end, y, ld_y, q_sum, TernaryOutput::kF32);
+}
+
+void TernaryMatmul::Run(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale,
+                        int64_t n_tokens, int64_t row_begin, int64_t row_end, void* out,
+                        int64_t ld_out, const int32_t* q_sum, TernaryOutput output) const {
+  if (w.k != k_ || w.n != n_ || w.tile_rows != tile_.rows) {
+    Fail("ternary matmul: weights packed as [", w.k, ", ", w.n, "] / ", w.tile_rows,
+         " rows, kernel wants [", k_, ", ", n_, "] / ", tile_.rows, " rows");
+  }
+  if (ld_out == 0) ld_out = n_;
+  if (row_begin < 0 || row_begin > row_end || row_end > n_ || ld_out < row_end) {
+    Fail("ternary matmul: rows [", row_begin, ", ", row_end, ") with ld ", ld_out,
+         " do not fit N = ", n_);
+  }
+  if (n_tokens < 0) Fail("ternary matmul: negative token count");
+  if (n_tokens == 0 || row_begin == row_end) return;
+
+  // Sum of q per token, for dot = sum c*q - sum q. Small counts stay on the stack.
+  std::array<int32_t, 64> local_sums;
+  std::vector<int32_t> heap_sums;
+  if (q_sum == nullptr) {
+    int32_t* sums = local_sums.data();
+    if (n_tokens > static_cast<int64_t>(local_sums.size())) {
+      heap_sums.resize(static_cast<size_t>(n_tokens));
+      sums = heap_sums.data();
+    }
+    ActivationSums(q, k_, n_tokens, sums);
+    q_sum = sums;
+  }
+
+  if (isa_ == Isa::kRef) {
+    RunRef(w, q, q_scale, n_tokens, row_begin, row_end, out, ld_out, q_sum, output);
+    return;
+  }
+  TernaryKernelArgs args;
+  args.weights = w.data.get();
+  args.q = q;
+  args.q_sum = q_sum;
+  args.out = out;
+  args.q_scale = q_scale;
+  args.ld_out = ld_out;
+  args.n_tokens = n_tokens;
+  args.row_begin = static_cast<int32_t>(row_begin);
+  args.row_end = static_cast<int32_t>(row_end);
+  args.weight_scale = w.scale;
+  const int o = output == TernaryOutput::kF32;
+  kernels_[o][n_tokens > 1 ? 1 : 0]->fn()(&args);
+}
+
+// Portable path over the packed layout: decodes each byte of a row's chunk once.
+void TernaryMatmul::RunRef(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale,
+                           int64_t n_tokens, int64_t row_begin, int64_t row_end, void* out,
+                           int64_t ld_out, const int32_t* q_sum, TernaryOutput output) const {
+  std::vector<int8_t> row(static_cast<size_t>(w.n_chunks) * kTernaryChunkK);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    for (int64_t k = 0; k < k_; ++k) row[k] = static_cast<int8_t>(PackedTernaryWeight(w, r, k));
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      int32_t dot = 0;
+      for (int64_t k = 0; k < k_; ++k) dot += row[k] * q[t * k_ + k];
+      if (output == TernaryOutput::kI32) {
+        static_cast<int32_t*>(out)[t * ld_out + r] = dot;
+      } else {
+        static_cast<float*>(out)[t * ld_out + r] =
+            TernaryEpilogue(dot, q_sum[t], q_scale[t], w.scale);
+      }
+    }
+  }
+}
+
+}  // namespace bitjit::codegen

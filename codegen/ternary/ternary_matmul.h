@@ -1,0 +1,75 @@
+// The front door of the ternary matmul (BitLinear's integer core) for the runtime:
+//
+//   TernaryMatmul mm(k, n, ResolveIsa(BestIsa()));
+//   TernaryPackedWeights w = mm.Pack(i2s_codes, weight_scale);   // once, at load time
+//   mm.RunI32(w, q, n_tokens, row_begin, row_end, out);           // per call, any thread
+//
+// One token runs the GEMV kernel (weight streaming), several the GEMM kernel (token tiles).
+// Kernels come from KernelCache::Global(), so equal (K, ISA, tile) share code. Isa::kRef runs
+// a portable C++ loop over the same packed layout (PackedTernaryWeight), which is also how the
+// layout itself is tested against ref::TernaryMatmulI32 on the original I2_S bytes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "codegen/cpu_features.h"
+#include "codegen/ternary/ternary_kernel_base.h"
+#include "codegen/ternary/ternary_layout.h"
+
+namespace bitjit::codegen {
+
+struct TernaryTile {
+  int rows = 0;    // rows per tile of the packed layout; 0 = the ISA's default
+  int tokens = 0;  // tokens per GEMM block; 0 = the ISA's default
+};
+
+// AVX-512: 32 rows x 8 tokens; AVX2 / AVX-VNNI: 16 rows x 4 tokens; ref: 16 rows x 1 token.
+TernaryTile DefaultTernaryTile(Isa isa);
+
+class TernaryMatmul {
+ public:
+  // Throws bitjit::Error if the CPU cannot run `isa` (see ResolveIsa), on bad shapes, or on a
+  // tile the ISA's kernels cannot hold in registers.
+  TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile = {});
+
+  int64_t k() const { return k_; }
+  int64_t n() const { return n_; }
+  Isa isa() const { return isa_; }
+  const TernaryTile& tile() const { return tile_; }
+
+  // Repacks an I2_S tensor (ne = [k, n]; I2sCodeBytes(k * n) bytes of codes) for this matmul.
+  TernaryPackedWeights Pack(const uint8_t* i2s, float weight_scale) const;
+
+  // out[t * ld_out + r] = sum_k w[r][k] * q[t * k + k'] for t < n_tokens, r in
+  // [row_begin, row_end); nothing else of `out` is written, so threads can split the rows.
+  // ld_out = 0 means n. q_sum (optional) holds each token's sum of q; computed when null.
+  void RunI32(const TernaryPackedWeights& w, const int8_t* q, int64_t n_tokens, int64_t row_begin,
+              int64_t row_end, int32_t* out, int64_t ld_out = 0,
+              const int32_t* q_sum = nullptr) const;
+
+  // The same rows through BitLinear's fused float epilogue (ternary_epilogue.h):
+  // y[t * ld_y + r] = ((float)(dot + q_sum) - (float)q_sum) / q_scale[t] * w.scale.
+  void RunF32(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale,
+              int64_t n_tokens, int64_t row_begin, int64_t row_end, float* y, int64_t ld_y = 0,
+              const int32_t* q_sum = nullptr) const;
+
+  // q_sum[t] = sum of the k bytes of token t.
+  static void ActivationSums(const int8_t* q, int64_t k, int64_t n_tokens, int32_t* q_sum);
+
+ private:
+  void Run(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale, int64_t n_tokens,
+           int64_t row_begin, int64_t row_end, void* out, int64_t ld_out, const int32_t* q_sum,
+           TernaryOutput output) const;
+  void RunRef(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale,
+              int64_t n_tokens, int64_t row_begin, int64_t row_end, void* out, int64_t ld_out,
+              const int32_t* q_sum, TernaryOutput output) const;
+
+  int64_t k_, n_;
+  Isa isa_;
+  TernaryTile tile_;
+  // [output kind][0 = GEMV, 1 = GEMM]; null for kRef.
+  std::shared_ptr<const TernaryKernelBase> kernels_[2][2];
+};
+
+}  // namespace bitjit::codegen

@@ -1,0 +1,309 @@
+// The ternary matmul JIT kernels against the portable reference, on every ISA path this CPU
+// can run. The integer dot is exact, so results must be bit-identical to ref::TernaryMatmulI32
+// on the same I2_S bytes; ISAs the CPU lacks are skipped with the reason.
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codegen/cpu_features.h"
+#include "codegen/ref/ternary_ref.h"
+#include "codegen/ternary/ternary_epilogue.h"
+#include "codegen/ternary/ternary_layout.h"
+#include "codegen/ternary/ternary_matmul.h"
+#include "ir/base/error.h"
+
+namespace bitjit::codegen {
+namespace {
+
+constexpr int32_t kSentinel = 0x5EC0DE;
+
+// Random I2_S codes (all four codes, including the never-written 3 that must read as 0).
+std::vector<uint8_t> RandomI2s(int64_t k, int64_t n, std::mt19937& rng) {
+  std::vector<uint8_t> bytes(I2sCodeBytes(k * n));
+  for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+  return bytes;
+}
+
+// Random activations over the whole int8 range, with both extremes present.
+std::vector<int8_t> RandomQ(int64_t k, int64_t n_tokens, std::mt19937& rng) {
+  std::vector<int8_t> q(static_cast<size_t>(k * n_tokens));
+  for (int8_t& v : q) v = static_cast<int8_t>(rng());
+  if (!q.empty()) q[0] = -128;
+  if (q.size() > 1) q[q.size() - 1] = 127;
+  return q;
+}
+
+std::vector<int32_t> Reference(const std::vector<uint8_t>& i2s, int64_t k, int64_t n,
+                               const std::vector<int8_t>& q, int64_t n_tokens) {
+  std::vector<int32_t> out(static_cast<size_t>(n * n_tokens));
+  ref::TernaryMatmulI32(i2s.data(), n, k, q.data(), n_tokens, out.data());
+  return out;
+}
+
+// Every ISA a test runs on; the reference path too, since it reads the packed layout.
+const Isa kAllIsas[] = {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni};
+
+class TernaryIsaTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!IsaSupported(GetParam())) {
+      try {
+        ResolveIsa(GetParam());
+      } catch (const Error& e) {
+        GTEST_SKIP() << e.what();
+      }
+    }
+  }
+  Isa isa() const { return GetParam(); }
+};
+
+// Runs all rows of all tokens and compares with the reference bit for bit; also checks that
+// the output's padding (ld_out > n) is not written.
+void ExpectMatchesReference(Isa isa, int64_t k, int64_t n, int64_t n_tokens, std::mt19937& rng,
+                            TernaryTile tile = {}) {
+  SCOPED_TRACE("K=" + std::to_string(k) + " N=" + std::to_string(n) +
+               " T=" + std::to_string(n_tokens));
+  const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+  const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
+  const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
+
+  const TernaryMatmul mm(k, n, isa, tile);
+  const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
+  const int64_t ld = n + 3;
+  std::vector<int32_t> out(static_cast<size_t>(ld * n_tokens), kSentinel);
+  mm.RunI32(w, q.data(), n_tokens, 0, n, out.data(), ld);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < ld; ++r) {
+      const int32_t want = r < n ? expected[t * n + r] : kSentinel;
+      ASSERT_EQ(out[t * ld + r], want) << "token " << t << " row " << r;
+    }
+  }
+}
+
+TEST_P(TernaryIsaTest, MatchesReferenceOnModelAndEdgeShapes) {
+  std::mt19937 rng(1234);
+  // Model shapes (2560, 6912), multiples of the 128-value I2_S block, of the 16-k chunk only,
+  // and K % 16 / K % 4 tails that exercise the partial last chunk and quad.
+  const int64_t ks[] = {128, 256, 384, 2560, 6912, 4224, 192, 200, 64,
+                        32,  16,  1,   2,    3,    5,    17,  130, 203};
+  const int64_t ns[] = {1, 7, 13, 100};
+  const int64_t tokens[] = {1, 2, 3, 7, 16, 33};
+  for (int64_t k : ks) {
+    for (int64_t n : ns) {
+      for (int64_t t : tokens) {
+        if (k * n * t > 8'000'000) continue;  // keep the scalar reference fast
+        ExpectMatchesReference(isa(), k, n, t, rng);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+TEST_P(TernaryIsaTest, MatchesReferenceWithEveryTileTheIsaOffers) {
+  if (isa() == Isa::kRef) GTEST_SKIP() << "the reference has no register tiles";
+  std::mt19937 rng(99);
+  const int lanes = TernaryLanes(isa());
+  for (int vecs : {1, 2, 4}) {
+    for (int tokens : {1, 2, 3, 4, 5, 8}) {
+      const TernaryTile tile{lanes * vecs, tokens};
+      SCOPED_TRACE("tile " + std::to_string(tile.rows) + "x" + std::to_string(tile.tokens));
+      try {
+        ExpectMatchesReference(isa(), 200, 70, 11, rng, tile);
+        ExpectMatchesReference(isa(), 2560, 33, 1, rng, tile);
+      } catch (const Error& e) {
+        // Tiles that need more registers than the ISA has are refused, never mis-generated.
+        EXPECT_NE(std::string(e.what()).find("vector registers"), std::string::npos) << e.what();
+      }
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// Row sub-ranges, as the runtime uses to split rows across threads: exactly the rows asked
+// for are written, whatever the alignment to the tile.
+TEST_P(TernaryIsaTest, WritesExactlyTheRequestedRows) {
+  std::mt19937 rng(7);
+  for (int64_t k : {2560, 200, 35}) {
+    const int64_t n = 100;
+    for (int64_t n_tokens : {1, 5, 9}) {
+      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
+      const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
+      const TernaryMatmul mm(k, n, isa());
+      const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
+      const std::pair<int64_t, int64_t> ranges[] = {
+          {0, 0},   {0, 1},    {5, 6},   {3, 97}, {15, 17},  {31, 33}, {16, 32},
+          {32, 64}, {64, 100}, {1, 100}, {0, 99}, {99, 100}, {47, 81}};
+      for (const auto& [begin, end] : ranges) {
+        SCOPED_TRACE("K=" + std::to_string(k) + " T=" + std::to_string(n_tokens) + " rows [" +
+                     std::to_string(begin) + ", " + std::to_string(end) + ")");
+        std::vector<int32_t> out(static_cast<size_t>(n * n_tokens), kSentinel);
+        mm.RunI32(w, q.data(), n_tokens, begin, end, out.data());
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          for (int64_t r = 0; r < n; ++r) {
+            const int32_t want = r >= begin && r < end ? expected[t * n + r] : kSentinel;
+            ASSERT_EQ(out[t * n + r], want) << "token " << t << " row " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The int16 paths sit exactly at their bound with codes 2 (w = +1) against q = -128: 64 pair
+// sums of -512 make -32768. Also all -1 weights, and the largest K.
+TEST_P(TernaryIsaTest, ExtremeValuesDoNotOverflow) {
+  for (const uint8_t code : {uint8_t{2}, uint8_t{0}}) {
+    for (const int8_t value : {int8_t{-128}, int8_t{127}}) {
+      for (int64_t k : {int64_t{6912}, int64_t{1024}, kTernaryMaxK}) {
+        const int64_t n = 20, n_tokens = 3;
+        SCOPED_TRACE("code " + std::to_string(code) + " q " + std::to_string(value) + " K " +
+                     std::to_string(k));
+        std::vector<uint8_t> i2s(I2sCodeBytes(k * n), static_cast<uint8_t>(code * 0x55));
+        std::vector<int8_t> q(static_cast<size_t>(k * n_tokens), value);
+        const TernaryMatmul mm(k, n, isa());
+        const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
+        std::vector<int32_t> out(static_cast<size_t>(n * n_tokens));
+        for (int64_t t : {int64_t{1}, n_tokens}) {
+          mm.RunI32(w, q.data(), t, 0, n, out.data());
+          for (int64_t i = 0; i < n * t; ++i) {
+            ASSERT_EQ(out[i], (code - 1) * value * k) << "output " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Code 3 never occurs in files but must read as weight 0.
+TEST_P(TernaryIsaTest, CodeThreeReadsAsZero) {
+  const int64_t k = 2560, n = 40;
+  std::vector<uint8_t> i2s(I2sCodeBytes(k * n), 0xFF);
+  std::mt19937 rng(3);
+  const std::vector<int8_t> q = RandomQ(k, 4, rng);
+  const TernaryMatmul mm(k, n, isa());
+  const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
+  std::vector<int32_t> out(static_cast<size_t>(n * 4), kSentinel);
+  for (int64_t t : {1, 4}) {
+    mm.RunI32(w, q.data(), t, 0, n, out.data());
+    for (int64_t i = 0; i < n * t; ++i) ASSERT_EQ(out[i], 0) << "output " << i;
+  }
+}
+
+// The fused float epilogue gives the bits of the scalar formula.
+TEST_P(TernaryIsaTest, FloatEpilogueIsBitExact) {
+  std::mt19937 rng(11);
+  for (int64_t k : {2560, 203}) {
+    for (int64_t n_tokens : {1, 6, 13}) {
+      const int64_t n = 77;
+      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
+      const std::vector<int32_t> dot = Reference(i2s, k, n, q, n_tokens);
+      std::vector<float> s(static_cast<size_t>(n_tokens));
+      std::uniform_real_distribution<float> dist(0.01f, 300.0f);
+      for (float& v : s) v = dist(rng);
+      std::vector<int32_t> sums(static_cast<size_t>(n_tokens));
+      TernaryMatmul::ActivationSums(q.data(), k, n_tokens, sums.data());
+      const float scale = 1.7182818f;
+
+      const TernaryMatmul mm(k, n, isa());
+      const TernaryPackedWeights w = mm.Pack(i2s.data(), scale);
+      std::vector<float> y(static_cast<size_t>(n * n_tokens), -1.0f);
+      mm.RunF32(w, q.data(), s.data(), n_tokens, 2, n - 1, y.data());
+      std::vector<float> want(y.size(), -1.0f);
+      TernaryEpilogueRows(dot.data(), n, sums.data(), s.data(), scale, n_tokens, 2, n - 1,
+                          want.data(), n);
+      for (size_t i = 0; i < y.size(); ++i) {
+        uint32_t got_bits, want_bits;
+        std::memcpy(&got_bits, &y[i], 4);
+        std::memcpy(&want_bits, &want[i], 4);
+        ASSERT_EQ(got_bits, want_bits) << "K " << k << " T " << n_tokens << " output " << i << ": "
+                                       << y[i] << " vs " << want[i];
+      }
+    }
+  }
+}
+
+// Activations that end right before an unmapped page: a kernel that reads past K faults.
+TEST_P(TernaryIsaTest, ReadsNoActivationPastK) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* mem = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  ASSERT_EQ(mprotect(static_cast<uint8_t*>(mem) + page, page, PROT_NONE), 0);
+  std::mt19937 rng(5);
+  for (int64_t k : {1, 2, 3, 5, 6, 7, 13, 29, 203}) {
+    for (int64_t n_tokens : {1, 3}) {
+      const int64_t n = 9;
+      SCOPED_TRACE("K=" + std::to_string(k) + " T=" + std::to_string(n_tokens));
+      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
+      int8_t* guarded = static_cast<int8_t*>(mem) + page - q.size();
+      std::memcpy(guarded, q.data(), q.size());
+      const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
+      const TernaryMatmul mm(k, n, isa());
+      const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
+      std::vector<int32_t> out(static_cast<size_t>(n * n_tokens));
+      mm.RunI32(w, guarded, n_tokens, 0, n, out.data());
+      ASSERT_EQ(out, expected);
+    }
+  }
+  munmap(mem, 2 * page);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryIsaTest, ::testing::ValuesIn(kAllIsas),
+                         [](const ::testing::TestParamInfo<Isa>& info) {
+                           return std::string(IsaName(info.param));
+                         });
+
+// The packed layout holds the I2_S weights (code 3 as 0) and zero-weight padding.
+TEST(TernaryLayout, RepacksEveryWeight) {
+  std::mt19937 rng(21);
+  for (int64_t k : {128, 200, 17, 6912}) {
+    for (int64_t n : {1, 13, 40}) {
+      for (int rows : {8, 16, 32, 64}) {
+        const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+        const TernaryPackedWeights w = PackTernaryWeights(i2s.data(), k, n, 0.25f, rows);
+        ASSERT_EQ(w.scale, 0.25f);
+        ASSERT_EQ(w.bytes, static_cast<size_t>(w.n_tiles * w.n_chunks * 4 * rows));
+        ASSERT_EQ(reinterpret_cast<uintptr_t>(w.data.get()) % 64, 0u);
+        for (int64_t r = 0; r < w.n_tiles * rows; ++r) {
+          for (int64_t c = 0; c < w.n_chunks * kTernaryChunkK; ++c) {
+            const int want = r < n && c < k ? ref::I2sWeight(i2s.data(), r * k + c) : -1;
+            ASSERT_EQ(PackedTernaryWeight(w, r, c), want)
+                << "K " << k << " N " << n << " R " << rows << " row " << r << " k " << c;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(TernaryLayout, RejectsBadDimensions) {
+  EXPECT_THROW(AllocateTernaryPacked(0, 8, 16, 1.0f), Error);
+  EXPECT_THROW(AllocateTernaryPacked(kTernaryMaxK + 1, 8, 16, 1.0f), Error);
+  EXPECT_THROW(AllocateTernaryPacked(64, 0, 16, 1.0f), Error);
+  EXPECT_THROW(AllocateTernaryPacked(64, 8, 12, 1.0f), Error);
+  EXPECT_THROW(AllocateTernaryPacked(64, 8, 128, 1.0f), Error);
+}
+
+TEST(TernaryMatmulFrontDoor, RejectsMismatchedWeightsAndRows) {
+  const TernaryMatmul mm(64, 8, Isa::kRef);
+  const TernaryPackedWeights other = AllocateTernaryPacked(128, 8, 16, 1.0f);
+  const TernaryPackedWeights w = AllocateTernaryPacked(64, 8, 16, 1.0f);
+  std::vector<int8_t> q(64);
+  std::vector<int32_t> out(8);
+  EXPECT_THROW(mm.RunI32(other, q.data(), 1, 0, 8, out.data()), Error);
+  EXPECT_THROW(mm.RunI32(w, q.data(), 1, 0, 9, out.data()), Error);
+  EXPECT_THROW(mm.RunI32(w, q.data(), 1, 5, 4, out.data()), Error);
+  EXPECT_NO_THROW(mm.RunI32(w, q.data(), 1, 0, 8, out.data()));
+}
+
+}  // namespace
+}  // namespace bitjit::codegen
