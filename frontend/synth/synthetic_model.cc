@@ -1,0 +1,371 @@
+#include "frontend/synth/synthetic_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "frontend/gguf/gguf_file.h"
+#include "frontend/i2s/i2s_codec.h"
+#include "frontend/model/model_config.h"
+#include "frontend/synth/builtin_vocab.h"
+#include "frontend/synth/random.h"
+#include "ir/base/error.h"
+#include "ir/base/half.h"
+
+namespace bitjit::synth {
+
+const char kBitnetChatTemplate[] =
+    R"({% for message in messages %}{% if loop.first %}{{ bos_token }}{% endif %}{% if message['role'] == 'user' %}{{ 'Human: ' + message['content'] + '\n\nBITNETAssistant: ' + eos_token }}{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token }}{% endif %}{% endfor %})";
+
+namespace {
+
+using gguf::GgmlType;
+using gguf::KvValue;
+
+// Elements generated per step: a multiple of the I2_S block (128) and of Q8_0's (32).
+constexpr uint64_t kChunk = uint64_t{1} << 16;
+
+// Upper bounds that keep every size computation far from overflow and catch typos.
+constexpr int64_t kMaxEmbd = 1 << 16, kMaxFf = 1 << 18, kMaxLayer = 1024, kMaxVocab = 1 << 22,
+                  kMaxCtx = 1 << 24;
+
+enum class Fill { kEmbedding, kNorm, kTernary };
+
+struct TensorSpec {
+  std::string name;
+  GgmlType type;
+  std::vector<uint64_t> ne;
+  Fill fill;
+};
+
+// bitnet.cpp's tensor order (as llama-quantize writes it; see the golden models): token_embd,
+// then each block's tensors, then output_norm.
+std::vector<TensorSpec> TensorSpecs(const SynthConfig& c) {
+  const uint64_t e = c.n_embd, f = c.n_ff, kv = c.n_head_kv * (c.n_embd / c.n_head);
+  // llama-quantize keeps token_embd in F16 only when its rows fill whole 256-value super-blocks.
+  const GgmlType embd_type = c.n_embd % 256 == 0 ? GgmlType::kF16 : GgmlType::kQ8_0;
+  std::vector<TensorSpec> specs;
+  specs.push_back({"token_embd.weight", embd_type, {e, uint64_t(c.n_vocab)}, Fill::kEmbedding});
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    const auto norm = [&](const char* n, uint64_t size) {
+      specs.push_back({p + n + ".weight", GgmlType::kF32, {size}, Fill::kNorm});
+    };
+    const auto ternary = [&](const char* n, uint64_t k, uint64_t rows) {
+      specs.push_back({p + n + ".weight", GgmlType::kI2_S, {k, rows}, Fill::kTernary});
+    };
+    norm("attn_norm", e);
+    ternary("attn_q", e, e);
+    ternary("attn_k", e, kv);
+    ternary("attn_v", e, kv);
+    ternary("attn_output", e, e);
+    norm("attn_sub_norm", e);
+    norm("ffn_norm", e);
+    ternary("ffn_gate", e, f);
+    ternary("ffn_up", e, f);
+    ternary("ffn_down", f, e);
+    norm("ffn_sub_norm", f);
+  }
+  specs.push_back({"output_norm.weight", GgmlType::kF32, {e}, Fill::kNorm});
+  return specs;
+}
+
+// The tokenizer keys, copied from another GGUF (--vocab-from) or from the built-in vocabulary.
+// AddKeys interleaves them with the model keys in the official file's order.
+class TokenizerKeys {
+ public:
+  explicit TokenizerKeys(const SynthConfig& c) {
+    if (c.vocab_from.empty()) {
+      vocab_ = BuiltinVocab(c.n_vocab);
+      n_vocab_ = c.n_vocab;
+      return;
+    }
+    file_ = gguf::GgufFile::Open(c.vocab_from);
+    const gguf::Value* tokens = file_->Find("tokenizer.ggml.tokens");
+    if (tokens == nullptr || file_->Find("tokenizer.ggml.model") == nullptr) {
+      Fail(c.vocab_from, " has no tokenizer (tokenizer.ggml.model and tokenizer.ggml.tokens)");
+    }
+    n_vocab_ = static_cast<int64_t>(tokens->AsArray("tokenizer.ggml.tokens").count);
+    for (const char* key : {"tokenizer.ggml.scores", "tokenizer.ggml.token_type"}) {
+      const gguf::Value* v = file_->Find(key);
+      if (v != nullptr && v->AsArray(key).count != static_cast<uint64_t>(n_vocab_)) {
+        Fail(c.vocab_from, ": ", key, " has ", v->AsArray(key).count, " entries for ", n_vocab_,
+             " tokens");
+      }
+    }
+    if (c.n_vocab != 0 && c.n_vocab != n_vocab_) {
+      Fail("--n-vocab ", c.n_vocab, " differs from the ", n_vocab_, " tokens of ", c.vocab_from);
+    }
+  }
+
+  int64_t n_vocab() const { return n_vocab_; }
+
+  void AddBos(gguf::GgufWriter& w) const {
+    if (!file_ || !w.CopyKv(*file_, "tokenizer.ggml.add_bos_token")) {
+      w.AddKv("tokenizer.ggml.add_bos_token", KvValue::Bool(true));
+    }
+  }
+
+  // tokenizer.ggml.model .. tokenizer.chat_template.
+  void AddVocab(gguf::GgufWriter& w) const {
+    if (file_) {
+      w.CopyKv(*file_, "tokenizer.ggml.model");
+      w.CopyKv(*file_, "tokenizer.ggml.tokens");
+      if (!w.CopyKv(*file_, "tokenizer.ggml.scores")) {
+        w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(std::vector<float>(n_vocab_, 0.0f)));
+      }
+      if (!w.CopyKv(*file_, "tokenizer.ggml.token_type")) {
+        std::vector<int32_t> types(n_vocab_, kTokenNormal);
+        w.AddKv("tokenizer.ggml.token_type", KvValue::I32Array(types));
+      }
+      for (const char* key : {"tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id",
+                              "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id"}) {
+        w.CopyKv(*file_, key);
+      }
+      if (!w.CopyKv(*file_, "tokenizer.chat_template")) {
+        w.AddKv("tokenizer.chat_template", KvValue::String(kBitnetChatTemplate));
+      }
+      return;
+    }
+    w.AddKv("tokenizer.ggml.model", KvValue::String("gpt2"));
+    w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(vocab_.tokens));
+    w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(vocab_.scores));
+    w.AddKv("tokenizer.ggml.token_type", KvValue::I32Array(vocab_.token_types));
+    w.AddKv("tokenizer.ggml.merges", KvValue::StringArray(vocab_.merges));
+    w.AddKv("tokenizer.ggml.bos_token_id", KvValue::U32(vocab_.bos_id));
+    w.AddKv("tokenizer.ggml.eos_token_id", KvValue::U32(vocab_.eos_id));
+    w.AddKv("tokenizer.ggml.padding_token_id", KvValue::U32(vocab_.padding_id));
+    w.AddKv("tokenizer.chat_template", KvValue::String(kBitnetChatTemplate));
+  }
+
+ private:
+  std::unique_ptr<gguf::GgufFile> file_;
+  Vocab vocab_;
+  int64_t n_vocab_ = 0;
+};
+
+// The 24 keys of the official file, in its order.
+void AddKeys(gguf::GgufWriter& w, const SynthConfig& c, const TokenizerKeys& tok) {
+  const std::string a = std::string(kBitnetArch) + ".";
+  const auto u32 = [](int64_t v) { return KvValue::U32(static_cast<uint32_t>(v)); };
+  w.AddKv("general.architecture", KvValue::String(kBitnetArch));
+  w.AddKv("general.name", KvValue::String(c.name));
+  w.AddKv(a + "vocab_size", u32(tok.n_vocab()));
+  w.AddKv(a + "context_length", u32(c.n_ctx));
+  w.AddKv(a + "embedding_length", u32(c.n_embd));
+  w.AddKv(a + "block_count", u32(c.n_layer));
+  w.AddKv(a + "feed_forward_length", u32(c.n_ff));
+  w.AddKv(a + "rope.dimension_count", u32(c.n_embd / c.n_head));
+  w.AddKv(a + "attention.head_count", u32(c.n_head));
+  w.AddKv(a + "attention.head_count_kv", u32(c.n_head_kv));
+  tok.AddBos(w);
+  w.AddKv(a + "attention.layer_norm_rms_epsilon", KvValue::F32(1e-5f));
+  w.AddKv(a + "rope.freq_base", KvValue::F32(500000.0f));
+  w.AddKv("general.file_type", KvValue::U32(40));  // mostly I2_S
+  tok.AddVocab(w);
+  w.AddKv("general.quantization_version", KvValue::U32(2));
+}
+
+// An independent random stream per tensor, so that a tensor can be regenerated on its own.
+uint64_t TensorSeed(uint64_t seed, size_t index) {
+  uint64_t state = seed;
+  state = SplitMix64(state) ^ (0xd1b54a32d192ed03ull * (index + 1));
+  return SplitMix64(state);
+}
+
+// Streams one tensor's bytes into the writer, reporting work units (elements; ternary
+// tensors count twice because they take two passes).
+class TensorFiller {
+ public:
+  TensorFiller(gguf::GgufWriter& writer, uint64_t total, const ProgressFn& progress)
+      : writer_(writer), total_(total), progress_(progress) {}
+
+  void Fill(const TensorSpec& spec, uint64_t seed) {
+    uint64_t n = 1;
+    for (uint64_t d : spec.ne) n *= d;
+    switch (spec.fill) {
+      case Fill::kNorm:
+        return Norm(n, seed);
+      case Fill::kEmbedding:
+        return spec.type == GgmlType::kF16 ? EmbeddingF16(n, seed) : EmbeddingQ8_0(n, seed);
+      case Fill::kTernary:
+        return Ternary(n, seed);
+    }
+  }
+
+ private:
+  void Advance(uint64_t units) {
+    done_ += units;
+    if (progress_) progress_(done_, total_);
+  }
+  template <typename T>
+  void Emit(const std::vector<T>& v, size_t count) {
+    writer_.WriteTensorData({reinterpret_cast<const uint8_t*>(v.data()), count * sizeof(T)});
+  }
+
+  // Norm weights: 1 + 0.1 N(0, 1), F32.
+  void Norm(uint64_t n, uint64_t seed) {
+    NormalSampler normal(seed);
+    std::vector<float> out(n);
+    for (float& x : out) x = 1.0f + 0.1f * normal.Next();
+    Emit(out, n);
+    Advance(n);
+  }
+
+  // token_embd: N(0, 1), rounded to F16 as llama-quantize converts the F32 source.
+  void EmbeddingF16(uint64_t n, uint64_t seed) {
+    NormalSampler normal(seed);
+    std::vector<uint16_t> out(kChunk);
+    for (uint64_t at = 0; at < n; at += kChunk) {
+      const uint64_t m = std::min(kChunk, n - at);
+      for (uint64_t i = 0; i < m; ++i) out[i] = FloatToHalf(normal.Next());
+      Emit(out, m);
+      Advance(m);
+    }
+  }
+
+  // token_embd: N(0, 1) in Q8_0 blocks, by ggml's reference quantizer (what llama-quantize
+  // uses): d = amax/127 stored as F16, q = roundf(x / d).
+  void EmbeddingQ8_0(uint64_t n, uint64_t seed) {
+    constexpr uint64_t kBlock = 32, kBlockBytes = 34;
+    NormalSampler normal(seed);
+    std::vector<uint8_t> out(kChunk / kBlock * kBlockBytes);
+    float x[kBlock];
+    for (uint64_t at = 0; at < n; at += kChunk) {
+      const uint64_t m = std::min(kChunk, n - at);  // n is a multiple of 32 (n_embd is of 128)
+      for (uint64_t b = 0; b < m / kBlock; ++b) {
+        float amax = 0.0f;
+        for (float& v : x) amax = std::max(amax, std::fabs(v = normal.Next()));
+        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        uint8_t* block = out.data() + b * kBlockBytes;
+        const uint16_t dh = FloatToHalf(d);
+        std::memcpy(block, &dh, 2);
+        for (uint64_t j = 0; j < kBlock; ++j) {
+          block[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::roundf(x[j] * id)));
+        }
+      }
+      writer_.WriteTensorData({out.data(), m / kBlock * kBlockBytes});
+      Advance(m);
+    }
+  }
+
+  // Linear weights: W ~ N(0, 1) ternarized as BitNet's converter does, W' = clamp(round(W*s),
+  // -1, 1)/s with s = 1/mean|W| over the whole tensor, then stored by llama-quantize's I2_S rule
+  // (scale = max|W'| = 1/s). The scale needs mean|W| before the first code can be written, so
+  // the tensor's stream is drawn twice from the same seed: pass 1 sums |W|, pass 2 regenerates
+  // the identical values and packs their codes. This is the converter's exact rule on the
+  // sample, not an analytic approximation (E|W| = sqrt(2/pi)), at twice the sampling cost.
+  void Ternary(uint64_t n, uint64_t seed) {
+    double sum = 0.0;
+    {
+      NormalSampler normal(seed);
+      for (uint64_t at = 0; at < n; at += kChunk) {
+        const uint64_t m = std::min(kChunk, n - at);
+        for (uint64_t i = 0; i < m; ++i) sum += std::fabs(normal.Next());
+        Advance(m);
+      }
+    }
+    const float mean = static_cast<float>(sum / static_cast<double>(n));
+    const float s = 1.0f / std::max(mean, 1e-5f);
+    NormalSampler normal(seed);
+    std::vector<int8_t> w(kChunk);
+    std::vector<uint8_t> packed(kChunk / 4);
+    for (uint64_t at = 0; at < n; at += kChunk) {
+      const uint64_t m = std::min(kChunk, n - at);  // a multiple of 128: n and kChunk are
+      for (uint64_t i = 0; i < m; ++i) w[i] = i2s::TernaryOf(normal.Next(), s);
+      i2s::PackWeights({w.data(), m}, packed.data());
+      writer_.WriteTensorData({packed.data(), m / 4});
+      Advance(m);
+    }
+    uint8_t trailer[i2s::kTrailerBytes];
+    i2s::WriteTrailer(1.0f / s, trailer);  // max|W'|: every nonzero W' is +-1/s
+    writer_.WriteTensorData(trailer);
+  }
+
+  gguf::GgufWriter& writer_;
+  uint64_t total_;
+  uint64_t done_ = 0;
+  const ProgressFn& progress_;
+};
+
+}  // namespace
+
+SynthConfig Preset(std::string_view preset) {
+  SynthConfig c;
+  if (preset == "tiny") return c;
+  if (preset == "2b4t") {
+    c.name = "bitnet2b";
+    c.n_embd = 2560;
+    c.n_ff = 6912;
+    c.n_layer = 30;
+    c.n_head = 20;
+    c.n_head_kv = 5;
+    c.n_vocab = 128256;
+    c.n_ctx = 4096;
+    return c;
+  }
+  Fail("unknown preset '", preset, "' (expected tiny or 2b4t)");
+}
+
+void Validate(const SynthConfig& c) {
+  const auto range = [](const char* flag, int64_t v, int64_t hi) {
+    if (v <= 0 || v > hi) Fail("--", flag, " ", v, " is out of range (1 to ", hi, ")");
+  };
+  range("n-embd", c.n_embd, kMaxEmbd);
+  range("n-ff", c.n_ff, kMaxFf);
+  range("n-layer", c.n_layer, kMaxLayer);
+  range("n-head", c.n_head, c.n_embd);
+  range("n-head-kv", c.n_head_kv, c.n_head);
+  range("n-ctx", c.n_ctx, kMaxCtx);
+  if (!c.vocab_from.empty() && c.n_vocab == 0) {
+    // the size comes from the vocabulary file
+  } else if (c.n_vocab < kMinVocab || c.n_vocab > kMaxVocab) {
+    Fail("--n-vocab ", c.n_vocab, " is out of range (", kMinVocab, " to ", kMaxVocab,
+         ": the built-in vocabulary has 256 byte tokens and 8 control tokens)");
+  }
+  // bitnet.cpp's x86 I2_S kernels need every matmul input size to be a multiple of 128.
+  if (c.n_embd % 128 != 0) Fail("--n-embd ", c.n_embd, " is not a multiple of 128");
+  if (c.n_ff % 128 != 0) Fail("--n-ff ", c.n_ff, " is not a multiple of 128");
+  if (c.n_embd % c.n_head != 0) {
+    Fail("--n-embd ", c.n_embd, " is not a multiple of --n-head ", c.n_head);
+  }
+  if (c.n_head % c.n_head_kv != 0) {
+    Fail("--n-head ", c.n_head, " is not a multiple of --n-head-kv ", c.n_head_kv);
+  }
+  if ((c.n_embd / c.n_head) % 2 != 0) {
+    Fail("head dim ", c.n_embd / c.n_head, " (n_embd / n_head) is odd: RoPE rotates pairs");
+  }
+  if (c.name.empty()) Fail("the model name is empty");
+}
+
+SynthResult WriteSyntheticModel(const SynthConfig& config, gguf::ByteSink& sink,
+                                const ProgressFn& progress) {
+  Validate(config);
+  const TokenizerKeys tokenizer(config);
+  SynthConfig c = config;
+  c.n_vocab = tokenizer.n_vocab();
+  if (c.n_vocab < 1 || c.n_vocab > kMaxVocab) {
+    Fail("vocabulary of ", c.n_vocab, " tokens is out of range (1 to ", kMaxVocab, ")");
+  }
+
+  gguf::GgufWriter writer;
+  AddKeys(writer, c, tokenizer);
+  const std::vector<TensorSpec> specs = TensorSpecs(c);
+  uint64_t total = 0;
+  for (const TensorSpec& spec : specs) {
+    writer.AddTensor(spec.name, spec.type, spec.ne);
+    uint64_t n = 1;
+    for (uint64_t d : spec.ne) n *= d;
+    total += spec.fill == Fill::kTernary ? 2 * n : n;
+  }
+
+  writer.WriteHeader(sink);
+  TensorFiller filler(writer, total, progress);
+  for (size_t i = 0; i < specs.size(); ++i) filler.Fill(specs[i], TensorSeed(c.seed, i));
+  writer.Finish();
+  return {writer.file_size(), specs.size(), writer.kv_count(), c.n_vocab};
+}
+
+}  // namespace bitjit::synth
