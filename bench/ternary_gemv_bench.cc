@@ -15,6 +15,8 @@
 
 #include "codegen/cpu_features.h"
 #include "codegen/jit/jit_generator.h"
+#include "codegen/lmhead/f16_gemv.h"
+#include "codegen/quant/activation_quantizer.h"
 #include "codegen/ternary/ternary_gemv.h"
 #include "codegen/ternary/ternary_layout.h"
 #include "codegen/ternary/ternary_matmul.h"
@@ -160,7 +162,59 @@ void BM_Gemm(benchmark::State& state, Isa isa, Shape shape, int64_t n_tokens) {
                          benchmark::Counter::kIsRate);
 }
 
+// The tied lm_head: 128256 F16 rows of 2560 (657 MB, far beyond the caches) per token.
+void BM_LmHeadF16(benchmark::State& state, Isa isa) {
+  const int64_t n = 2560, vocab = 128256;
+  std::vector<uint16_t> table(static_cast<size_t>(n * vocab));
+  std::mt19937 rng(3);
+  for (size_t i = 0; i < (size_t{1} << 20); ++i)
+    table[i] = static_cast<uint16_t>(0x2000 + rng() % 0x1000);
+  for (size_t i = size_t{1} << 20; i < table.size(); ++i) table[i] = table[i - (size_t{1} << 20)];
+  std::vector<float> x(static_cast<size_t>(n), 0.5f), logits(static_cast<size_t>(vocab));
+  const F16Gemv gemv(n, isa);
+  for (auto _ : state) {
+    gemv.Run(table.data(), x.data(), /*round_input=*/true, 0, vocab, logits.data());
+    benchmark::DoNotOptimize(logits.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * table.size() * 2));
+}
+
+// BitLinear's activation quantization (+ sum of q) for `rows` tokens of K.
+void BM_Quantize(benchmark::State& state, Isa isa, int64_t k, int64_t rows) {
+  std::vector<float> x(static_cast<size_t>(k * rows));
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  for (float& v : x) v = normal(rng);
+  std::vector<int8_t> q(x.size());
+  std::vector<float> s(static_cast<size_t>(rows));
+  std::vector<int32_t> sums(static_cast<size_t>(rows));
+  const ActivationQuantizer quantizer(k, isa);
+  for (auto _ : state) {
+    quantizer.Run(x.data(), rows, q.data(), s.data(), sums.data());
+    benchmark::DoNotOptimize(q.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * x.size() * 4));
+}
+
 void RegisterAll() {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!IsaSupported(isa)) continue;
+    const std::string isa_name(IsaName(isa));
+    benchmark::RegisterBenchmark(("LmHeadF16/" + isa_name + "/N2560xV128256").c_str(), BM_LmHeadF16,
+                                 isa)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    for (int64_t k : {2560, 6912}) {
+      for (int64_t rows : {1, 128}) {
+        benchmark::RegisterBenchmark(
+            ("Quantize/" + isa_name + "/K" + std::to_string(k) + "/T" + std::to_string(rows))
+                .c_str(),
+            BM_Quantize, isa, k, rows)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime();
+      }
+    }
+  }
   if (IsaSupported(Isa::kAvx512)) {
     for (const Shape& shape : kShapes) {
       const std::string dims = "/K" + std::to_string(shape.k) + "xN" + std::to_string(shape.n);

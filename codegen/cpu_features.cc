@@ -38,8 +38,10 @@ std::string MissingFeatures(Isa isa) {
   switch (isa) {
     case Isa::kRef:
       break;
-    case Isa::kAvx2:
+    case Isa::kAvx2:  // every AVX2 CPU has FMA and F16C; the F16 kernels use them
       need(Cpu::tAVX2, "AVX2");
+      need(Cpu::tFMA, "FMA");
+      need(Cpu::tF16C, "F16C");
       break;
     case Isa::kAvx512:
       need(Cpu::tAVX512F, "AVX512F");
@@ -54,6 +56,8 @@ std::string MissingFeatures(Isa isa) {
       break;
     case Isa::kAvxVnni:
       need(Cpu::tAVX2, "AVX2");
+      need(Cpu::tFMA, "FMA");
+      need(Cpu::tF16C, "F16C");
       need(Cpu::tAVX_VNNI, "AVX-VNNI (VEX)");
       break;
   }

@@ -13,7 +13,7 @@ namespace bitjit::codegen {
 // later) exists on CPUs without AVX-512, and many AVX-512 CPUs (Zen 4) lack it.
 enum class Isa {
   kRef,         // portable C++, no JIT
-  kAvx2,        // AVX2: vpmaddubsw + vpmaddwd on ymm
+  kAvx2,        // AVX2 (+ FMA, F16C): vpmaddubsw + vpmaddwd on ymm
   kAvx512,      // AVX-512 F+BW+VL: vpmaddubsw + vpmaddwd on zmm
   kAvx512Vnni,  // AVX-512 F+BW+VL + AVX512_VNNI: vpdpbusd on zmm
   kAvxVnni,     // AVX2 + AVX-VNNI: VEX vpdpbusd on ymm

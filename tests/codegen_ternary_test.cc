@@ -15,6 +15,8 @@
 #include "codegen/cpu_features.h"
 #include "codegen/ref/ternary_ref.h"
 #include "codegen/ternary/ternary_epilogue.h"
+#include "codegen/ternary/ternary_gemm.h"
+#include "codegen/ternary/ternary_gemv.h"
 #include "codegen/ternary/ternary_layout.h"
 #include "codegen/ternary/ternary_matmul.h"
 #include "ir/base/error.h"
@@ -255,6 +257,45 @@ TEST_P(TernaryIsaTest, ReadsNoActivationPastK) {
     }
   }
   munmap(mem, 2 * page);
+}
+
+// The front door sends one token to the GEMV kernel and more to the GEMM kernel; each kernel
+// also handles the other case (the GEMV loops over tokens, the GEMM takes a single one).
+TEST_P(TernaryIsaTest, BothKernelsHandleAnyTokenCount) {
+  if (isa() == Isa::kRef) GTEST_SKIP() << "no kernels on the reference path";
+  std::mt19937 rng(13);
+  const int64_t k = 203, n = 45;
+  for (int64_t n_tokens : {1, 2, 5}) {
+    const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+    const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
+    const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
+    std::vector<int32_t> sums(static_cast<size_t>(n_tokens));
+    TernaryMatmul::ActivationSums(q.data(), k, n_tokens, sums.data());
+    TernaryKernelParams p;
+    p.k = k;
+    p.isa = isa();
+    p.tile_rows = DefaultTernaryTile(isa()).rows;
+    p.tile_tokens = 3;
+    const TernaryPackedWeights w = PackTernaryWeights(i2s.data(), k, n, 1.0f, p.tile_rows);
+    TernaryGemvKernel gemv(p);
+    TernaryGemmKernel gemm(p);
+    for (TernaryKernelBase* kernel :
+         {static_cast<TernaryKernelBase*>(&gemv), static_cast<TernaryKernelBase*>(&gemm)}) {
+      kernel->Create();
+      std::vector<int32_t> out(expected.size(), kSentinel);
+      TernaryKernelArgs args{};
+      args.weights = w.data.get();
+      args.q = q.data();
+      args.q_sum = sums.data();
+      args.out = out.data();
+      args.ld_out = n;
+      args.n_tokens = n_tokens;
+      args.row_begin = 0;
+      args.row_end = static_cast<int32_t>(n);
+      kernel->fn()(&args);
+      ASSERT_EQ(out, expected) << kernel->name() << " T " << n_tokens;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryIsaTest, ::testing::ValuesIn(kAllIsas),

@@ -1,0 +1,104 @@
+// The F16 GEMV (tied lm_head) JIT kernel: bit-exact against a scalar model of its documented
+// float order, close to ref::LmHeadF16's sequential sum, on every ISA this CPU runs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codegen/cpu_features.h"
+#include "codegen/lmhead/f16_gemv.h"
+#include "codegen/ref/ref_kernels.h"
+#include "ir/base/error.h"
+#include "ir/base/half.h"
+
+namespace bitjit::codegen {
+namespace {
+
+const Isa kAllIsas[] = {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni};
+
+int Lanes(Isa isa) {
+  return isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni ? 16 : 8;
+}
+
+// The kernel's order (f16_gemv_kernel.h): per-lane FMA chains, then pairwise halving.
+float KernelOrderDot(const float* x, const uint16_t* row, int64_t n, int lanes) {
+  std::vector<float> acc(static_cast<size_t>(lanes), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    acc[i % lanes] = std::fma(HalfToFloat(row[i]), x[i], acc[i % lanes]);
+  for (int width = lanes / 2; width >= 1; width /= 2) {
+    for (int l = 0; l < width; ++l) acc[l] = acc[l] + acc[l + width];
+  }
+  return acc[0];
+}
+
+class F16GemvIsaTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (IsaSupported(GetParam())) return;
+    try {
+      ResolveIsa(GetParam());
+    } catch (const Error& e) {
+      GTEST_SKIP() << e.what();
+    }
+  }
+};
+
+TEST_P(F16GemvIsaTest, MatchesItsFloatOrderExactlyAndTheReferenceClosely) {
+  const Isa isa = GetParam();
+  std::mt19937 rng(31);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t n : {16, 32, 48, 2560}) {
+    const int64_t vocab = 37;
+    std::vector<uint16_t> table(static_cast<size_t>(n * vocab));
+    for (uint16_t& h : table) h = FloatToHalf(normal(rng) * 0.05f);
+    std::vector<float> x(static_cast<size_t>(n));
+    for (float& v : x) v = normal(rng) * 3.0f;
+    for (bool round_input : {true, false}) {
+      std::vector<float> xin = x;
+      if (round_input) {
+        for (float& v : xin) v = HalfToFloat(FloatToHalf(v));
+      }
+      std::vector<float> want(static_cast<size_t>(vocab));
+      ref::LmHeadF16(x.data(), 1, n, table.data(), vocab, round_input, want.data());
+      const F16Gemv gemv(n, isa);
+      for (const auto& [begin, end] :
+           {std::pair<int64_t, int64_t>{0, vocab}, {3, 4}, {5, 12}, {9, 37}, {20, 20}}) {
+        std::vector<float> out(static_cast<size_t>(vocab), -7.0f);
+        gemv.Run(table.data(), x.data(), round_input, begin, end, out.data());
+        for (int64_t v = 0; v < vocab; ++v) {
+          SCOPED_TRACE("n " + std::to_string(n) + " row " + std::to_string(v));
+          if (v < begin || v >= end) {
+            ASSERT_EQ(out[v], -7.0f);
+            continue;
+          }
+          double magnitude = 0;
+          for (int64_t i = 0; i < n; ++i)
+            magnitude += std::fabs(xin[i] * HalfToFloat(table[v * n + i]));
+          ASSERT_NEAR(out[v], want[v], 1e-5 * magnitude + 1e-30);
+          if (isa != Isa::kRef) {
+            ASSERT_EQ(out[v], KernelOrderDot(xin.data(), &table[v * n], n, Lanes(isa)));
+          } else {
+            ASSERT_EQ(out[v], want[v]);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(F16GemvIsaTest, RejectsRowLengthsTheKernelCannotTile) {
+  if (GetParam() == Isa::kRef) GTEST_SKIP() << "the reference takes any length";
+  EXPECT_THROW(F16Gemv(100, GetParam()), Error);
+  EXPECT_THROW(F16Gemv(8, GetParam()), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, F16GemvIsaTest, ::testing::ValuesIn(kAllIsas),
+                         [](const ::testing::TestParamInfo<Isa>& info) {
+                           return std::string(IsaName(info.param));
+                         });
+
+}  // namespace
+}  // namespace bitjit::codegen
