@@ -10,6 +10,7 @@
 #include "codegen/ref/ternary_ref.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
+#include "runtime/batch_layout.h"
 
 namespace bitjit {
 namespace {
@@ -29,16 +30,9 @@ struct Buffer {
 
 class Step {
  public:
-  Step(const StepInputs& in, KvCache& cache) : in_(in), cache_(cache) {
+  Step(const StepInputs& in, KvCache& cache) : in_(in), cache_(cache), layout_(in) {
     n_tokens_ = static_cast<int64_t>(in.tokens.size());
     n_rows_ = static_cast<int64_t>(in.output_rows.size());
-    // bitnet.cpp's roundings depend on how many tokens (and logits rows) a sequence has in
-    // the batch; batching sequences together must not change any of them.
-    std::unordered_map<int32_t, int> tokens_of, rows_of;
-    for (int64_t t = 0; t < n_tokens_; ++t) ++tokens_of[Seq(t)];
-    for (int32_t r : in.output_rows) ++rows_of[Seq(r)];
-    for (int64_t t = 0; t < n_tokens_; ++t) seq_tokens_.push_back(tokens_of[Seq(t)]);
-    for (int32_t r : in.output_rows) seq_rows_.push_back(rows_of[Seq(r)]);
   }
 
   void Run(const ir::Graph& graph, float* logits) {
@@ -176,7 +170,7 @@ class Step {
           if (table->dtype == DType::kF16) {
             // bitnet.cpp rounds the input to f16 when its batch has a single logits row.
             ref::LmHeadF16(x, 1, e, reinterpret_cast<const uint16_t*>(Const(table)), vocab,
-                           bitnet && seq_rows_[r] == 1, &out[r * vocab]);
+                           bitnet && layout_.single_row(r), &out[r * vocab]);
           } else {
             ref::LmHeadQ8_0(x, 1, e, Const(table), vocab, bitnet, &out[r * vocab]);
           }
@@ -271,7 +265,7 @@ class Step {
     for (int64_t t = 0; t < n_tokens_; ++t) {
       // bitnet.cpp: q goes to f16 for K.q except in a prompt batch of a one-head model (then
       // tinyBLAS takes the contiguous f32 q); the softmax output goes to f16 in 1-token batches.
-      const bool decode = seq_tokens_[t] == 1;
+      const bool decode = layout_.decode(t);
       const ref::AttentionParams params{a.n_head, a.n_head_kv, a.head_dim,
                                         bitnet && !(!decode && a.n_head == 1), bitnet && decode};
       const int64_t n_kv = pos[t] + 1;
@@ -287,9 +281,8 @@ class Step {
 
   const StepInputs& in_;
   KvCache& cache_;
+  BatchLayout layout_;
   int64_t n_tokens_ = 0, n_rows_ = 0;
-  std::vector<int> seq_tokens_;  // per token: tokens of its sequence in this batch
-  std::vector<int> seq_rows_;    // per logits row: logits rows of its sequence in this batch
   std::unordered_map<const Value*, Buffer> buffers_;
 };
 

@@ -7,6 +7,7 @@
 #include "ir/base/error.h"
 #include "passes/pass.h"
 #include "runtime/interpreter.h"
+#include "runtime/jit_executor.h"
 
 namespace bitjit {
 
@@ -22,11 +23,25 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
   }
   m->graph_ = LowerBitnet(*m->file_, m->config_, options.numerics);
   if (options.optimize) passes::Pipeline::Default().Run(m->graph_.get());
+  if (options.isa != "ref") {
+    if (!options.optimize) Fail("the JIT path needs the optimized graph (use --isa ref)");
+    const codegen::Isa isa = options.isa.empty() ? codegen::BestIsa() : codegen::ParseIsa(options.isa);
+    m->compiled_ = JitExecutor::Compile(*m->graph_, isa);
+  }
   return m;
 }
 
 std::unique_ptr<Executor> Model::CreateExecutor() const {
-  return std::make_unique<Interpreter>(*graph_);
+  if (!compiled_) return std::make_unique<Interpreter>(*graph_);
+  return std::make_unique<JitExecutor>(
+      *graph_, std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_),
+      options_.n_threads);
+}
+
+std::string Model::isa_name() const {
+  if (!compiled_) return "ref";
+  return std::string(codegen::IsaName(
+      std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_)->isa));
 }
 
 int64_t Model::DefaultContext() const {

@@ -21,6 +21,10 @@ struct ModelOptions {
   ir::Numerics numerics = ir::Numerics::kBitnet;
   PreTokenizerKind pre_tokenizer = PreTokenizerKind::kAuto;
   bool optimize = true;  // run the default pass pipeline on the lowered graph
+  // "" = the best the CPU has; "ref" = the reference interpreter; else avx2, avx512,
+  // avx512vnni, avxvnni (a cap: refused if the CPU lacks it).
+  std::string isa;
+  int n_threads = 0;  // 0 = physical cores
 };
 
 class Model {
@@ -34,8 +38,11 @@ class Model {
   const ir::Graph& graph() const { return *graph_; }
   const ModelOptions& options() const { return options_; }
 
-  // A fresh executor for this model's graph (one per session: executors keep scratch state).
+  // A fresh executor for this model's graph (one per session: executors keep scratch state
+  // and threads); all share the model's compiled kernels and packed weights.
   std::unique_ptr<Executor> CreateExecutor() const;
+  // The instruction set the executors use ("ref" = interpreter).
+  std::string isa_name() const;
 
   // The context a session gets when none is asked for: the model's, capped so that the KV
   // cache stays within kDefaultKvBudget bytes.
@@ -49,6 +56,7 @@ class Model {
   ModelOptions options_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ir::Graph> graph_;
+  std::shared_ptr<const void> compiled_;  // JitExecutor::CompiledWeights, when not "ref"
 };
 
 class Session {

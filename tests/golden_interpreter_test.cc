@@ -2,6 +2,7 @@
 // ../shared/golden/TOLERANCE.md), with the golden files' teacher-forcing protocol.
 #include <gtest/gtest.h>
 
+#include "codegen/cpu_features.h"
 #include "runtime/model.h"
 #include "tests/testing/golden.h"
 
@@ -30,13 +31,27 @@ std::vector<float> PromptLogits(const Model& model, const GoldenCase& c) {
   return rows;
 }
 
-// (case, optimized graph?)
-class GoldenInterpreter : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
+// Executors under test: the interpreter on the lowered and on the optimized graph, and the
+// JIT path on every ISA this CPU can run.
+std::vector<std::string> Paths() {
+  std::vector<std::string> paths = {"ref-lowered", "ref"};
+  for (auto isa : {codegen::Isa::kAvx2, codegen::Isa::kAvx512, codegen::Isa::kAvx512Vnni,
+                   codegen::Isa::kAvxVnni}) {
+    if (codegen::IsaSupported(isa)) paths.push_back(std::string(codegen::IsaName(isa)));
+  }
+  return paths;
+}
+
+// (case, path)
+class GoldenInterpreter : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(GoldenInterpreter, MeetsRuleC) {
   const GoldenCase c = testing::LoadGoldenCase(std::get<0>(GetParam()));
+  const std::string path = std::get<1>(GetParam());
   ModelOptions options;
-  options.optimize = std::get<1>(GetParam());
+  options.optimize = path != "ref-lowered";
+  options.isa = path == "ref-lowered" ? "ref" : path;
+  options.n_threads = 2;
   auto model = Model::Load(c.model_path, options);
   ASSERT_EQ(model->config().n_vocab, c.n_vocab);
   const auto steps = StepLogits(*model, c);
@@ -44,8 +59,7 @@ TEST_P(GoldenInterpreter, MeetsRuleC) {
   ASSERT_EQ(steps.size(), c.step_logits.size());
   ASSERT_EQ(prompt.size(), c.prompt_logits.size());
   const auto r = testing::ComputeRuleC(c, steps, prompt);
-  std::printf("[ rule C ] %s%s: %s\n", c.name.c_str(), options.optimize ? " (optimized graph)" : "",
-              r.ToString().c_str());
+  std::printf("[ rule C ] %s on %s: %s\n", c.name.c_str(), path.c_str(), r.ToString().c_str());
   EXPECT_TRUE(r.Passes()) << r.ToString();
   // Teacher-forced argmax agrees with bitnet.cpp's greedy choice on every step.
   int agree = 0;
@@ -56,10 +70,9 @@ TEST_P(GoldenInterpreter, MeetsRuleC) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenInterpreter,
                          ::testing::Combine(::testing::ValuesIn(testing::GoldenCaseNames()),
-                                            ::testing::Bool()),
+                                            ::testing::ValuesIn(Paths())),
                          [](const auto& info) {
-                           std::string n = std::get<0>(info.param) +
-                                           (std::get<1>(info.param) ? "_optimized" : "_lowered");
+                           std::string n = std::get<0>(info.param) + "_" + std::get<1>(info.param);
                            for (char& ch : n)
                              if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n;

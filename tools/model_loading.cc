@@ -52,10 +52,12 @@ std::unique_ptr<Model> LoadModelFromFlags() {
     Fail("--numerics must be bitnet or f32, not '", FLAGS_numerics, "'");
   }
   options.pre_tokenizer = ParsePreTokenizerKind(FLAGS_pre_tokenizer);
-  if (!FLAGS_isa.empty()) {
+  if (!FLAGS_isa.empty() && FLAGS_isa != "ref") {
     // Validate now so that a typo or a capability the CPU lacks is reported before loading.
     codegen::ResolveIsa(codegen::ParseIsa(FLAGS_isa));
   }
+  options.isa = FLAGS_isa;
+  options.n_threads = FLAGS_t;
   if (FLAGS_t < 0) Fail("-t must not be negative");
   if (FLAGS_c < 0) Fail("-c must not be negative");
   return Model::Load(ModelPathFromFlags(), options);

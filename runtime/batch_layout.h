@@ -1,0 +1,31 @@
+// How the tokens of one step group into sequences. bitnet.cpp picks some roundings by the
+// shape of the batch it was given (one token or many; one logits row or many); with several
+// sequences in one step those decisions are made per sequence, so batching changes nothing.
+#pragma once
+
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/executor.h"
+
+namespace bitjit {
+
+struct BatchLayout {
+  explicit BatchLayout(const StepInputs& in) {
+    const auto seq = [&](int64_t t) { return in.seq_ids.empty() ? 0 : in.seq_ids[t]; };
+    std::unordered_map<int32_t, int> tokens_of, rows_of;
+    for (size_t t = 0; t < in.tokens.size(); ++t) ++tokens_of[seq(t)];
+    for (int32_t r : in.output_rows) ++rows_of[seq(r)];
+    for (size_t t = 0; t < in.tokens.size(); ++t) seq_tokens.push_back(tokens_of[seq(t)]);
+    for (int32_t r : in.output_rows) seq_rows.push_back(rows_of[seq(r)]);
+  }
+  // A token whose sequence has no other token in the batch takes bitnet.cpp's decode path.
+  bool decode(int64_t t) const { return seq_tokens[t] == 1; }
+  // A logits row alone for its sequence takes bitnet.cpp's one-row lm_head path.
+  bool single_row(int64_t r) const { return seq_rows[r] == 1; }
+
+  std::vector<int> seq_tokens;  // per token: tokens of its sequence in this batch
+  std::vector<int> seq_rows;    // per logits row: logits rows of its sequence in this batch
+};
+
+}  // namespace bitjit

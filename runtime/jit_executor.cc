@@ -1,0 +1,372 @@
+#include "runtime/jit_executor.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "codegen/ref/ref_kernels.h"
+#include "codegen/ref/ternary_ref.h"
+#include "ir/base/error.h"
+#include "ir/base/half.h"
+#include "runtime/batch_layout.h"
+#include "runtime/kernels/attention_avx2.h"
+#include "runtime/kernels/lm_head_avx2.h"
+
+namespace bitjit {
+namespace {
+
+using ir::DType;
+using ir::Node;
+using ir::OpKind;
+using ir::Value;
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// A 64-byte aligned growable byte buffer (grows only; no allocation once warm).
+class AlignedBuffer {
+ public:
+  uint8_t* Get(size_t bytes) {
+    if (bytes > size_) {
+      size_ = std::max(bytes, size_ * 2);
+      data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (size_ + 63) / 64 * 64)));
+      if (!data_) Fail("out of memory allocating ", size_, " bytes of activations");
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<uint8_t, FreeDeleter> data_;
+  size_t size_ = 0;
+};
+
+int64_t RowTasks(int64_t n_rows, int tile_rows, int n_threads) {
+  // Enough tasks to balance threads, each a whole number of tiles.
+  const int64_t tiles = (n_rows + tile_rows - 1) / tile_rows;
+  return std::max<int64_t>(1, std::min<int64_t>(tiles, 4 * n_threads));
+}
+
+}  // namespace
+
+struct JitExecutor::Impl {
+  std::vector<void*> ptr;  // per value id: where its data is this step
+  AlignedBuffer arena, q, q_scale, q_sum, normed, tmp, x_row, q8;
+  std::vector<std::vector<float>> scores;  // per thread attention scratch
+};
+
+std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const ir::Graph& graph,
+                                                                         codegen::Isa isa) {
+  auto compiled = std::make_shared<CompiledWeights>();
+  compiled->isa = codegen::ResolveIsa(isa);
+  for (const auto& n : graph.nodes()) {
+    if (n->kind != OpKind::kBitLinear) continue;
+    PackedLinear& pl = compiled->linears[n.get()];
+    for (int i = 0; i < n->attrs.n_weights; ++i) {
+      const Value* w = n->bl_weight(i);
+      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(w->shape[1], w->shape[0], compiled->isa));
+      pl.weights.push_back(pl.matmuls.back()->Pack(w->producer->constant.data, w->producer->constant.scale));
+    }
+  }
+  return compiled;
+}
+
+JitExecutor::JitExecutor(const ir::Graph& graph, std::shared_ptr<const CompiledWeights> weights,
+                         int n_threads)
+    : graph_(graph), weights_(std::move(weights)), isa_(weights_->isa), pool_(n_threads),
+      impl_(new Impl) {
+  if (graph.arena_bytes_per_token() <= 0) Fail("the JIT executor needs a memory-planned graph");
+  size_t n_values = 0;
+  for (const auto& n : graph.nodes())
+    for (const Value* r : n->results) n_values = std::max(n_values, static_cast<size_t>(r->id) + 1);
+  impl_->ptr.assign(n_values, nullptr);
+  impl_->scores.resize(pool_.n_threads());
+}
+
+JitExecutor::~JitExecutor() = default;
+
+void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
+  Impl& m = *impl_;
+  const BatchLayout layout(in);
+  const int64_t T = static_cast<int64_t>(in.tokens.size());
+  const int64_t R = static_cast<int64_t>(in.output_rows.size());
+  uint8_t* arena = m.arena.Get(graph_.arena_bytes_per_token() * T);
+  auto F = [&](const Value* v) { return static_cast<float*>(m.ptr[v->id]); };
+  auto Dim = [&](int64_t d) { return d == ir::kTokens ? T : d == ir::kRows ? R : d; };
+
+  for (const auto& node : graph_.nodes()) {
+    const Node& n = *node;
+    for (const Value* r : n.results)
+      if (r->arena_offset_per_token >= 0) m.ptr[r->id] = arena + r->arena_offset_per_token * T;
+    const auto& ops = n.operands;
+    switch (n.kind) {
+      case OpKind::kInput:
+        m.ptr[n.result()->id] = const_cast<int32_t*>(n.name == "tokens"      ? in.tokens.data()
+                                                     : n.name == "positions" ? in.positions.data()
+                                                                             : in.output_rows.data());
+        break;
+      case OpKind::kConstant:
+        m.ptr[n.result()->id] = const_cast<uint8_t*>(n.constant.data);
+        break;
+      case OpKind::kEmbedding: {
+        const Value* table = ops[0];
+        const int64_t e = table->shape[1], vocab = table->shape[0];
+        const auto* ids = static_cast<const int32_t*>(m.ptr[ops[1]->id]);
+        float* out = F(n.result());
+        for (int64_t t = 0; t < T; ++t) {
+          if (ids[t] < 0 || ids[t] >= vocab) Fail("token id ", ids[t], " is outside the vocabulary");
+          if (table->dtype == DType::kF16) {
+            ref::EmbeddingRowF16(static_cast<const uint16_t*>(m.ptr[table->id]), e, ids[t], out + t * e);
+          } else {
+            ref::EmbeddingRowQ8_0(static_cast<const uint8_t*>(m.ptr[table->id]), e, ids[t], out + t * e);
+          }
+        }
+        break;
+      }
+      case OpKind::kRmsNorm:
+        ref::RmsNorm(F(ops[0]), Dim(ops[0]->shape[0]), ops[0]->shape[1], n.attrs.eps, F(n.result()));
+        break;
+      case OpKind::kMul:
+      case OpKind::kAdd:
+      case OpKind::kReluSqr: {
+        const int64_t count = n.result()->shape.NumElements(T, R);
+        const float* x = F(ops[0]);
+        float* out = F(n.result());
+        if (n.kind == OpKind::kReluSqr) {
+          for (int64_t i = 0; i < count; ++i) out[i] = x[i] > 0 ? x[i] * x[i] : 0.0f;
+          break;
+        }
+        const float* y = F(ops[1]);
+        const int64_t width = ops[1]->shape.rank() == 1 ? ops[1]->shape[0] : count;
+        for (int64_t i = 0; i < count; ++i)
+          out[i] = n.kind == OpKind::kMul ? x[i] * y[i % width] : x[i] + y[i % width];
+        break;
+      }
+      case OpKind::kBitLinear:
+        RunBitLinear(n, T);
+        break;
+      case OpKind::kRope: {
+        float* out = F(n.result());
+        const int64_t width = n.result()->shape[1];
+        std::memcpy(out, F(ops[0]), T * width * sizeof(float));
+        const auto* pos = static_cast<const int32_t*>(m.ptr[ops[1]->id]);
+        pool_.ParallelFor(T, [&](int64_t t, int) {
+          ref::RopeNeox(out + t * width, 1, n.attrs.n_head, n.attrs.head_dim, pos + t,
+                        n.attrs.rope_base, n.attrs.numerics == ir::Numerics::kBitnet);
+        });
+        break;
+      }
+      case OpKind::kAttention:
+        RunAttention(n, in, layout, cache, T);
+        break;
+      case OpKind::kGatherRows: {
+        const int64_t width = ops[0]->shape[1];
+        const auto* rows = static_cast<const int32_t*>(m.ptr[ops[1]->id]);
+        for (int64_t r = 0; r < R; ++r) {
+          CHECK(rows[r] >= 0 && rows[r] < T);
+          std::memcpy(F(n.result()) + r * width, F(ops[0]) + rows[r] * width, width * sizeof(float));
+        }
+        break;
+      }
+      case OpKind::kLmHead:
+        RunLmHead(n, layout, R);
+        break;
+      case OpKind::kOutput:
+        std::memcpy(logits, F(ops[0]), ops[0]->shape.NumElements(T, R) * sizeof(float));
+        break;
+      case OpKind::kQuantizeAct:
+      case OpKind::kTernaryMatmul:
+        Fail("the JIT executor runs fused graphs: run the form-bitlinear pass first");
+    }
+  }
+}
+
+}  // namespace bitjit
+
+namespace bitjit {
+
+// Prologue (rmsnorm·w, int8 quantization, per-token sums) once per token, then the JIT
+// matmuls split by rows over the pool, each task finishing its rows' epilogue while they are
+// in cache.
+void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
+  Impl& m = *impl_;
+  const PackedLinear& pl = weights_->linears.at(&n);
+  const Value* xv = n.bl_input();
+  const int64_t k = xv->shape[1];
+  const float* x = static_cast<const float*>(m.ptr[xv->id]);
+  auto* q = reinterpret_cast<int8_t*>(m.q.Get(T * k));
+  auto* q_scale = reinterpret_cast<float*>(m.q_scale.Get(T * sizeof(float)));
+  auto* q_sum = reinterpret_cast<int32_t*>(m.q_sum.Get(T * sizeof(int32_t)));
+  auto* normed = reinterpret_cast<float*>(m.normed.Get(T * k * sizeof(float)));
+  const float* norm_w = n.bl_norm() ? static_cast<const float*>(m.ptr[n.bl_norm()->id]) : nullptr;
+  pool_.ParallelFor(T, [&](int64_t t, int) {
+    const float* row = x + t * k;
+    if (norm_w) {
+      float* y = normed + t * k;
+      ref::RmsNorm(row, 1, k, n.attrs.eps, y);
+      for (int64_t i = 0; i < k; ++i) y[i] *= norm_w[i];
+      row = y;
+    }
+    q_scale[t] = ref::QuantizeRow(row, k, q + t * k);
+    codegen::TernaryMatmul::ActivationSums(q + t * k, k, 1, q_sum + t);
+  });
+
+  const int threads = pool_.n_threads();
+  switch (n.attrs.epilogue) {
+    case ir::Epilogue::kNone: {
+      // Tasks over (weight, row chunk): Q, K and V stream in one parallel region.
+      std::vector<int64_t> first_task(pl.matmuls.size() + 1, 0);
+      for (size_t i = 0; i < pl.matmuls.size(); ++i) {
+        first_task[i + 1] = first_task[i] + RowTasks(pl.matmuls[i]->n(), pl.matmuls[i]->tile().rows, threads);
+      }
+      pool_.ParallelFor(first_task.back(), [&](int64_t task, int) {
+        size_t i = 0;
+        while (task >= first_task[i + 1]) ++i;
+        const auto& mm = *pl.matmuls[i];
+        const int64_t chunks = first_task[i + 1] - first_task[i], c = task - first_task[i];
+        const int64_t tile = mm.tile().rows, tiles = (mm.n() + tile - 1) / tile;
+        const int64_t r0 = std::min(mm.n(), tiles * c / chunks * tile);
+        const int64_t r1 = std::min(mm.n(), tiles * (c + 1) / chunks * tile);
+        if (r0 < r1) {
+          mm.RunF32(pl.weights[i], q, q_scale, T, r0, r1, static_cast<float*>(m.ptr[n.result(i)->id]),
+                    0, q_sum);
+        }
+      });
+      break;
+    }
+    case ir::Epilogue::kReluSqrMul:
+    case ir::Epilogue::kResidualAdd: {
+      const auto& mm = *pl.matmuls[0];
+      const int64_t rows = mm.n();
+      float* out = static_cast<float*>(m.ptr[n.result()->id]);
+      float* up = reinterpret_cast<float*>(m.tmp.Get(T * rows * sizeof(float)));
+      const float* res = n.bl_residual() ? static_cast<const float*>(m.ptr[n.bl_residual()->id]) : nullptr;
+      const int64_t chunks = RowTasks(rows, mm.tile().rows, threads);
+      const int64_t tile = mm.tile().rows, tiles = (rows + tile - 1) / tile;
+      pool_.ParallelFor(chunks, [&](int64_t c, int) {
+        const int64_t r0 = std::min(rows, tiles * c / chunks * tile);
+        const int64_t r1 = std::min(rows, tiles * (c + 1) / chunks * tile);
+        if (r0 >= r1) return;
+        mm.RunF32(pl.weights[0], q, q_scale, T, r0, r1, out, 0, q_sum);
+        if (res) {
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t r = r0; r < r1; ++r) out[t * rows + r] = res[t * rows + r] + out[t * rows + r];
+        } else {
+          pl.matmuls[1]->RunF32(pl.weights[1], q, q_scale, T, r0, r1, up, 0, q_sum);
+          for (int64_t t = 0; t < T; ++t) {
+            for (int64_t r = r0; r < r1; ++r) {
+              const float g = out[t * rows + r] > 0.0f ? out[t * rows + r] : 0.0f;
+              out[t * rows + r] = (g * g) * up[t * rows + r];
+            }
+          }
+        }
+      });
+      break;
+    }
+  }
+}
+
+void JitExecutor::RunAttention(const Node& n, const StepInputs& in, const BatchLayout& layout,
+                               KvCache& cache, int64_t T) {
+  Impl& m = *impl_;
+  const ir::Attrs& a = n.attrs;
+  const int64_t kv_width = int64_t{a.n_head_kv} * a.head_dim, q_width = int64_t{a.n_head} * a.head_dim;
+  const float* q = static_cast<const float*>(m.ptr[n.operands[0]->id]);
+  const float* k = static_cast<const float*>(m.ptr[n.operands[1]->id]);
+  const float* v = static_cast<const float*>(m.ptr[n.operands[2]->id]);
+  const auto* pos = static_cast<const int32_t*>(m.ptr[n.operands[3]->id]);
+  float* out = static_cast<float*>(m.ptr[n.result()->id]);
+  auto seq = [&](int64_t t) -> int64_t { return in.seq_ids.empty() ? 0 : in.seq_ids[t]; };
+  for (int64_t t = 0; t < T; ++t) {
+    CHECK(pos[t] >= 0 && pos[t] < cache.n_ctx() && seq(t) < cache.n_seq());
+    if (cache.f16()) {
+      uint16_t* kc = cache.k16(a.layer, pos[t], seq(t));
+      uint16_t* vc = cache.v16(a.layer, pos[t], seq(t));
+      for (int64_t i = 0; i < kv_width; ++i) {
+        kc[i] = FloatToHalf(k[t * kv_width + i]);
+        vc[i] = FloatToHalf(v[t * kv_width + i]);
+      }
+    } else {
+      std::memcpy(cache.k32(a.layer, pos[t], seq(t)), k + t * kv_width, kv_width * sizeof(float));
+      std::memcpy(cache.v32(a.layer, pos[t], seq(t)), v + t * kv_width, kv_width * sizeof(float));
+    }
+  }
+  const bool bitnet = a.numerics == ir::Numerics::kBitnet;
+  const bool simd = isa_ != codegen::Isa::kRef && cache.f16() && a.head_dim % 8 == 0;
+  for (auto& s : m.scores) s.resize(cache.n_ctx());
+  const int group = a.n_head / a.n_head_kv;
+  pool_.ParallelFor(T * a.n_head, [&](int64_t task, int thread) {
+    const int64_t t = task / a.n_head;
+    const int h = static_cast<int>(task % a.n_head);
+    const bool decode = layout.decode(t);
+    const bool round_q = bitnet && !(!decode && a.n_head == 1), round_p = bitnet && decode;
+    const float* qh = q + t * q_width + int64_t{h} * a.head_dim;
+    float* oh = out + t * q_width + int64_t{h} * a.head_dim;
+    const int64_t n_kv = pos[t] + 1;
+    if (simd) {
+      kernels::AttentionHeadF16Avx2(qh, cache.k16(a.layer, 0, seq(t)), cache.v16(a.layer, 0, seq(t)),
+                                    kv_width, int64_t{h / group} * a.head_dim, n_kv, a.head_dim,
+                                    round_q, round_p, m.scores[thread].data(), oh);
+      return;
+    }
+    // Portable: the reference row kernel on a one-head view of this head's kv group.
+    const ref::AttentionParams one{1, 1, a.head_dim, round_q, round_p};
+    std::vector<float> kh(n_kv * a.head_dim), vh(n_kv * a.head_dim);
+    const int64_t col = int64_t{h / group} * a.head_dim;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      for (int i = 0; i < a.head_dim; ++i) {
+        kh[j * a.head_dim + i] = cache.f16() ? HalfToFloat(cache.k16(a.layer, j, seq(t))[col + i])
+                                             : cache.k32(a.layer, j, seq(t))[col + i];
+        vh[j * a.head_dim + i] = cache.f16() ? HalfToFloat(cache.v16(a.layer, j, seq(t))[col + i])
+                                             : cache.v32(a.layer, j, seq(t))[col + i];
+      }
+    }
+    ref::AttentionRowF32Cache(qh, kh.data(), vh.data(), n_kv, one, m.scores[thread].data(), oh);
+  });
+}
+
+void JitExecutor::RunLmHead(const Node& n, const BatchLayout& layout, int64_t R) {
+  Impl& m = *impl_;
+  const Value* table = n.operands[1];
+  const int64_t e = table->shape[1], vocab = table->shape[0];
+  const bool bitnet = n.attrs.numerics == ir::Numerics::kBitnet;
+  const float* x = static_cast<const float*>(m.ptr[n.operands[0]->id]);
+  float* out = static_cast<float*>(m.ptr[n.result()->id]);
+  const auto* data = static_cast<const uint8_t*>(m.ptr[table->id]);
+  const bool simd = isa_ != codegen::Isa::kRef;
+  const int64_t chunks = std::min<int64_t>(vocab, 16 * pool_.n_threads());
+  auto* xr = reinterpret_cast<float*>(m.x_row.Get(e * sizeof(float)));
+  auto* xq = m.q8.Get(e / 32 * 34 + 64);
+  for (int64_t r = 0; r < R; ++r) {
+    const float* row = x + r * e;
+    float* lr = out + r * vocab;
+    if (table->dtype == DType::kF16) {
+      const bool round = bitnet && layout.single_row(r);
+      for (int64_t i = 0; i < e; ++i) xr[i] = round ? RoundToHalf(row[i]) : row[i];
+      const auto* w = reinterpret_cast<const uint16_t*>(data);
+      pool_.ParallelFor(chunks, [&](int64_t c, int) {
+        const int64_t v0 = vocab * c / chunks, v1 = vocab * (c + 1) / chunks;
+        if (simd) {
+          kernels::LmHeadF16RowsAvx2(xr, e, w, v0, v1, lr);
+        } else {
+          ref::LmHeadF16(xr, 1, e, w + v0 * e, v1 - v0, false, lr + v0);
+        }
+      });
+    } else if (bitnet && simd) {
+      ref::QuantizeRowQ8_0(row, e, xq);
+      pool_.ParallelFor(chunks, [&](int64_t c, int) {
+        kernels::LmHeadQ8_0RowsAvx2(xq, e, data, vocab * c / chunks, vocab * (c + 1) / chunks, lr);
+      });
+    } else {
+      const int64_t row_bytes = e / 32 * 34;
+      pool_.ParallelFor(chunks, [&](int64_t c, int) {
+        const int64_t v0 = vocab * c / chunks, v1 = vocab * (c + 1) / chunks;
+        ref::LmHeadQ8_0(row, 1, e, data + v0 * row_bytes, v1 - v0, bitnet, lr + v0);
+      });
+    }
+  }
+}
+
+}  // namespace bitjit

@@ -1,0 +1,61 @@
+// The compiled path: executes an optimized graph (fused bitlinears, planned arena) with the
+// JIT ternary kernels of codegen/ for the CPU's ISA and a thread pool. Weights are repacked
+// once, here, into the layout the chosen kernels read. Every op not covered by a JIT kernel
+// runs portable or intrinsic code with the reference's roundings.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "codegen/cpu_features.h"
+#include "codegen/ternary/ternary_matmul.h"
+#include "ir/graph.h"
+#include "runtime/executor.h"
+#include "runtime/thread_pool.h"
+
+namespace bitjit {
+
+struct BatchLayout;
+
+class JitExecutor : public Executor {
+ public:
+  // One bitlinear's kernels and packed weights (one entry per weight).
+  struct PackedLinear {
+    std::vector<std::unique_ptr<codegen::TernaryMatmul>> matmuls;
+    std::vector<codegen::TernaryPackedWeights> weights;
+  };
+  // Kernels and repacked weights of every bitlinear of a graph: built once per model and
+  // shared by all its executors.
+  struct CompiledWeights {
+    codegen::Isa isa;
+    std::unordered_map<const ir::Node*, PackedLinear> linears;
+  };
+  // Throws bitjit::Error if the CPU cannot run `isa`.
+  static std::shared_ptr<const CompiledWeights> Compile(const ir::Graph& graph, codegen::Isa isa);
+
+  // The graph must have been through the pass pipeline (plan-memory in particular).
+  JitExecutor(const ir::Graph& graph, std::shared_ptr<const CompiledWeights> weights,
+              int n_threads);
+  ~JitExecutor() override;
+
+  void Forward(const StepInputs& in, KvCache& cache, float* logits) override;
+  const char* name() const override { return "jit"; }
+  codegen::Isa isa() const { return isa_; }
+  int n_threads() const { return pool_.n_threads(); }
+
+ private:
+  struct Impl;
+  void RunBitLinear(const ir::Node& n, int64_t n_tokens);
+  void RunAttention(const ir::Node& n, const StepInputs& in, const BatchLayout& layout,
+                    KvCache& cache, int64_t n_tokens);
+  void RunLmHead(const ir::Node& n, const BatchLayout& layout, int64_t n_rows);
+
+  const ir::Graph& graph_;
+  std::shared_ptr<const CompiledWeights> weights_;
+  codegen::Isa isa_;
+  ThreadPool pool_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bitjit

@@ -1,0 +1,17 @@
+// Attention of one query head against an f16 KV cache (AVX2 + F16C + FMA), the compiled
+// path's kernel. Same roundings as ref::AttentionRowF16Cache (q to f16 when asked, float
+// softmax with a double sum, softmax output to f16 when asked); float sums in 8 lanes.
+#pragma once
+
+#include <cstdint>
+
+namespace bitjit::kernels {
+
+// q: head_dim floats; k_cache/v_cache: rows of kv_width halves, this head's kv group at
+// column offset `col`; n_kv positions; scores: n_kv floats of scratch; out: head_dim floats.
+// head_dim must be a multiple of 8.
+void AttentionHeadF16Avx2(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                          int64_t kv_width, int64_t col, int64_t n_kv, int head_dim,
+                          bool round_q, bool round_p, float* scores, float* out);
+
+}  // namespace bitjit::kernels
