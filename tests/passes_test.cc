@@ -24,6 +24,7 @@ class PassTest : public ::testing::Test {
   void SetUp() override {
     ModelOptions options;
     options.optimize = false;
+    options.isa = "ref";
     model_ = Model::Load(testing::SharedDir() + "/golden/gqa4-k4224/model.gguf", options);
   }
   std::unique_ptr<ir::Graph> Lower() const {

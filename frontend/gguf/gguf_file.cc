@@ -342,9 +342,9 @@ void GgufFile::Parse() {
   const uint64_t data_size = bytes_.size() - data_offset_;
   for (TensorInfo& t : tensors_) {
     if (t.offset > data_size || t.n_bytes > data_size - t.offset) {
-      Fail("at byte ", t.info_offset, ": tensor '", t.name, "' data [", data_offset_ + t.offset,
-           ", ", data_offset_ + t.offset + t.n_bytes, ") runs past the end of the file (",
-           bytes_.size(), " bytes)");
+      Fail("at byte ", t.info_offset, ": tensor '", t.name, "' data (offset ", t.offset, ", ",
+           t.n_bytes, " bytes, after the data section start ", data_offset_,
+           ") runs past the end of the file (", bytes_.size(), " bytes)");
     }
     t.data = bytes_.subspan(data_offset_ + t.offset, t.n_bytes);
   }

@@ -1,6 +1,7 @@
 #include "frontend/model/model_config.h"
 
 #include <string>
+#include <utility>
 
 #include "ir/base/error.h"
 
@@ -101,14 +102,16 @@ ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
       Fail("inconsistent dims: ", n, " tokenizer tokens but vocab size ", c.n_vocab);
     }
   }
-  if (const gguf::Value* v = f.Find("tokenizer.ggml.bos_token_id")) {
-    c.bos_id = static_cast<int32_t>(v->AsU64("tokenizer.ggml.bos_token_id"));
-  }
-  if (const gguf::Value* v = f.Find("tokenizer.ggml.eos_token_id")) {
-    c.eos_id = static_cast<int32_t>(v->AsU64("tokenizer.ggml.eos_token_id"));
-  }
-  for (int32_t id : {c.bos_id, c.eos_id}) {
-    if (id >= c.n_vocab) Fail("inconsistent dims: special token id ", id, " >= vocab ", c.n_vocab);
+  // Range-check the u64 before narrowing: 2^32-1 must not turn into -1 ("no token").
+  for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", &c.bos_id},
+                         std::pair{"tokenizer.ggml.eos_token_id", &c.eos_id}}) {
+    const gguf::Value* v = f.Find(key);
+    if (v == nullptr) continue;
+    const uint64_t raw = v->AsU64(key);
+    if (raw >= static_cast<uint64_t>(c.n_vocab)) {
+      Fail("inconsistent dims: ", key, " ", raw, " >= vocab size ", c.n_vocab);
+    }
+    *id = static_cast<int32_t>(raw);
   }
   if (f.Find("tokenizer.ggml.add_bos_token")) c.add_bos = f.GetBool("tokenizer.ggml.add_bos_token");
 
