@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "codegen/cpu_features.h"
+#include "codegen/quant/activation_quantizer.h"
+#include "codegen/ref/ref_kernels.h"
 #include "codegen/ref/ternary_ref.h"
 #include "codegen/ternary/ternary_epilogue.h"
 #include "codegen/ternary/ternary_gemm.h"
@@ -228,6 +230,46 @@ TEST_P(TernaryIsaTest, FloatEpilogueIsBitExact) {
         std::memcpy(&want_bits, &want[i], 4);
         ASSERT_EQ(got_bits, want_bits) << "K " << k << " T " << n_tokens << " output " << i << ": "
                                        << y[i] << " vs " << want[i];
+      }
+    }
+  }
+}
+
+// The whole BitLinear as the runtime will chain it (quantize, then the fused float
+// epilogue) gives the reference chain's bits: ref::QuantizeRow, ref::TernaryMatmulI32,
+// ref::TernaryEpilogue.
+TEST_P(TernaryIsaTest, BitLinearChainMatchesTheReferenceChain) {
+  std::mt19937 rng(41);
+  std::normal_distribution<float> normal(0.0f, 1.5f);
+  for (int64_t k : {2560, 6912}) {
+    for (int64_t n_tokens : {1, 9}) {
+      const int64_t n = 50;
+      std::vector<float> x(static_cast<size_t>(k * n_tokens));
+      for (float& v : x) v = normal(rng);
+      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+      const float weight_scale = 0.7853f;
+
+      std::vector<int8_t> want_q(x.size());
+      std::vector<float> want_s(static_cast<size_t>(n_tokens));
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        want_s[t] = ref::QuantizeRow(&x[t * k], k, &want_q[t * k]);
+      }
+      const std::vector<int32_t> dot = Reference(i2s, k, n, want_q, n_tokens);
+      std::vector<float> want(static_cast<size_t>(n * n_tokens));
+      ref::TernaryEpilogue(dot.data(), want_s.data(), weight_scale, n_tokens, n, want.data());
+
+      std::vector<int8_t> q(x.size());
+      std::vector<float> s(static_cast<size_t>(n_tokens));
+      std::vector<int32_t> sums(static_cast<size_t>(n_tokens));
+      ActivationQuantizer(k, isa()).Run(x.data(), n_tokens, q.data(), s.data(), sums.data());
+      const TernaryMatmul mm(k, n, isa());
+      const TernaryPackedWeights w = mm.Pack(i2s.data(), weight_scale);
+      std::vector<float> y(want.size());
+      mm.RunF32(w, q.data(), s.data(), n_tokens, 0, n, y.data(), 0, sums.data());
+      for (size_t i = 0; i < y.size(); ++i) {
+        ASSERT_EQ(std::memcmp(&y[i], &want[i], 4), 0)
+            << "K " << k << " T " << n_tokens << " output " << i << ": " << y[i] << " vs "
+            << want[i];
       }
     }
   }
