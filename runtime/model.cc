@@ -11,7 +11,7 @@
 
 namespace bitjit {
 
-std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& options) {
+std::unique_ptr<Model> Model::Open(const std::string& path, const ModelOptions& options) {
   std::unique_ptr<Model> m(new Model());
   m->options_ = options;
   m->file_ = gguf::GgufFile::Open(path);
@@ -21,6 +21,11 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
   } catch (const Error& e) {
     Fail(path, ": ", e.what());
   }
+  return m;
+}
+
+std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& options) {
+  std::unique_ptr<Model> m = Open(path, options);
   m->graph_ = LowerBitnet(*m->file_, m->config_, options.numerics);
   if (options.optimize) passes::Pipeline::Default().Run(m->graph_.get());
   if (options.isa != "ref") {

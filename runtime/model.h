@@ -29,8 +29,23 @@ struct ModelOptions {
 
 class Model {
  public:
-  // Maps, validates and lowers a bitnet-b1.58 GGUF. Throws bitjit::Error.
+  // Maps, validates and lowers a bitnet-b1.58 GGUF, runs the passes and compiles kernels.
+  // Throws bitjit::Error.
   static std::unique_ptr<Model> Load(const std::string& path, const ModelOptions& options = {});
+
+  // Writes a compiled plan: PATH (protobuf: optimized graph, kernels and tiles, memory plan,
+  // CPU, model identity) and PATH.weights (the repacked ternary weights). Needs the JIT path.
+  struct PlanStats {
+    uint64_t plan_bytes = 0, sidecar_bytes = 0;
+    int n_kernels = 0;
+  };
+  PlanStats SavePlan(const std::string& path) const;
+  // Loads a plan without running passes or repacking. `model_path` overrides the GGUF path
+  // recorded in the plan. Refuses (bitjit::Error) a plan whose model identity or required CPU
+  // features do not match. options.isa, optimize and numerics are taken from the plan.
+  static std::unique_ptr<Model> LoadPlan(const std::string& path, const ModelOptions& options = {},
+                                         const std::string& model_path = "");
+  bool from_plan() const { return from_plan_; }
 
   const gguf::GgufFile& file() const { return *file_; }
   const ModelConfig& config() const { return config_; }
@@ -51,12 +66,15 @@ class Model {
 
  private:
   Model() = default;
+  // The GGUF, config and tokenizer (what both Load and LoadPlan need).
+  static std::unique_ptr<Model> Open(const std::string& path, const ModelOptions& options);
   std::unique_ptr<gguf::GgufFile> file_;
   ModelConfig config_;
   ModelOptions options_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ir::Graph> graph_;
   std::shared_ptr<const void> compiled_;  // JitExecutor::CompiledWeights, when not "ref"
+  bool from_plan_ = false;
 };
 
 class Session {

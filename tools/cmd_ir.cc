@@ -20,6 +20,12 @@ namespace {
 int RunIr(const Args& args) {
   if (!args.positional.empty()) Fail("ir takes no arguments (got '", args.positional[0], "')");
   auto model = LoadModelFromFlags();
+  if (model->from_plan()) {
+    if (!FLAGS_after.empty() || FLAGS_print_after_all) Fail("a plan's graph is already optimized");
+    std::printf("// plan %s: isa %s\n%s", FLAGS_plan.c_str(), model->isa_name().c_str(),
+                ir::Print(model->graph()).c_str());
+    return 0;
+  }
   // The model's graph is shared read-only; passes run on a copy made by lowering again.
   auto graph = LowerBitnet(model->file(), model->config(), model->options().numerics);
   if (FLAGS_after.empty() && !FLAGS_print_after_all) {

@@ -107,7 +107,7 @@ int RunRun(const Args& args) {
           {"generated_tokens", n_gen},
           {"decode_seconds", r.decode_seconds},
           {"decode_tokens_per_second", decode_tps},
-          {"executor", "interpreter"}}}};
+          {"isa", model->isa_name()}}}};
     std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::fwrite(tail.data(), 1, tail.size(), stdout);

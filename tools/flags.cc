@@ -14,3 +14,4 @@ DEFINE_bool(quiet, false, "no progress bars");
 DEFINE_string(numerics, "bitnet",
               "bitnet: reproduce bitnet.cpp's roundings (F16 KV cache, F16 q, ...); f32: plain "
               "float32 for comparison");
+DEFINE_string(plan, "", "run a plan made by `bitjit compile` (no passes, no repacking)");

@@ -16,8 +16,9 @@ DECLARE_string(isa);      // cap the instruction set: ref|avx2|avx512|avx512vnni
 DECLARE_uint64(seed);     // RNG seed
 DECLARE_bool(quiet);      // no progress bars
 DECLARE_string(numerics);  // bitnet (default) | f32
+DECLARE_string(plan);      // a compiled plan (bitjit compile)
 
 namespace bitjit::cli {
 // Flags every model-running command reads (to list in Command::flags).
-#define BITJIT_MODEL_FLAGS "m", "numerics", "pre_tokenizer", "isa", "t", "c"
+#define BITJIT_MODEL_FLAGS "m", "plan", "numerics", "pre_tokenizer", "isa", "t", "c"
 }  // namespace bitjit::cli

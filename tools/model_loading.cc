@@ -38,7 +38,7 @@ std::string DefaultModelPath() {
 
 }  // namespace
 
-bool UsingDefaultModel() { return FLAGS_m.empty(); }
+bool UsingDefaultModel() { return FLAGS_m.empty() && FLAGS_plan.empty(); }
 
 std::string ModelPathFromFlags() { return FLAGS_m.empty() ? DefaultModelPath() : FLAGS_m; }
 
@@ -60,6 +60,7 @@ std::unique_ptr<Model> LoadModelFromFlags() {
   options.n_threads = FLAGS_t;
   if (FLAGS_t < 0) Fail("-t must not be negative");
   if (FLAGS_c < 0) Fail("-c must not be negative");
+  if (!FLAGS_plan.empty()) return Model::LoadPlan(FLAGS_plan, options, FLAGS_m);
   return Model::Load(ModelPathFromFlags(), options);
 }
 

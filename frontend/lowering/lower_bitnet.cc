@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "frontend/lowering/tensor_constant.h"
 #include "ir/base/error.h"
 #include "ir/verifier.h"
 
@@ -76,31 +77,8 @@ class BitnetLowering {
 
   // A constant node for a tensor of the file (shapes were checked by ModelConfig).
   Value* Weight(const std::string& name) {
-    const gguf::TensorInfo* t = file_.FindTensor(name);
-    if (t == nullptr) Fail("missing tensor ", name);
-    ir::ConstantData data{name, t->data.data(), t->n_bytes, 1.0f};
-    const auto ne0 = static_cast<int64_t>(t->ne[0]), ne1 = static_cast<int64_t>(t->ne[1]);
-    switch (t->ggml_type()) {
-      case gguf::GgmlType::kF32:
-        return g_->Constant(name, DType::kF32, Shape{ne0}, data);
-      case gguf::GgmlType::kF16:
-        return g_->Constant(name, DType::kF16, Shape{ne1, ne0}, data);
-      case gguf::GgmlType::kQ8_0:
-        return g_->Constant(name, DType::kQ8_0, Shape{ne1, ne0}, data);
-      case gguf::GgmlType::kI2_S: {
-        const uint64_t packed = t->n_elements() / 4;
-        std::memcpy(&data.scale, t->data.data() + packed, sizeof(float));
-        data.n_bytes = packed;
-        if (!(data.scale >= 0.0f) || data.scale > 1e30f) {
-          Fail("tensor ", name, " has an invalid I2_S scale ", data.scale);
-        }
-        return g_->Constant(name, DType::kI2S, Shape{ne1, ne0}, data);
-      }
-      default: {
-        auto type = gguf::GgmlTypeName(t->type);
-        Fail("tensor ", name, " has type ", type ? *type : "?", ", which bitjit cannot execute");
-      }
-    }
+    TensorConstant t = MakeTensorConstant(file_, name);
+    return g_->Constant(name, t.dtype, std::move(t.shape), std::move(t.data));
   }
 
   const gguf::GgufFile& file_;

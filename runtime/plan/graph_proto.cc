@@ -1,0 +1,117 @@
+#include "runtime/plan/graph_proto.h"
+
+#include <unordered_map>
+
+#include "frontend/lowering/tensor_constant.h"
+#include "ir/base/error.h"
+#include "ir/verifier.h"
+
+namespace bitjit {
+namespace {
+
+using ir::Epilogue;
+using ir::Numerics;
+using ir::OpKind;
+using ir::Prologue;
+
+constexpr OpKind kLastKind = OpKind::kBitLinear;
+
+template <typename Enum>
+Enum ParseEnum(const std::string& text, int last, std::string_view (*name)(Enum), const char* what) {
+  for (int i = 0; i <= last; ++i)
+    if (name(static_cast<Enum>(i)) == text) return static_cast<Enum>(i);
+  Fail("plan: unknown ", what, " '", text, "'");
+}
+
+std::string_view DTypeNameOf(ir::DType t) { return ir::DTypeName(t); }
+std::string_view NumericsName(Numerics n) { return n == Numerics::kBitnet ? "bitnet" : "f32"; }
+std::string_view PrologueName(Prologue p) {
+  return p == Prologue::kQuantize ? "quantize" : "rmsnorm_quantize";
+}
+std::string_view EpilogueName(Epilogue e) {
+  return e == Epilogue::kNone ? "none" : e == Epilogue::kReluSqrMul ? "relu_sqr_mul" : "residual_add";
+}
+
+}  // namespace
+
+void GraphToProto(const ir::Graph& graph, plan::Plan* out) {
+  out->set_arena_bytes_per_token(graph.arena_bytes_per_token());
+  for (const auto& n : graph.nodes()) {
+    plan::Node* p = out->add_nodes();
+    p->set_kind(std::string(ir::OpKindName(n->kind)));
+    p->set_name(n->name);
+    for (const ir::Value* op : n->operands) p->add_operands(op->id);
+    for (const ir::Value* r : n->results) {
+      plan::Value* v = p->add_results();
+      v->set_id(r->id);
+      v->set_dtype(std::string(ir::DTypeName(r->dtype)));
+      for (int64_t d : r->shape.dims()) v->add_dims(d);
+      v->set_arena_offset_per_token(r->arena_offset_per_token);
+    }
+    const ir::Attrs& a = n->attrs;
+    p->set_eps(a.eps);
+    p->set_rope_base(a.rope_base);
+    p->set_layer(a.layer);
+    p->set_n_head(a.n_head);
+    p->set_n_head_kv(a.n_head_kv);
+    p->set_head_dim(a.head_dim);
+    p->set_numerics(std::string(NumericsName(a.numerics)));
+    p->set_prologue(std::string(PrologueName(a.prologue)));
+    p->set_epilogue(std::string(EpilogueName(a.epilogue)));
+    p->set_n_weights(a.n_weights);
+    if (n->kind == OpKind::kConstant) p->set_tensor(n->constant.name);
+  }
+}
+
+std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::GgufFile& file) {
+  auto g = std::make_unique<ir::Graph>("bitnet-b1.58");
+  std::unordered_map<int32_t, ir::Value*> values;
+  for (const plan::Node& p : plan.nodes()) {
+    const OpKind kind = ParseEnum<OpKind>(p.kind(), static_cast<int>(kLastKind), ir::OpKindName, "op");
+    std::vector<ir::Value*> operands;
+    for (int32_t id : p.operands()) {
+      auto it = values.find(id);
+      if (it == values.end()) Fail("plan: node '", p.name(), "' uses undefined value %", id);
+      operands.push_back(it->second);
+    }
+    ir::Attrs a;
+    a.eps = p.eps();
+    a.rope_base = p.rope_base();
+    a.layer = p.layer();
+    a.n_head = p.n_head();
+    a.n_head_kv = p.n_head_kv();
+    a.head_dim = p.head_dim();
+    a.numerics = p.numerics() == "f32" ? Numerics::kF32 : Numerics::kBitnet;
+    a.prologue = p.prologue() == "rmsnorm_quantize" ? Prologue::kRmsNormQuantize : Prologue::kQuantize;
+    a.epilogue = ParseEnum<Epilogue>(p.epilogue(), 2, EpilogueName, "epilogue");
+    a.n_weights = p.n_weights();
+    std::vector<std::pair<ir::DType, ir::Shape>> types;
+    for (const plan::Value& v : p.results()) {
+      types.push_back({ParseEnum<ir::DType>(v.dtype(), static_cast<int>(ir::DType::kI32),
+                                            DTypeNameOf, "dtype"),
+                       ir::Shape(std::vector<int64_t>(v.dims().begin(), v.dims().end()))});
+    }
+    ir::Node* n = g->AddNode(kind, p.name(), operands, types, a);
+    if (kind == OpKind::kConstant) {
+      TensorConstant t = MakeTensorConstant(file, p.tensor());
+      if (t.dtype != n->result()->dtype || t.shape != n->result()->shape) {
+        Fail("plan: tensor ", p.tensor(), " of the model does not match the plan's ",
+             n->result()->shape.ToString());
+      }
+      n->constant = t.data;
+    }
+    for (int i = 0; i < p.results_size(); ++i) {
+      n->results[i]->arena_offset_per_token = p.results(i).arena_offset_per_token();
+      if (!values.emplace(p.results(i).id(), n->results[i]).second) {
+        Fail("plan: value %", p.results(i).id(), " is defined twice");
+      }
+    }
+  }
+  g->set_arena_bytes_per_token(plan.arena_bytes_per_token());
+  // Keep the ids the plan was written with (the arena and kernels were planned on them).
+  for (auto& [id, v] : values) v->id = id;
+  ir::VerifyOrThrow(*g, "in plan");
+  return g;
+}
+
+}  // namespace bitjit

@@ -1,0 +1,185 @@
+// Model::SavePlan and Model::LoadPlan: compiled plans on disk.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "codegen/cpu_features.h"
+#include "ir/base/error.h"
+#include "passes/pass.h"
+#include "plan.pb.h"
+#include "runtime/jit_executor.h"
+#include "runtime/model.h"
+#include "runtime/plan/graph_proto.h"
+
+namespace bitjit {
+namespace {
+
+constexpr uint32_t kPlanFormatVersion = 1;
+constexpr uint64_t kSidecarAlign = 64;
+
+// FNV-1a 64 over the file's bytes before the data section: header, keys and tensor table.
+uint64_t HeaderHash(const gguf::GgufFile& f) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto bytes = f.bytes().first(std::min<uint64_t>(f.data_offset(), f.file_size()));
+  for (uint8_t b : bytes) h = (h ^ b) * 0x100000001b3ull;
+  return h;
+}
+
+std::string SidecarPath(const std::string& plan_path) { return plan_path + ".weights"; }
+
+// A read-only mapping of a whole file.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) Fail("cannot open ", path, ": ", std::strerror(errno));
+    struct stat st {};
+    ::fstat(fd, &st);
+    size_ = static_cast<size_t>(st.st_size);
+    if (size_ > 0) data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (data_ == MAP_FAILED) Fail("cannot map ", path);
+  }
+  ~MappedFile() {
+    if (data_ && data_ != MAP_FAILED) ::munmap(data_, size_);
+  }
+  const uint8_t* data() const { return static_cast<const uint8_t*>(data_); }
+  size_t size() const { return size_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace
+
+Model::PlanStats Model::SavePlan(const std::string& path) const {
+  if (!compiled_) Fail("a plan holds JIT kernels: compile with an ISA other than ref");
+  const auto& compiled = *std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_);
+  plan::Plan p;
+  p.set_format_version(kPlanFormatVersion);
+  p.set_bitjit_version("0.1");
+  auto* id = p.mutable_model();
+  id->set_path(std::filesystem::absolute(file_->path()).string());
+  id->set_size(file_->file_size());
+  id->set_header_hash(HeaderHash(*file_));
+  const auto& cpu = codegen::HostCpu();
+  auto* c = p.mutable_cpu();
+  c->set_vendor(cpu.vendor);
+  c->set_brand(cpu.brand);
+  c->set_family(cpu.family);
+  c->set_model(cpu.model);
+  c->set_isa(std::string(codegen::IsaName(compiled.isa)));
+  p.set_numerics(options_.numerics == ir::Numerics::kBitnet ? "bitnet" : "f32");
+  for (const std::string& name : passes::PassNames()) p.add_passes(name);
+  GraphToProto(*graph_, &p);
+
+  const std::string sidecar = SidecarPath(path);
+  std::ofstream side(sidecar, std::ios::binary | std::ios::trunc);
+  if (!side) Fail("cannot write ", sidecar, ": ", std::strerror(errno));
+  uint64_t offset = 0;
+  PlanStats stats;
+  for (const auto& n : graph_->nodes()) {
+    if (n->kind != ir::OpKind::kBitLinear) continue;
+    const auto& pl = compiled.linears.at(n.get());
+    for (size_t i = 0; i < pl.weights.size(); ++i) {
+      const auto& w = pl.weights[i];
+      auto* k = p.add_kernels();
+      k->set_tensor(n->bl_weight(static_cast<int>(i))->producer->constant.name);
+      k->set_k(w.k);
+      k->set_n(w.n);
+      k->set_tile_rows(pl.matmuls[i]->tile().rows);
+      k->set_tile_tokens(pl.matmuls[i]->tile().tokens);
+      k->set_scale(w.scale);
+      k->set_sidecar_offset(offset);
+      k->set_sidecar_bytes(w.bytes);
+      side.write(reinterpret_cast<const char*>(w.data.get()), static_cast<std::streamsize>(w.bytes));
+      const uint64_t padded = (w.bytes + kSidecarAlign - 1) / kSidecarAlign * kSidecarAlign;
+      for (uint64_t pad = w.bytes; pad < padded; ++pad) side.put(0);
+      offset += padded;
+      ++stats.n_kernels;
+    }
+  }
+  side.close();
+  if (!side) Fail("cannot write ", sidecar, ": ", std::strerror(errno));
+  p.set_sidecar(std::filesystem::path(sidecar).filename().string());
+  p.set_sidecar_size(offset);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !p.SerializeToOstream(&out)) Fail("cannot write ", path, ": ", std::strerror(errno));
+  out.close();
+  stats.plan_bytes = std::filesystem::file_size(path);
+  stats.sidecar_bytes = offset;
+  return stats;
+}
+
+std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptions& options,
+                                       const std::string& model_path) {
+  plan::Plan p;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) Fail("cannot open plan ", path, ": ", std::strerror(errno));
+    if (!p.ParseFromIstream(&in)) Fail(path, ": not a bitjit plan (protobuf parse failed)");
+  }
+  if (p.format_version() != kPlanFormatVersion) {
+    Fail(path, ": plan format ", p.format_version(), " is not supported (expected ",
+         kPlanFormatVersion, "); compile it again");
+  }
+  // CPU: the plan's kernels need its ISA's features.
+  const codegen::Isa isa = codegen::ParseIsa(p.cpu().isa());
+  if (!codegen::IsaSupported(isa)) {
+    Fail(path, ": plan was compiled for ", p.cpu().isa(), " (", p.cpu().brand(),
+         ") and this CPU lacks its features; compile a plan on this machine");
+  }
+  ModelOptions opts = options;
+  opts.numerics = p.numerics() == "f32" ? ir::Numerics::kF32 : ir::Numerics::kBitnet;
+  opts.isa = p.cpu().isa();
+  opts.optimize = true;
+  std::unique_ptr<Model> m = Open(model_path.empty() ? p.model().path() : model_path, opts);
+  if (m->file_->file_size() != p.model().size() || HeaderHash(*m->file_) != p.model().header_hash()) {
+    Fail(path, ": plan was compiled for a different model file (", p.model().path(), ", ",
+         p.model().size(), " bytes) than ", m->file_->path(), " (", m->file_->file_size(), " bytes)");
+  }
+  m->graph_ = GraphFromProto(p, *m->file_);
+  m->from_plan_ = true;
+
+  const std::string sidecar =
+      (std::filesystem::path(path).parent_path() / p.sidecar()).string();
+  MappedFile side(sidecar);
+  if (side.size() != p.sidecar_size()) {
+    Fail(sidecar, ": size ", side.size(), " does not match the plan (", p.sidecar_size(), ")");
+  }
+  auto compiled = std::make_shared<JitExecutor::CompiledWeights>();
+  compiled->isa = isa;
+  int next = 0;
+  for (const auto& n : m->graph_->nodes()) {
+    if (n->kind != ir::OpKind::kBitLinear) continue;
+    auto& pl = compiled->linears[n.get()];
+    for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
+      if (next >= p.kernels_size()) Fail(path, ": plan lists fewer kernels than its graph needs");
+      const plan::TernaryKernel& k = p.kernels(next);
+      const ir::Value* w = n->bl_weight(i);
+      if (k.tensor() != w->producer->constant.name || k.k() != w->shape[1] || k.n() != w->shape[0]) {
+        Fail(path, ": kernel ", next, " (", k.tensor(), ") does not match the graph");
+      }
+      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
+          k.k(), k.n(), isa, codegen::TernaryTile{k.tile_rows(), k.tile_tokens()}));
+      codegen::TernaryPackedWeights packed =
+          codegen::AllocateTernaryPacked(k.k(), k.n(), k.tile_rows(), k.scale());
+      if (packed.bytes != k.sidecar_bytes() || k.sidecar_offset() + k.sidecar_bytes() > side.size()) {
+        Fail(sidecar, ": kernel ", k.tensor(), " bytes do not match the plan");
+      }
+      std::memcpy(packed.data.get(), side.data() + k.sidecar_offset(), packed.bytes);
+      pl.weights.push_back(std::move(packed));
+    }
+  }
+  if (next != p.kernels_size()) Fail(path, ": plan lists more kernels than its graph has");
+  m->compiled_ = std::move(compiled);
+  return m;
+}
+
+}  // namespace bitjit
