@@ -36,11 +36,27 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
   return m;
 }
 
-std::unique_ptr<Executor> Model::CreateExecutor() const {
+std::unique_ptr<Executor> Model::CreateExecutor(int n_threads) const {
   if (!compiled_) return std::make_unique<Interpreter>(*graph_);
   return std::make_unique<JitExecutor>(
       *graph_, std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_),
-      options_.n_threads);
+      n_threads < 0 ? options_.n_threads : n_threads);
+}
+
+int64_t Model::DecodeWeightBytes() const {
+  int64_t bytes = 0;
+  const auto* compiled = static_cast<const JitExecutor::CompiledWeights*>(compiled_.get());
+  for (const auto& n : graph_->nodes()) {
+    if (n->kind == ir::OpKind::kBitLinear && compiled) {
+      for (const auto& w : compiled->linears.at(n.get()).weights) bytes += static_cast<int64_t>(w.bytes);
+    } else if (n->kind == ir::OpKind::kConstant && n->constant.name != "token_embd.weight" &&
+               !(compiled && n->result()->dtype == ir::DType::kI2S)) {
+      bytes += static_cast<int64_t>(n->constant.n_bytes);  // norms; i2_s on the interpreter
+    } else if (n->kind == ir::OpKind::kLmHead) {
+      bytes += static_cast<int64_t>(n->operands[1]->producer->constant.n_bytes);
+    }
+  }
+  return bytes;
 }
 
 std::string Model::isa_name() const {
@@ -63,9 +79,9 @@ int64_t CheckedContext(const Model& model, int64_t n_ctx) {
 }
 }  // namespace
 
-Session::Session(const Model& model, int64_t n_ctx)
+Session::Session(const Model& model, int64_t n_ctx, int n_threads)
     : model_(model),
-      executor_(model.CreateExecutor()),
+      executor_(model.CreateExecutor(n_threads)),
       cache_(model.config().n_layer, CheckedContext(model, n_ctx), model.config().n_embd_kv(),
              model.options().numerics == ir::Numerics::kBitnet) {}
 

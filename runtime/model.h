@@ -55,7 +55,11 @@ class Model {
 
   // A fresh executor for this model's graph (one per session: executors keep scratch state
   // and threads); all share the model's compiled kernels and packed weights.
-  std::unique_ptr<Executor> CreateExecutor() const;
+  // n_threads < 0 takes the model's option.
+  std::unique_ptr<Executor> CreateExecutor(int n_threads = -1) const;
+  // Bytes of weights one decode step reads (ternary weights as the kernels store them, the
+  // lm_head table, the norms): the numerator of the memory roofline.
+  int64_t DecodeWeightBytes() const;
   // The instruction set the executors use ("ref" = interpreter).
   std::string isa_name() const;
 
@@ -79,8 +83,9 @@ class Model {
 
 class Session {
  public:
-  // n_ctx <= 0 takes the model's default. Throws bitjit::Error when the cache cannot be had.
-  Session(const Model& model, int64_t n_ctx);
+  // n_ctx <= 0 takes the model's default; n_threads < 0 the model's option. Throws
+  // bitjit::Error when the cache cannot be had.
+  Session(const Model& model, int64_t n_ctx, int n_threads = -1);
 
   const Model& model() const { return model_; }
   int64_t n_ctx() const { return cache_.n_ctx(); }

@@ -40,11 +40,15 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::Work(int thread) {
+void ThreadPool::Work(uint64_t generation, int thread) {
   for (;;) {
-    const int64_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (t >= n_tasks_) break;
-    fn_(ctx_, t, thread);
+    uint64_t c = cursor_.load(std::memory_order_acquire);
+    if ((c >> 32) != (generation & 0xffffffffu)) return;  // a newer run: not ours to touch
+    const int64_t task = static_cast<int64_t>(c & 0xffffffffu);
+    if (task >= n_tasks_.load(std::memory_order_relaxed)) return;
+    if (!cursor_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
+    fn_(ctx_, task, thread);
+    done_.fetch_add(1, std::memory_order_release);
   }
 }
 
@@ -63,8 +67,7 @@ void ThreadPool::WorkerLoop(int thread) {
     }
     seen = g;
     if (stop_) return;
-    Work(thread);
-    busy_.fetch_sub(1, std::memory_order_acq_rel);
+    Work(g, thread);
   }
 }
 
@@ -74,19 +77,22 @@ void ThreadPool::Run(int64_t n_tasks, Task fn, void* ctx) {
     for (int64_t t = 0; t < n_tasks; ++t) fn(ctx, t, 0);
     return;
   }
-  n_tasks_ = n_tasks;
+  // Every task of the previous run is done, so no worker is inside fn_ or can claim one: the
+  // run's fields are free to rewrite until the cursor publishes the new generation.
+  const uint64_t g = generation_.load(std::memory_order_relaxed) + 1;
   fn_ = fn;
   ctx_ = ctx;
-  next_task_.store(0, std::memory_order_relaxed);
-  busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  n_tasks_.store(n_tasks, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  cursor_.store((g & 0xffffffffu) << 32, std::memory_order_release);
   {
     // Publishing under the mutex pairs with the sleepers' wait; spinners see the atomic.
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(g, std::memory_order_release);
   }
   wake_.notify_all();
-  Work(0);
-  while (busy_.load(std::memory_order_acquire) != 0) _mm_pause();
+  Work(g, 0);
+  while (done_.load(std::memory_order_acquire) != n_tasks) _mm_pause();
 }
 
 }  // namespace bitjit

@@ -1,8 +1,10 @@
 // Persistent worker threads owned by the runtime. Run() hands out task indices 0..n-1 to the
-// caller and the workers through an atomic counter and returns when all are done. Workers
-// spin briefly after each run (a decode step launches hundreds of small parallel regions, and
-// waking a sleeping thread costs microseconds), then sleep on a condition variable. No
-// allocation or locking on the hot path.
+// caller and the workers through one atomic cursor and returns when every task is done. The
+// caller works too and waits for tasks, not for threads: on a loaded machine a descheduled
+// worker must not stall every parallel region (a decode step has hundreds). The cursor holds
+// (run generation << 32 | next task), so a worker that wakes late can never claim a task of a
+// newer run it has not read. Workers spin briefly after each run, then sleep on a condition
+// variable. No allocation or locking on the hot path.
 #pragma once
 
 #include <atomic>
@@ -38,13 +40,13 @@ class ThreadPool {
 
  private:
   void WorkerLoop(int thread);
-  void Work(int thread);
+  void Work(uint64_t generation, int thread);
 
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_task_{0};
-  std::atomic<int> busy_{0};  // threads still inside the current run
-  int64_t n_tasks_ = 0;
+  std::atomic<uint64_t> cursor_{0};  // generation << 32 | next task index
+  std::atomic<int64_t> done_{0};     // tasks of the current run finished
+  std::atomic<int64_t> n_tasks_{0};
   Task fn_ = nullptr;
   void* ctx_ = nullptr;
   std::atomic<bool> stop_{false};

@@ -18,6 +18,9 @@ struct Command {
   const char* usage;             // one line after "bitjit NAME"
   std::vector<std::string> flags;  // gflags names this command reads (besides the global ones)
   int (*run)(const Args& args);  // returns the exit code; throws bitjit::Error on bad input
+  // Spellings this command reads as another flag: {"t", "bench_t"} makes "-t 1,2" set
+  // --bench_t (bench takes lists where other commands take one number).
+  std::vector<std::pair<std::string, std::string>> aliases = {};
 };
 
 std::vector<Command>& Registry();

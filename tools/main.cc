@@ -98,6 +98,8 @@ Args ParseFlags(const Command& command, int argc, char** argv, int first, bool* 
       (void)gflags::SetCommandLineOption("v", "1");
       continue;
     }
+    for (const auto& [alias, target] : command.aliases)
+      if (name == alias) name = target;
     gflags::CommandLineFlagInfo info;
     bool negated = false;
     if (!ResolveFlag(&name, &info)) {

@@ -1,0 +1,56 @@
+#include "runtime/memory_bandwidth.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "runtime/thread_pool.h"
+
+namespace bitjit {
+namespace {
+
+__attribute__((target("avx2"))) uint64_t ReadSum(const uint8_t* p, size_t n) {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  for (size_t i = 0; i + 128 <= n; i += 128) {
+    acc0 = _mm256_add_epi64(acc0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    acc1 = _mm256_add_epi64(acc1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    acc0 = _mm256_add_epi64(acc0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    acc1 = _mm256_add_epi64(acc1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(acc0, acc1));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+}  // namespace
+
+double MeasureReadBandwidth(int n_threads, int repeats) {
+  constexpr size_t kBytes = size_t{512} << 20;  // far beyond any L3
+  auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, kBytes));
+  std::memset(buf, 1, kBytes);  // fault the pages in before timing
+  ThreadPool pool(n_threads);
+  const int64_t tasks = pool.n_threads();
+  std::vector<uint64_t> sink(tasks);
+  std::vector<double> gbs;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.ParallelFor(tasks, [&](int64_t t, int) {
+      const size_t part = kBytes / tasks / 128 * 128;
+      sink[t] += ReadSum(buf + t * part, part);
+    });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    gbs.push_back(kBytes / s / 1e9);
+  }
+  std::free(buf);
+  volatile uint64_t keep = sink[0];
+  (void)keep;
+  std::sort(gbs.begin(), gbs.end());
+  return gbs[gbs.size() / 2];
+}
+
+}  // namespace bitjit
