@@ -57,6 +57,18 @@ struct JitExecutor::Impl {
   std::vector<std::vector<float>> scores;  // per thread attention scratch
 };
 
+void JitExecutor::CompiledWeights::AddActivationKernels(const ir::Graph& graph) {
+  for (const auto& n : graph.nodes()) {
+    if (n->kind == OpKind::kBitLinear) {
+      linears[n.get()].quantizer =
+          std::make_unique<codegen::ActivationQuantizer>(n->bl_input()->shape[1], isa);
+    } else if (n->kind == OpKind::kLmHead && n->operands[1]->dtype == DType::kF16) {
+      const int64_t e = n->operands[1]->shape[1];
+      if (!lm_heads.count(e)) lm_heads[e] = std::make_unique<codegen::F16Gemv>(e, isa);
+    }
+  }
+}
+
 std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const ir::Graph& graph,
                                                                          codegen::Isa isa) {
   auto compiled = std::make_shared<CompiledWeights>();
@@ -70,6 +82,7 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const i
       pl.weights.push_back(pl.matmuls.back()->Pack(w->producer->constant.data, w->producer->constant.scale));
     }
   }
+  compiled->AddActivationKernels(graph);
   return compiled;
 }
 
@@ -209,8 +222,7 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       for (int64_t i = 0; i < k; ++i) y[i] *= norm_w[i];
       row = y;
     }
-    q_scale[t] = ref::QuantizeRow(row, k, q + t * k);
-    codegen::TernaryMatmul::ActivationSums(q + t * k, k, 1, q_sum + t);
+    pl.quantizer->Run(row, 1, q + t * k, q_scale + t, q_sum + t);
   });
 
   const int threads = pool_.n_threads();
@@ -346,13 +358,9 @@ void JitExecutor::RunLmHead(const Node& n, const BatchLayout& layout, int64_t R)
       const bool round = bitnet && layout.single_row(r);
       for (int64_t i = 0; i < e; ++i) xr[i] = round ? RoundToHalf(row[i]) : row[i];
       const auto* w = reinterpret_cast<const uint16_t*>(data);
+      const codegen::F16Gemv& gemv = *weights_->lm_heads.at(e);
       pool_.ParallelFor(chunks, [&](int64_t c, int) {
-        const int64_t v0 = vocab * c / chunks, v1 = vocab * (c + 1) / chunks;
-        if (simd) {
-          kernels::LmHeadF16RowsAvx2(xr, e, w, v0, v1, lr);
-        } else {
-          ref::LmHeadF16(xr, 1, e, w + v0 * e, v1 - v0, false, lr + v0);
-        }
+        gemv.Run(w, xr, /*round_input=*/false, vocab * c / chunks, vocab * (c + 1) / chunks, lr);
       });
     } else if (bitnet && simd) {
       ref::QuantizeRowQ8_0(row, e, xq);

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "codegen/cpu_features.h"
+#include "codegen/lmhead/f16_gemv.h"
+#include "codegen/quant/activation_quantizer.h"
 #include "codegen/ternary/ternary_matmul.h"
 #include "ir/graph.h"
 #include "runtime/executor.h"
@@ -22,6 +24,7 @@ class JitExecutor : public Executor {
  public:
   // One bitlinear's kernels and packed weights (one entry per weight).
   struct PackedLinear {
+    std::unique_ptr<codegen::ActivationQuantizer> quantizer;
     std::vector<std::unique_ptr<codegen::TernaryMatmul>> matmuls;
     std::vector<codegen::TernaryPackedWeights> weights;
   };
@@ -30,6 +33,10 @@ class JitExecutor : public Executor {
   struct CompiledWeights {
     codegen::Isa isa;
     std::unordered_map<const ir::Node*, PackedLinear> linears;
+    // The F16 lm_head GEMV (one per distinct row length), when the table is f16.
+    std::unordered_map<int64_t, std::unique_ptr<codegen::F16Gemv>> lm_heads;
+    // Fills the kernels that need no weight data (quantizers, lm_head) for `graph`.
+    void AddActivationKernels(const ir::Graph& graph);
   };
   // Throws bitjit::Error if the CPU cannot run `isa`.
   static std::shared_ptr<const CompiledWeights> Compile(const ir::Graph& graph, codegen::Isa isa);

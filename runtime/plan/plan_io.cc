@@ -178,6 +178,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     }
   }
   if (next != p.kernels_size()) Fail(path, ": plan lists more kernels than its graph has");
+  compiled->AddActivationKernels(*m->graph_);
   m->compiled_ = std::move(compiled);
   return m;
 }
