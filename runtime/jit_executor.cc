@@ -13,6 +13,7 @@
 #include "runtime/batch_layout.h"
 #include "runtime/kernels/attention_avx2.h"
 #include "runtime/kernels/lm_head_avx2.h"
+#include "runtime/tuning/tile_choice.h"
 
 namespace bitjit {
 namespace {
@@ -78,7 +79,9 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const i
     PackedLinear& pl = compiled->linears[n.get()];
     for (int i = 0; i < n->attrs.n_weights; ++i) {
       const Value* w = n->bl_weight(i);
-      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(w->shape[1], w->shape[0], compiled->isa));
+      const int64_t k = w->shape[1], rows = w->shape[0];
+      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
+          k, rows, compiled->isa, ChooseTernaryTile(k, rows, compiled->isa)));
       pl.weights.push_back(pl.matmuls.back()->Pack(w->producer->constant.data, w->producer->constant.scale));
     }
   }
