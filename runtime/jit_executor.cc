@@ -44,10 +44,12 @@ class AlignedBuffer {
   size_t size_ = 0;
 };
 
-int64_t RowTasks(int64_t n_rows, int tile_rows, int n_threads) {
-  // Enough tasks to balance threads, each a whole number of tiles.
-  const int64_t tiles = (n_rows + tile_rows - 1) / tile_rows;
-  return std::max<int64_t>(1, std::min<int64_t>(tiles, 4 * n_threads));
+int64_t RowTasks(const codegen::TernaryMatmul& mm, int n_threads) {
+  // Enough tasks to balance threads, each a whole number of tiles. Tasks per thread: tuned per
+  // shape by `bitjit tune`, else kDefaultTasksPerThread.
+  const int64_t tiles = (mm.n() + mm.tile().rows - 1) / mm.tile().rows;
+  const int64_t per_thread = ChooseTasksPerThread(mm.k(), mm.n(), mm.isa());
+  return std::max<int64_t>(1, std::min<int64_t>(tiles, per_thread * n_threads));
 }
 
 }  // namespace
@@ -71,20 +73,38 @@ void JitExecutor::CompiledWeights::AddActivationKernels(const ir::Graph& graph) 
 }
 
 std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const ir::Graph& graph,
-                                                                         codegen::Isa isa) {
+                                                                         codegen::Isa isa,
+                                                                         int n_threads) {
   auto compiled = std::make_shared<CompiledWeights>();
   compiled->isa = codegen::ResolveIsa(isa);
+  struct Job {
+    const uint8_t* i2s;
+    codegen::TernaryPackedWeights* out;
+    int64_t row_begin, row_end;
+  };
+  std::vector<Job> jobs;
   for (const auto& n : graph.nodes()) {
     if (n->kind != OpKind::kBitLinear) continue;
     PackedLinear& pl = compiled->linears[n.get()];
+    pl.weights.reserve(n->attrs.n_weights);  // jobs point into it
     for (int i = 0; i < n->attrs.n_weights; ++i) {
       const Value* w = n->bl_weight(i);
       const int64_t k = w->shape[1], rows = w->shape[0];
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
           k, rows, compiled->isa, ChooseTernaryTile(k, rows, compiled->isa)));
-      pl.weights.push_back(pl.matmuls.back()->Pack(w->producer->constant.data, w->producer->constant.scale));
+      pl.weights.push_back(codegen::AllocateTernaryPacked(k, rows, pl.matmuls.back()->tile().rows,
+                                                          w->producer->constant.scale));
+      constexpr int64_t kRowsPerJob = 256;
+      for (int64_t r = 0; r < rows; r += kRowsPerJob) {
+        jobs.push_back({w->producer->constant.data, &pl.weights.back(), r,
+                        std::min(rows, r + kRowsPerJob)});
+      }
     }
   }
+  ThreadPool pool(n_threads);
+  pool.ParallelFor(static_cast<int64_t>(jobs.size()), [&](int64_t j, int) {
+    codegen::PackTernaryRows(jobs[j].i2s, jobs[j].row_begin, jobs[j].row_end, jobs[j].out);
+  });
   compiled->AddActivationKernels(graph);
   return compiled;
 }
@@ -234,7 +254,7 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       // Tasks over (weight, row chunk): Q, K and V stream in one parallel region.
       std::vector<int64_t> first_task(pl.matmuls.size() + 1, 0);
       for (size_t i = 0; i < pl.matmuls.size(); ++i) {
-        first_task[i + 1] = first_task[i] + RowTasks(pl.matmuls[i]->n(), pl.matmuls[i]->tile().rows, threads);
+        first_task[i + 1] = first_task[i] + RowTasks(*pl.matmuls[i], threads);
       }
       pool_.ParallelFor(first_task.back(), [&](int64_t task, int) {
         size_t i = 0;
@@ -258,7 +278,7 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       float* out = static_cast<float*>(m.ptr[n.result()->id]);
       float* up = reinterpret_cast<float*>(m.tmp.Get(T * rows * sizeof(float)));
       const float* res = n.bl_residual() ? static_cast<const float*>(m.ptr[n.bl_residual()->id]) : nullptr;
-      const int64_t chunks = RowTasks(rows, mm.tile().rows, threads);
+      const int64_t chunks = RowTasks(mm, threads);
       const int64_t tile = mm.tile().rows, tiles = (rows + tile - 1) / tile;
       pool_.ParallelFor(chunks, [&](int64_t c, int) {
         const int64_t r0 = std::min(rows, tiles * c / chunks * tile);

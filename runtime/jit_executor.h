@@ -38,8 +38,10 @@ class JitExecutor : public Executor {
     // Fills the kernels that need no weight data (quantizers, lm_head) for `graph`.
     void AddActivationKernels(const ir::Graph& graph);
   };
+  // Generates the kernels and repacks every ternary weight (in parallel on n_threads).
   // Throws bitjit::Error if the CPU cannot run `isa`.
-  static std::shared_ptr<const CompiledWeights> Compile(const ir::Graph& graph, codegen::Isa isa);
+  static std::shared_ptr<const CompiledWeights> Compile(const ir::Graph& graph, codegen::Isa isa,
+                                                        int n_threads = 0);
 
   // The graph must have been through the pass pipeline (plan-memory in particular).
   JitExecutor(const ir::Graph& graph, std::shared_ptr<const CompiledWeights> weights,

@@ -31,7 +31,10 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
   if (options.isa != "ref") {
     if (!options.optimize) Fail("the JIT path needs the optimized graph (use --isa ref)");
     const codegen::Isa isa = options.isa.empty() ? codegen::BestIsa() : codegen::ParseIsa(options.isa);
-    m->compiled_ = JitExecutor::Compile(*m->graph_, isa);
+    m->compiled_ = JitExecutor::Compile(*m->graph_, isa, options.n_threads);
+    // The kernels read the repacked copy: the I2_S bytes need not stay resident.
+    for (const auto& t : m->file_->tensors())
+      if (t.ggml_type() == gguf::GgmlType::kI2_S) m->file_->ReleasePages(t.data);
   }
   return m;
 }

@@ -101,6 +101,11 @@ class GgufFile {
   // Strings of an array-of-strings key.
   std::vector<std::string_view> GetStringArray(std::string_view key) const;
 
+  // Drops the whole pages inside `range` from this process's resident memory (they stay in
+  // the page cache and read back on the next access). For tensors that were copied elsewhere,
+  // e.g. ternary weights repacked for the kernels. No-op for in-memory buffers.
+  void ReleasePages(std::span<const uint8_t> range) const;
+
  private:
   GgufFile() = default;
   void Parse();

@@ -1,7 +1,72 @@
 #include "runtime/tuning/tile_choice.h"
 
-namespace bitjit {
+#include <glog/logging.h>
 
-codegen::TernaryTile ChooseTernaryTile(int64_t, int64_t, codegen::Isa) { return {}; }
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+
+#include "ir/base/error.h"
+
+namespace bitjit {
+namespace {
+
+// Decisions for this CPU, per (isa, k, n), for the cache they were taken from. Deciding
+// compiles the tile's kernels once to validate it, so it is done once per shape, not per call.
+struct Memo {
+  std::mutex mu;
+  std::shared_ptr<const tuning::TuningCache> source;
+  std::map<std::tuple<int, int64_t, int64_t>, TernaryChoice> choices;
+};
+
+TernaryChoice HostChoice(int64_t k, int64_t n, codegen::Isa isa) {
+  static Memo* memo = new Memo();  // never destroyed: executors may run during exit
+  std::shared_ptr<const tuning::TuningCache> cache = tuning::ProcessTuningCache();
+  std::lock_guard<std::mutex> hold(memo->mu);
+  if (memo->source != cache) {  // SetTuningCachePath loaded another file
+    memo->choices.clear();
+    memo->source = cache;
+  }
+  const auto key = std::make_tuple(static_cast<int>(isa), k, n);
+  auto it = memo->choices.find(key);
+  if (it == memo->choices.end()) {
+    it = memo->choices.emplace(key, ChooseFromCache(*cache, codegen::HostCpu(), isa, k, n)).first;
+  }
+  return it->second;
+}
+
+}  // namespace
+
+TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::CpuIdentity& cpu,
+                              codegen::Isa isa, int64_t k, int64_t n) {
+  TernaryChoice choice;
+  const tuning::TuningEntry* e = tuning::FindEntry(cache, tuning::MakeKey(cpu, isa, k, n));
+  if (e == nullptr) return choice;
+  const codegen::TernaryTile tile{e->tile_rows(), e->tile_tokens()};
+  try {
+    // The kernels are the judge of which tiles fit (a hand-edited or stale entry may not).
+    if (tile.rows <= 0 || tile.tokens <= 0) Fail("tile ", tile.rows, "x", tile.tokens);
+    codegen::TernaryMatmul probe(k, n, isa, tile);
+    choice.tile = tile;
+  } catch (const Error& err) {
+    LOG(WARNING) << "tuning cache entry for " << codegen::IsaName(isa) << " " << k << "x" << n
+                 << " is not usable (" << err.what() << "); using the default tile";
+    return choice;
+  }
+  if (e->tasks_per_thread() >= 1 && e->tasks_per_thread() <= 64) {
+    choice.tasks_per_thread = e->tasks_per_thread();
+  }
+  choice.tuned = true;
+  return choice;
+}
+
+codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa) {
+  return HostChoice(k, n, isa).tile;
+}
+
+int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa) {
+  return HostChoice(k, n, isa).tasks_per_thread;
+}
 
 }  // namespace bitjit
