@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -75,6 +76,7 @@ void JitExecutor::CompiledWeights::AddActivationKernels(const ir::Graph& graph) 
 std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const ir::Graph& graph,
                                                                          codegen::Isa isa,
                                                                          int n_threads) {
+  const auto start = std::chrono::steady_clock::now();
   auto compiled = std::make_shared<CompiledWeights>();
   compiled->isa = codegen::ResolveIsa(isa);
   struct Job {
@@ -82,6 +84,20 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const i
     codegen::TernaryPackedWeights* out;
     int64_t row_begin, row_end;
   };
+  // First the kernels (JIT code generation, cached by shape/ISA/tile)...
+  for (const auto& n : graph.nodes()) {
+    if (n->kind != OpKind::kBitLinear) continue;
+    PackedLinear& pl = compiled->linears[n.get()];
+    for (int i = 0; i < n->attrs.n_weights; ++i) {
+      const Value* w = n->bl_weight(i);
+      const int64_t k = w->shape[1], rows = w->shape[0];
+      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
+          k, rows, compiled->isa, ChooseTernaryTile(k, rows, compiled->isa)));
+    }
+  }
+  compiled->AddActivationKernels(graph);
+  const auto jit_done = std::chrono::steady_clock::now();
+  // ...then the weights, repacked into each kernel's layout by row ranges in parallel.
   std::vector<Job> jobs;
   for (const auto& n : graph.nodes()) {
     if (n->kind != OpKind::kBitLinear) continue;
@@ -90,9 +106,7 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const i
     for (int i = 0; i < n->attrs.n_weights; ++i) {
       const Value* w = n->bl_weight(i);
       const int64_t k = w->shape[1], rows = w->shape[0];
-      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
-          k, rows, compiled->isa, ChooseTernaryTile(k, rows, compiled->isa)));
-      pl.weights.push_back(codegen::AllocateTernaryPacked(k, rows, pl.matmuls.back()->tile().rows,
+      pl.weights.push_back(codegen::AllocateTernaryPacked(k, rows, pl.matmuls[i]->tile().rows,
                                                           w->producer->constant.scale));
       constexpr int64_t kRowsPerJob = 256;
       for (int64_t r = 0; r < rows; r += kRowsPerJob) {
@@ -105,7 +119,12 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const i
   pool.ParallelFor(static_cast<int64_t>(jobs.size()), [&](int64_t j, int) {
     codegen::PackTernaryRows(jobs[j].i2s, jobs[j].row_begin, jobs[j].row_end, jobs[j].out);
   });
-  compiled->AddActivationKernels(graph);
+  LOG(INFO) << "compiled " << compiled->linears.size() << " bitlinears for "
+            << codegen::IsaName(compiled->isa) << ": kernels "
+            << std::chrono::duration<double, std::milli>(jit_done - start).count()
+            << " ms, weight repacking "
+            << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - jit_done).count()
+            << " ms (" << pool.n_threads() << " threads)";
   return compiled;
 }
 

@@ -44,12 +44,16 @@ size_t I2sCodeBytes(int64_t n_elements) {
   return static_cast<size_t>((n_elements + 127) / 128) * 32;
 }
 
-TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale) {
+void ValidateTernaryShape(int64_t k, int64_t n, int tile_rows) {
   if (tile_rows < 8 || tile_rows > 64 || (tile_rows & (tile_rows - 1)) != 0) {
     Fail("ternary tile of ", tile_rows, " rows: must be a power of two in [8, 64]");
   }
   if (k < 1 || k > kTernaryMaxK) Fail("ternary matmul K = ", k, " outside [1, ", kTernaryMaxK, "]");
   if (n < 1 || n > (int64_t{1} << 31) - 1 - tile_rows) Fail("ternary matmul N = ", n, " too large");
+}
+
+TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale) {
+  ValidateTernaryShape(k, n, tile_rows);
   TernaryPackedWeights w;
   w.k = k;
   w.n = n;

@@ -60,6 +60,9 @@ size_t I2sCodeBytes(int64_t n_elements);
 
 // Allocates a zeroed (all padding) packed matrix. Throws bitjit::Error on bad dimensions:
 // k, n >= 1, k <= kTernaryMaxK, n < 2^31 - R, tile_rows a power of two in [8, 64].
+// Throws bitjit::Error unless (k, n, tile_rows) is a shape the layout can hold.
+void ValidateTernaryShape(int64_t k, int64_t n, int tile_rows);
+
 TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale);
 
 // Repacks rows [row_begin, row_end) of the I2_S codes `i2s` (an [k, n] tensor, I2sCodeBytes(k*n)

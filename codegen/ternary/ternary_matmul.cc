@@ -48,7 +48,7 @@ TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
   const TernaryTile def = DefaultTernaryTile(isa_);
   if (tile_.rows == 0) tile_.rows = def.rows;
   if (tile_.tokens == 0) tile_.tokens = def.tokens;
-  AllocateTernaryPacked(k, n, tile_.rows, 0.0f);  // validates k, n and rows (cheap: small)
+  ValidateTernaryShape(k, n, tile_.rows);
   if (isa_ == Isa::kRef) return;
   for (TernaryOutput output : {TernaryOutput::kI32, TernaryOutput::kF32}) {
     TernaryKernelParams p;
