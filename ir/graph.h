@@ -86,6 +86,9 @@ struct Attrs {
   Prologue prologue = Prologue::kQuantize;  // BitLinear
   Epilogue epilogue = Epilogue::kNone;      // BitLinear
   int n_weights = 0;                        // BitLinear
+  // BitLinear: the packed weight layout chosen for each weight by the weight-layout pass, as
+  // {rows per tile, tokens per block}; empty = the kernels' defaults.
+  std::vector<std::pair<int, int>> weight_tiles;
 };
 
 class Node {

@@ -27,6 +27,12 @@ std::string AttrText(const Node& n) {
       os << " epilogue="
          << (a.epilogue == Epilogue::kNone ? "none"
              : a.epilogue == Epilogue::kReluSqrMul ? "relu_sqr_mul" : "residual_add");
+      if (!a.weight_tiles.empty()) {
+        os << " layout=";
+        for (size_t i = 0; i < a.weight_tiles.size(); ++i) {
+          os << (i ? "," : "") << a.weight_tiles[i].first << "r" << a.weight_tiles[i].second << "t";
+        }
+      }
       break;
     default: break;
   }

@@ -117,6 +117,8 @@ class Checker {
           Expect(is(w, DType::kI2S) && w->shape.rank() == 2 && w->shape[1] == x->shape[1], n,
                  "weight " + std::to_string(i) + " must be i2_s[N, " + x->shape.ToString() + "[1]]");
         }
+        Expect(a.weight_tiles.empty() || static_cast<int>(a.weight_tiles.size()) == a.n_weights, n,
+               "one layout per weight");
         if (a.epilogue == Epilogue::kReluSqrMul) {
           Expect(a.n_weights == 2 && n.bl_weight(0)->shape == n.bl_weight(1)->shape, n,
                  "relu_sqr_mul needs two weights of one shape");

@@ -9,6 +9,7 @@
 #include "passes/fuse_norm.h"
 #include "passes/merge_bitlinears.h"
 #include "passes/plan_memory.h"
+#include "passes/weight_layout.h"
 #include "passes/pass.h"
 
 namespace bitjit::passes {
@@ -27,6 +28,7 @@ const std::vector<Entry>& Entries() {
       {"fuse-glu", [] { return std::make_unique<FuseGlu>(); }},
       {"fuse-residual", [] { return std::make_unique<FuseResidual>(); }},
       {"dce", [] { return std::make_unique<DeadCodeElimination>(); }},
+      {"weight-layout", [] { return std::make_unique<WeightLayout>(); }},
       {"plan-memory", [] { return std::make_unique<PlanMemory>(); }},
   };
   return entries;
@@ -58,9 +60,11 @@ Pipeline::Pipeline(const std::vector<std::string>& names) {
   }
 }
 
-void Pipeline::Run(ir::Graph* graph, const Observer& observer) const {
+void Pipeline::Run(ir::Graph* graph, const Observer& observer, const PassContext& context) const {
   for (const auto& pass : passes_) {
+    pass->set_context(&context);
     const bool changed = pass->run(graph);
+    pass->set_context(nullptr);
     ir::VerifyOrThrow(*graph, "after pass " + std::string(pass->name()));
     if (observer) observer(pass->name(), changed, *graph);
   }

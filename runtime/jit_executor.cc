@@ -91,8 +91,12 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const i
     for (int i = 0; i < n->attrs.n_weights; ++i) {
       const Value* w = n->bl_weight(i);
       const int64_t k = w->shape[1], rows = w->shape[0];
-      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
-          k, rows, compiled->isa, ChooseTernaryTile(k, rows, compiled->isa)));
+      // The weight-layout pass's choice; graphs that skipped it get the tuning cache's.
+      const codegen::TernaryTile tile =
+          n->attrs.weight_tiles.empty()
+              ? ChooseTernaryTile(k, rows, compiled->isa)
+              : codegen::TernaryTile{n->attrs.weight_tiles[i].first, n->attrs.weight_tiles[i].second};
+      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(k, rows, compiled->isa, tile));
     }
   }
   compiled->AddActivationKernels(graph);

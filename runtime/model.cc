@@ -8,6 +8,7 @@
 #include "passes/pass.h"
 #include "runtime/interpreter.h"
 #include "runtime/jit_executor.h"
+#include "runtime/tuning/tile_choice.h"
 
 namespace bitjit {
 
@@ -27,7 +28,9 @@ std::unique_ptr<Model> Model::Open(const std::string& path, const ModelOptions& 
 std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& options) {
   std::unique_ptr<Model> m = Open(path, options);
   m->graph_ = LowerBitnet(*m->file_, m->config_, options.numerics);
-  if (options.optimize) passes::Pipeline::Default().Run(m->graph_.get());
+  if (options.optimize) {
+    passes::Pipeline::Default().Run(m->graph_.get(), nullptr, TargetContext(options.isa));
+  }
   if (options.isa != "ref") {
     if (!options.optimize) Fail("the JIT path needs the optimized graph (use --isa ref)");
     const codegen::Isa isa = options.isa.empty() ? codegen::BestIsa() : codegen::ParseIsa(options.isa);
@@ -37,6 +40,20 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
       if (t.ggml_type() == gguf::GgmlType::kI2_S) m->file_->ReleasePages(t.data);
   }
   return m;
+}
+
+passes::PassContext Model::TargetContext(const std::string& isa_option) {
+  passes::PassContext context;
+  if (isa_option == "ref") return context;
+  const codegen::Isa isa =
+      codegen::ResolveIsa(isa_option.empty() ? codegen::BestIsa() : codegen::ParseIsa(isa_option));
+  context.target = std::string(codegen::IsaName(isa));
+  context.choose_weight_tile = [isa](int64_t k, int64_t n) {
+    codegen::TernaryTile tile = ChooseTernaryTile(k, n, isa);
+    const codegen::TernaryTile def = codegen::DefaultTernaryTile(isa);
+    return std::pair<int, int>{tile.rows ? tile.rows : def.rows, tile.tokens ? tile.tokens : def.tokens};
+  };
+  return context;
 }
 
 std::unique_ptr<Executor> Model::CreateExecutor(int n_threads) const {

@@ -12,6 +12,7 @@
 #include "frontend/model/model_config.h"
 #include "frontend/tokenizer/tokenizer.h"
 #include "ir/graph.h"
+#include "passes/pass.h"
 #include "runtime/executor.h"
 #include "runtime/kv_cache.h"
 
@@ -62,6 +63,8 @@ class Model {
   int64_t DecodeWeightBytes() const;
   // The instruction set the executors use ("ref" = interpreter).
   std::string isa_name() const;
+  // What the passes know of the target an isa option ("" = best, "ref", avx2, ...) means.
+  static passes::PassContext TargetContext(const std::string& isa_option);
 
   // The context a session gets when none is asked for: the model's, capped so that the KV
   // cache stays within kDefaultKvBudget bytes.

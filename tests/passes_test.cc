@@ -10,7 +10,9 @@
 #include "ir/verifier.h"
 #include "passes/pass.h"
 #include "passes/plan_memory.h"
+#include "codegen/cpu_features.h"
 #include "runtime/interpreter.h"
+#include "runtime/jit_executor.h"
 #include "runtime/model.h"
 #include "tests/testing/golden.h"
 
@@ -203,6 +205,58 @@ TEST_F(PassTest, PlanMemoryNeverOverlapsLiveValuesAndReusesSpace) {
   }
   EXPECT_LT(g->arena_bytes_per_token() * 2, sum);
   EXPECT_LE(g->arena_bytes_per_token() * 2, peak * 3);
+}
+
+}  // namespace
+}  // namespace bitjit
+
+namespace bitjit {
+namespace {
+
+TEST_F(PassTest, WeightLayoutRecordsTheTargetsChoicePerWeight) {
+  auto g = Lower();
+  passes::Pipeline::Default().Run(g.get());  // no target: nothing decided
+  for (const auto& n : g->nodes()) EXPECT_TRUE(n->attrs.weight_tiles.empty());
+  passes::PassContext ctx;
+  ctx.target = "test";
+  ctx.choose_weight_tile = [](int64_t k, int64_t n) { return std::pair<int, int>{k > 512 ? 16 : 32, n > 300 ? 4 : 8}; };
+  passes::Pipeline({"weight-layout"}).Run(g.get(), nullptr, ctx);
+  int seen = 0;
+  for (const auto& n : g->nodes()) {
+    if (n->kind != OpKind::kBitLinear) continue;
+    ASSERT_EQ(static_cast<int>(n->attrs.weight_tiles.size()), n->attrs.n_weights);
+    for (int i = 0; i < n->attrs.n_weights; ++i) {
+      const ir::Value* w = n->bl_weight(i);
+      EXPECT_EQ(n->attrs.weight_tiles[i], ctx.choose_weight_tile(w->shape[1], w->shape[0]));
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 7 * model_->config().n_layer);
+}
+
+// The layout changes how weights are stored, never what is computed: every tile the JIT
+// accepts gives bit-identical logits.
+TEST(WeightLayout, NonDefaultTilesComputeTheSameLogits) {
+  if (!codegen::IsaSupported(codegen::Isa::kAvx512)) GTEST_SKIP() << "needs AVX-512 for 16 and 32 row tiles";
+  const std::string path = testing::SharedDir() + "/golden/gqa4-k4224/model.gguf";
+  auto logits_with = [&](std::pair<int, int> tile) {
+    ModelOptions o;
+    o.isa = "avx512";
+    auto model = Model::Load(path, o);  // default tiles
+    auto g = LowerBitnet(model->file(), model->config(), ir::Numerics::kBitnet);
+    passes::PassContext ctx;
+    ctx.choose_weight_tile = [tile](int64_t, int64_t) { return tile; };
+    passes::Pipeline::Default().Run(g.get(), nullptr, ctx);
+    JitExecutor exec(*g, JitExecutor::Compile(*g, codegen::Isa::kAvx512, 1), 1);
+    KvCache cache(model->config().n_layer, 16, model->config().n_embd_kv(), true);
+    const std::vector<int32_t> toks = {5, 60, 7, 99}, pos = {0, 1, 2, 3}, rows = {0, 1, 2, 3};
+    std::vector<float> out(4 * model->config().n_vocab);
+    exec.Forward({toks, pos, rows}, cache, out.data());
+    return out;
+  };
+  const auto base = logits_with({32, 8});
+  EXPECT_EQ(logits_with({16, 4}), base);
+  EXPECT_EQ(logits_with({16, 8}), base);
 }
 
 }  // namespace

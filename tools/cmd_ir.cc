@@ -40,12 +40,15 @@ int RunIr(const Args& args) {
   if (!FLAGS_after.empty() && names.back() != FLAGS_after) {
     passes::Pipeline({FLAGS_after});  // throws "unknown pass ..." with the list
   }
-  passes::Pipeline(names).Run(graph.get(), [](std::string_view pass, bool changed, const ir::Graph& g) {
-    if (FLAGS_print_after_all || pass == FLAGS_after) {
-      std::printf("// after %.*s (%s)\n%s", static_cast<int>(pass.size()), pass.data(),
-                  changed ? "changed" : "unchanged", ir::Print(g).c_str());
-    }
-  });
+  passes::Pipeline(names).Run(
+      graph.get(),
+      [](std::string_view pass, bool changed, const ir::Graph& g) {
+        if (FLAGS_print_after_all || pass == FLAGS_after) {
+          std::printf("// after %.*s (%s)\n%s", static_cast<int>(pass.size()), pass.data(),
+                      changed ? "changed" : "unchanged", ir::Print(g).c_str());
+        }
+      },
+      Model::TargetContext(FLAGS_isa));
   return 0;
 }
 

@@ -60,6 +60,10 @@ void GraphToProto(const ir::Graph& graph, plan::Plan* out) {
     p->set_epilogue(std::string(EpilogueName(a.epilogue)));
     p->set_n_weights(a.n_weights);
     if (n->kind == OpKind::kConstant) p->set_tensor(n->constant.name);
+    for (const auto& [rows, tokens] : a.weight_tiles) {
+      p->add_tile_rows(rows);
+      p->add_tile_tokens(tokens);
+    }
   }
 }
 
@@ -85,6 +89,8 @@ std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::Gg
     a.prologue = p.prologue() == "rmsnorm_quantize" ? Prologue::kRmsNormQuantize : Prologue::kQuantize;
     a.epilogue = ParseEnum<Epilogue>(p.epilogue(), 2, EpilogueName, "epilogue");
     a.n_weights = p.n_weights();
+    if (p.tile_rows_size() != p.tile_tokens_size()) Fail("plan: node '", p.name(), "' has bad tiles");
+    for (int i = 0; i < p.tile_rows_size(); ++i) a.weight_tiles.push_back({p.tile_rows(i), p.tile_tokens(i)});
     std::vector<std::pair<ir::DType, ir::Shape>> types;
     for (const plan::Value& v : p.results()) {
       types.push_back({ParseEnum<ir::DType>(v.dtype(), static_cast<int>(ir::DType::kI32),
