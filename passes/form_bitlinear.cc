@@ -17,11 +17,7 @@ bool FormBitLinear::run(ir::Graph* g) {
     g->ReplaceAllUses(mm->result(), bl->result());
     changed = true;
   }
-  if (changed) {
-    g->RemoveDeadNodes();  // the matmuls and their now unused quantize_act nodes
-    g->TopoSort();
-  }
-  return changed;
+  return CleanUp(g, changed);
 }
 
 }  // namespace bitjit::passes

@@ -5,14 +5,6 @@
 namespace bitjit::passes {
 namespace {
 
-bool Finish(ir::Graph* g, bool changed) {
-  if (changed) {
-    g->RemoveDeadNodes();
-    g->TopoSort();
-  }
-  return changed;
-}
-
 std::vector<ir::Node*> NodesOf(const ir::Graph& g, ir::OpKind kind) {
   std::vector<ir::Node*> out;
   for (const auto& n : g.nodes())
@@ -42,7 +34,7 @@ bool FuseGlu::run(ir::Graph* g) {
     g->ReplaceAllUses(mul->result(), fused->result());
     changed = true;
   }
-  return Finish(g, changed);
+  return CleanUp(g, changed);
 }
 
 bool FuseResidual::run(ir::Graph* g) {
@@ -65,7 +57,7 @@ bool FuseResidual::run(ir::Graph* g) {
       break;
     }
   }
-  return Finish(g, changed);
+  return CleanUp(g, changed);
 }
 
 }  // namespace bitjit::passes

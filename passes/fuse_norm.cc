@@ -23,11 +23,7 @@ bool FuseNorm::run(ir::Graph* g) {
     for (size_t i = 0; i < bl->results.size(); ++i) g->ReplaceAllUses(bl->result(i), fused->result(i));
     changed = true;
   }
-  if (changed) {
-    g->RemoveDeadNodes();
-    g->TopoSort();
-  }
-  return changed;
+  return CleanUp(g, changed);
 }
 
 }  // namespace bitjit::passes

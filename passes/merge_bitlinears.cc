@@ -1,6 +1,8 @@
 #include "passes/merge_bitlinears.h"
 
 #include <map>
+
+#include "passes/pattern.h"
 #include <tuple>
 
 namespace bitjit::passes {
@@ -33,11 +35,7 @@ bool MergeBitLinears::run(ir::Graph* g) {
       for (ir::Value* v : m->results) g->ReplaceAllUses(v, merged->result(r++));
     changed = true;
   }
-  if (changed) {
-    g->RemoveDeadNodes();
-    g->TopoSort();
-  }
-  return changed;
+  return CleanUp(g, changed);
 }
 
 }  // namespace bitjit::passes

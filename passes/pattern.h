@@ -17,4 +17,14 @@ inline bool OnlyUsedBy(const ir::Graph& g, const ir::Value* v, ir::OpKind kind) 
   return true;
 }
 
+// What every fusion does after rewriting: drop the replaced nodes, restore topological order.
+// Returns `changed` for the pass to return.
+inline bool CleanUp(ir::Graph* g, bool changed) {
+  if (changed) {
+    g->RemoveDeadNodes();
+    g->TopoSort();
+  }
+  return changed;
+}
+
 }  // namespace bitjit::passes

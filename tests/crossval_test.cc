@@ -88,12 +88,7 @@ TEST_P(CrossvalGolden, PassesAgainstItsOwnModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, CrossvalGolden, ::testing::ValuesIn(testing::GoldenCaseNames()),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& ch : name)
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name;
-                         });
+                         [](const auto& info) { return testing::TestName(info.param); });
 
 TEST(Crossval, WrongModelWithTheSameVocabularyFailsRuleC) {
   // tiny and e128-h1 both have 512 tokens; their weights differ.

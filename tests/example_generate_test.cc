@@ -17,12 +17,6 @@
 namespace bitjit {
 namespace {
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 std::string ExamplePath() {
   return (std::filesystem::path(BITJIT_CLI).parent_path().parent_path() / "examples" / "generate")
@@ -48,8 +42,8 @@ testing::CliResult RunExample(std::vector<std::string> args) {
   ::waitpid(pid, &status, 0);
   testing::CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
+  r.out = testing::ReadFile(out);
+  r.err = testing::ReadFile(err);
   return r;
 }
 
@@ -59,7 +53,7 @@ TEST(ExampleGenerate, StreamsBitnetCppsGreedyText) {
   const auto r = RunExample({c.model_path, c.prompt, std::to_string(c.greedy_ids.size())});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The example prints one "\n" after the text where llama-cli printed two.
-  const std::string cli = Slurp(c.dir + "/cli.txt");
+  const std::string cli = testing::ReadFile(c.dir + "/cli.txt");
   ASSERT_GT(cli.size(), c.prompt.size() + 2);
   EXPECT_EQ(r.out, cli.substr(0, cli.size() - 1));
   EXPECT_NE(r.err.find("generated: 32 tokens"), std::string::npos) << r.err;

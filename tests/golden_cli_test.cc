@@ -63,12 +63,7 @@ TEST_P(GoldenCli, EvalMeetsRuleC) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenCli, ::testing::ValuesIn(testing::GoldenCaseNames()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& ch : n)
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return testing::TestName(info.param); });
 
 }  // namespace
 }  // namespace bitjit

@@ -72,10 +72,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, GoldenInterpreter,
                          ::testing::Combine(::testing::ValuesIn(testing::GoldenCaseNames()),
                                             ::testing::ValuesIn(Paths())),
                          [](const auto& info) {
-                           std::string n = std::get<0>(info.param) + "_" + std::get<1>(info.param);
-                           for (char& ch : n)
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
+                           return testing::TestName(std::get<0>(info.param) + "_" +
+                                                    std::get<1>(info.param));
                          });
 
 }  // namespace

@@ -75,12 +75,7 @@ TEST_P(PerplexityGolden, ScoreAllMatchesBitnetCppLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, PerplexityGolden, ::testing::ValuesIn(testing::GoldenCaseNames()),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& ch : name)
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name;
-                         });
+                         [](const auto& info) { return testing::TestName(info.param); });
 
 // llama-perplexity's windows, recomputed here from `bitjit eval` prompt logits: 2 whole windows
 // of 8 (the 3 tokens after them unused), each with its first token replaced by BOS, positions

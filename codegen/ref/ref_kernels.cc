@@ -159,6 +159,19 @@ void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, i
   delete[] wrow;
 }
 
+void SoftmaxScores(float* scores, int64_t n, float max, bool round_p) {
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    scores[j] = std::exp(scores[j] - max);
+    sum += scores[j];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < n; ++j) {
+    scores[j] *= inv;
+    if (round_p) scores[j] = RoundToHalf(scores[j]);
+  }
+}
+
 namespace {
 
 // Shared body of the two cache layouts; Load(cache, index) reads one element as float.
@@ -182,16 +195,7 @@ void AttentionRow(const float* q, const T* k_cache, const T* v_cache, int64_t n_
       scores[j] = s * scale;
       max = std::max(max, scores[j]);
     }
-    double sum = 0.0;
-    for (int64_t j = 0; j < n_kv; ++j) {
-      scores[j] = std::exp(scores[j] - max);
-      sum += scores[j];
-    }
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int64_t j = 0; j < n_kv; ++j) {
-      scores[j] *= inv;
-      if (p.round_p) scores[j] = RoundToHalf(scores[j]);
-    }
+    SoftmaxScores(scores, n_kv, max, p.round_p);
     float* oh = out + int64_t{h} * D;
     for (int i = 0; i < D; ++i) oh[i] = 0.0f;
     for (int64_t j = 0; j < n_kv; ++j) {

@@ -40,6 +40,11 @@ void LmHeadF16(const float* x, int64_t rows, int64_t n, const uint16_t* table, i
 void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, int64_t vocab,
                 bool quantize_input, float* logits);
 
+// ggml's softmax of attention scores in place: e = expf(s - max) summed in double, then
+// scaled by (float)(1 / sum); with round_p the result is rounded to f16 (bitnet.cpp's decode).
+// `max` is the scores' maximum.
+void SoftmaxScores(float* scores, int64_t n, float max, bool round_p);
+
 // Causal attention of one query row against positions 0..n_kv-1 of a KV cache stored as f16
 // rows of width kv_width (= n_head_kv * head_dim). round_q rounds q to f16 before the scores,
 // round_p rounds the softmax output to f16 (bitnet.cpp's decode path).

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "codegen/ref/ref_kernels.h"
 #include "ir/base/half.h"
 
 namespace bitjit::kernels {
@@ -36,16 +37,7 @@ __attribute__((target("avx2,fma,f16c"))) void AttentionHeadF16Avx2(
     scores[j] = HorizontalSum(acc) * scale;
     max = scores[j] > max ? scores[j] : max;
   }
-  double sum = 0.0;
-  for (int64_t j = 0; j < n_kv; ++j) {
-    scores[j] = std::exp(scores[j] - max);
-    sum += scores[j];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t j = 0; j < n_kv; ++j) {
-    scores[j] *= inv;
-    if (round_p) scores[j] = RoundToHalf(scores[j]);
-  }
+  ref::SoftmaxScores(scores, n_kv, max, round_p);
   for (int i = 0; i < head_dim; i += 8) _mm256_storeu_ps(out + i, _mm256_setzero_ps());
   for (int64_t j = 0; j < n_kv; ++j) {
     if (scores[j] == 0.0f) continue;  // a hard-argmax row: most weights underflow to zero

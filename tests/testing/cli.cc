@@ -1,5 +1,7 @@
 #include "tests/testing/cli.h"
 
+#include "tests/testing/golden.h"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,15 +13,6 @@
 #include <stdexcept>
 
 namespace bitjit::testing {
-namespace {
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-}  // namespace
-
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "bitjit-test-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -58,8 +51,8 @@ CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_
   waitpid(pid, &status, 0);
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out_path);
-  r.err = Slurp(err_path);
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
   return r;
 }
 

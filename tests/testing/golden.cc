@@ -32,6 +32,19 @@ std::vector<float> ReadF32File(const std::string& path) {
   return out;
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+std::string TestName(std::string name) {
+  for (char& ch : name)
+    if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return name;
+}
+
 GoldenCase LoadGoldenCase(const std::string& name) {
   GoldenCase c;
   c.name = name;

@@ -21,6 +21,11 @@ struct GoldenCase {
 GoldenCase LoadGoldenCase(const std::string& name);
 
 std::vector<float> ReadF32File(const std::string& path);
+// A whole file's bytes ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
+
+// A gtest parameter name for a case name ("gqa4-k4224" -> "gqa4_k4224").
+std::string TestName(std::string case_name);
 
 // rel = max|ours - theirs| / max|theirs| of one row.
 double RowRel(const float* ours, const float* theirs, int64_t n);
