@@ -25,3 +25,15 @@ if ((${#missing[@]})); then
 else
   echo "setup: all packages present"
 fi
+
+# tests/server_test.cc checks `bitjit serve` with the official openai npm client: Node.js and npm
+# (Debian's nodejs and npm when missing; a Node that came with its own npm is kept), then the
+# client pinned by tests/server/package-lock.json into tests/server/node_modules.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: installing nodejs npm"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+npm install --prefix "$(dirname "$0")/../tests/server" --no-audit --no-fund --loglevel=error

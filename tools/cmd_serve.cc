@@ -1,0 +1,115 @@
+// bitjit serve: an OpenAI-compatible HTTP server (POST /v1/chat/completions, POST
+// /v1/completions, GET /v1/models, GET /health) with continuous batching: up to --parallel
+// requests are generated together, one forward pass per step (tools/server/scheduler.h).
+//
+// Lifecycle: SIGINT and SIGTERM are blocked in every thread (the mask is set before any thread
+// starts) and taken by sigwait in the main thread, which then stops the scheduler (ending every
+// request) and the HTTP server, and returns 0.
+#include <gflags/gflags.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "ir/base/error.h"
+#include "tools/command.h"
+#include "tools/flags.h"
+#include "tools/model_loading.h"
+
+#if BITJIT_WITH_SERVER
+#include <pthread.h>
+
+#include "tools/server/http_server.h"
+#include "tools/server/scheduler.h"
+#endif
+
+DEFINE_string(host, "127.0.0.1", "address to listen on");
+DEFINE_int32(port, 8080, "port to listen on (0 = any free port; the one taken is printed)");
+DEFINE_int32(parallel, 4, "requests generated together (KV cache slots)");
+DEFINE_int32(queue, -1,
+             "requests that may wait for a slot; more get HTTP 503 (-1 = 2 x --parallel)");
+
+namespace bitjit::cli {
+namespace {
+
+#if BITJIT_WITH_SERVER
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+int RunServe(const Args& args) {
+  if (!args.positional.empty()) Fail("serve takes no arguments (got '", args.positional[0], "')");
+  if (FLAGS_parallel < 1 || FLAGS_parallel > 256) Fail("--parallel must be in 1..256");
+  if (FLAGS_queue < -1) Fail("--queue must be -1 (2 x --parallel) or more");
+  if (FLAGS_port < 0 || FLAGS_port > 65535) Fail("--port must be in 0..65535");
+  if (FLAGS_c < 0 || FLAGS_c > (1 << 22)) Fail("-c must be in 0..", 1 << 22);
+  const int max_waiting = FLAGS_queue < 0 ? 2 * FLAGS_parallel : FLAGS_queue;
+
+  // Before any thread starts, so that every thread inherits the mask and only sigwait below
+  // ever takes these signals. A write to a client that has gone must fail, not kill us.
+  const sigset_t signals = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  if (UsingDefaultModel() && !FLAGS_quiet) {
+    std::fprintf(stderr,
+                 "note: no -m given: serving the embedded synthetic model (random "
+                 "weights, so its text is random)\n");
+  }
+  auto model = LoadModelFromFlags();
+  server::Scheduler scheduler(*model, FLAGS_parallel, FLAGS_c, max_waiting);
+  server::HttpServerOptions options;
+  // Clients name the model by its file's stem (the plan's with --plan).
+  options.model_id =
+      std::filesystem::path(FLAGS_plan.empty() ? ModelPathFromFlags() : FLAGS_plan).stem().string();
+  // Every streaming client holds a connection thread for its whole reply: enough threads for
+  // all requests that can be in, plus some for /health, /v1/models and quick refusals.
+  options.n_threads = FLAGS_parallel + max_waiting + 4;
+  options.log_requests = !FLAGS_quiet;
+  server::HttpServer http(*model, scheduler, options);
+  const int port = http.Bind(FLAGS_host, FLAGS_port);
+  std::thread listener([&] { http.Listen(); });
+
+  // Tests and scripts read the port from this line (stdout, flushed).
+  std::printf(
+      "bitjit serve: listening on http://%s:%d (model %s, %d slots of %lld tokens, "
+      "queue %d)\n",
+      FLAGS_host.c_str(), port, options.model_id.c_str(), FLAGS_parallel,
+      static_cast<long long>(scheduler.n_ctx()), max_waiting);
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  if (!FLAGS_quiet) std::fprintf(stderr, "bitjit serve: %s, shutting down\n", strsignal(signal));
+  scheduler.Shutdown();  // ends every request, so that connection threads can finish
+  http.Stop();
+  listener.join();
+  return 0;
+}
+
+#else
+
+// Built without tools/server (tools/CMakeLists.txt does not link bitjit_server).
+int RunServe(const Args&) {
+  Fail(
+      "this bitjit was built without the HTTP server (link bitjit_server, see "
+      "tools/server/CMakeLists.txt)");
+}
+
+#endif
+
+}  // namespace
+
+BITJIT_COMMAND(
+    serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
+    "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX]",
+    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue"}, &RunServe);
+
+}  // namespace bitjit::cli

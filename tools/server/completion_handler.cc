@@ -1,0 +1,175 @@
+#include "tools/server/completion_handler.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <memory>
+#include <random>
+
+#include "tools/server/api_error.h"
+#include "tools/server/connection_probe.h"
+#include "tools/server/generation_setup.h"
+#include "tools/server/openai_format.h"
+#include "tools/server/request_log.h"
+#include "tools/server/scheduler.h"
+
+namespace bitjit::server {
+namespace {
+
+// The longest a connection thread waits for text before it checks again that its client is
+// still there (it also checks whenever text comes).
+constexpr std::chrono::milliseconds kProbeInterval{50};
+
+uint64_t RandomSeed() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
+std::string Detail(const GenerationStream& stream, const GenerationStream::Update& u,
+                   bool streamed) {
+  const char* how = u.finish_reason == FinishReason::kShutdown ? "shutdown"
+                    : u.finish_reason == FinishReason::kError  ? "error"
+                                                               : ApiName(u.finish_reason);
+  return std::string(streamed ? "stream " : "") +
+         "prompt=" + std::to_string(stream.prompt_tokens()) +
+         " completion=" + std::to_string(u.completion_tokens) + " finish=" + how;
+}
+
+// The error a request gets when generation did not end normally.
+ApiError EndedEarly(FinishReason reason) {
+  ApiError e;
+  e.type = "server_error";
+  if (reason == FinishReason::kShutdown) {
+    e.status = 503;
+    e.message = "The server is shutting down.";
+    e.code = "server_shutting_down";
+  } else {
+    e.status = 500;
+    e.message = "Generation failed on the server (see its log).";
+    e.code = "internal_error";
+  }
+  return e;
+}
+
+bool NormalEnd(FinishReason r) {
+  return r == FinishReason::kStop || r == FinishReason::kLength;
+}
+
+// A streamed reply: httplib calls Pump again and again on the connection's thread until it
+// calls sink.done() or returns false; Close runs when the response goes, however it ended.
+class SseReply {
+ public:
+  SseReply(Scheduler& scheduler, std::shared_ptr<GenerationStream> stream, ReplyHeader header,
+           ConnectionProbe probe)
+      : scheduler_(scheduler),
+        stream_(std::move(stream)),
+        header_(std::move(header)),
+        probe_(probe) {}
+
+  bool Pump(httplib::DataSink& sink) {
+    if (!started_) {
+      started_ = true;
+      // Chat streams open with the role, as OpenAI's do, before any text is ready.
+      if (header_.endpoint == Endpoint::kChat) return Write(sink, SseEvent(RoleChunk(header_)));
+    }
+    if (probe_.PeerClosed()) return Abandon();
+    GenerationStream::Update u;
+    if (!stream_->Wait(kProbeInterval, &u)) return true;  // httplib calls again
+    std::string out;
+    if (!u.text.empty()) out += SseEvent(TextChunk(header_, u.text));
+    if (u.finished) {
+      if (NormalEnd(u.finish_reason)) {
+        out += SseEvent(TextChunk(header_, "", u.finish_reason));
+        if (header_.include_usage) {
+          out += SseEvent(UsageChunk(header_, stream_->prompt_tokens(), u.completion_tokens));
+        }
+      } else {
+        out += SseEvent(EndedEarly(u.finish_reason).ToJson());
+      }
+      out += kSseDone;
+    }
+    if (!Write(sink, out)) return false;
+    if (u.finished) {
+      finished_ = true;
+      NoteRequestDetail(Detail(*stream_, u, /*streamed=*/true));
+      sink.done();
+    }
+    return true;
+  }
+
+  // The response is gone: if the reply was not over, the client left (or the server is
+  // stopping); either way its slot is freed.
+  void Close() {
+    if (!finished_) scheduler_.Cancel(stream_);
+  }
+
+ private:
+  bool Write(httplib::DataSink& sink, const std::string& data) {
+    return sink.write(data.data(), data.size()) || Abandon();
+  }
+  bool Abandon() {
+    scheduler_.Cancel(stream_);
+    NoteRequestDetail("stream prompt=" + std::to_string(stream_->prompt_tokens()) +
+                      " finish=client_gone");
+    finished_ = true;  // nothing more to send
+    return false;
+  }
+
+  Scheduler& scheduler_;
+  std::shared_ptr<GenerationStream> stream_;
+  ReplyHeader header_;
+  ConnectionProbe probe_;
+  bool started_ = false, finished_ = false;
+};
+
+}  // namespace
+
+void HandleCompletion(const CompletionService& service, Endpoint endpoint,
+                      const httplib::Request& req, httplib::Response& res) {
+  const CompletionRequest request = ParseCompletionRequest(endpoint, req.body);
+  if (!request.model.empty() && request.model != service.model_id) {
+    throw ModelNotFound(request.model);
+  }
+  GenerationSpec spec =
+      SetUpGeneration(service.tokenizer, service.scheduler.n_ctx(), request, RandomSeed());
+  std::shared_ptr<GenerationStream> stream = service.scheduler.Submit(std::move(spec));
+  if (!stream) {
+    throw Overloaded(
+        "The server is busy: every slot is generating and the waiting queue is "
+        "full. Retry later.");
+  }
+  ReplyHeader header = NewReplyHeader(endpoint, service.model_id, request.include_usage);
+  ConnectionProbe probe(req.local_port, req.remote_addr, req.remote_port);
+
+  if (request.stream) {
+    res.set_header("Cache-Control", "no-cache");
+    auto reply = std::make_shared<SseReply>(service.scheduler, stream, std::move(header), probe);
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [reply](size_t /*offset*/, httplib::DataSink& sink) { return reply->Pump(sink); },
+        [reply](bool /*success*/) { reply->Close(); });
+    return;
+  }
+
+  std::string text;
+  GenerationStream::Update u;
+  for (;;) {
+    // Probed on every wake-up, not only when nothing came: a busy generation never times out.
+    if (probe.PeerClosed()) {
+      service.scheduler.Cancel(stream);
+      NoteRequestDetail("prompt=" + std::to_string(stream->prompt_tokens()) +
+                        " finish=client_gone");
+      return;  // nobody to answer
+    }
+    if (!stream->Wait(kProbeInterval, &u)) continue;
+    text += u.text;
+    if (u.finished) break;
+  }
+  NoteRequestDetail(Detail(*stream, u, /*streamed=*/false));
+  if (!NormalEnd(u.finish_reason)) throw EndedEarly(u.finish_reason);
+  res.set_content(JsonText(CompletionObject(header, text, u.finish_reason, stream->prompt_tokens(),
+                                            u.completion_tokens)),
+                  "application/json");
+}
+
+}  // namespace bitjit::server

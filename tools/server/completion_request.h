@@ -1,0 +1,43 @@
+// The body of POST /v1/chat/completions and POST /v1/completions, parsed and checked field by
+// field (types, ranges, and the features bitjit does not offer such as n > 1). Anything wrong is
+// an ApiError (400) that names the field, as OpenAI's API does. Fields the API has but that do
+// not change bitjit's output (user, presence_penalty 0, ...) are accepted and ignored.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "frontend/tokenizer/chat_format.h"
+
+namespace bitjit::server {
+
+enum class Endpoint { kChat, kCompletion };
+
+struct CompletionRequest {
+  Endpoint endpoint = Endpoint::kChat;
+  std::string model;                  // empty when not given
+  std::vector<ChatMessage> messages;  // kChat
+  // kCompletion: the prompt as text, or as token ids when prompt_is_ids.
+  std::string prompt;
+  std::vector<int32_t> prompt_ids;
+  bool prompt_is_ids = false;
+
+  std::optional<int> max_tokens;  // absent: the rest of the context (chat) or 16 (completions)
+  float temperature = 1.0f;       // OpenAI's defaults; 0 = greedy
+  float top_p = 1.0f;
+  int top_k = 0;  // extensions (llama.cpp's names); 0 = off
+  float min_p = 0.0f;
+  std::optional<uint64_t> seed;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;  // extension: generate max_tokens tokens whatever comes
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+// Throws ApiError.
+CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view body);
+
+}  // namespace bitjit::server

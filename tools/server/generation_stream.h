@@ -1,0 +1,51 @@
+// The channel between the scheduler thread, which produces one request's reply text, and the
+// HTTP thread that owns the request's connection and forwards the text. The scheduler appends
+// text and finally the end; the connection side waits for news, and cancels when its client
+// has gone (the scheduler then frees the request's slot at its next iteration).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "tools/server/finish_reason.h"
+
+namespace bitjit::server {
+
+class GenerationStream {
+ public:
+  explicit GenerationStream(int prompt_tokens) : prompt_tokens_(prompt_tokens) {}
+
+  struct Update {
+    std::string text;  // text released since the previous update
+    bool finished = false;
+    FinishReason finish_reason = FinishReason::kStop;
+    int completion_tokens = 0;  // set once finished
+  };
+  // Connection side: waits up to `timeout` for text or the end. Returns false when nothing
+  // happened in that time (the caller then checks that its client is still there).
+  bool Wait(std::chrono::milliseconds timeout, Update* update);
+  int prompt_tokens() const { return prompt_tokens_; }
+
+  // Scheduler side.
+  void Append(std::string_view text);
+  void Finish(FinishReason reason, int completion_tokens);
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+ private:
+  friend class Scheduler;  // sets cancelled_ under its own lock (Scheduler::Cancel)
+
+  const int prompt_tokens_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string text_;
+  bool finished_ = false;
+  FinishReason finish_reason_ = FinishReason::kStop;
+  int completion_tokens_ = 0;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace bitjit::server

@@ -1,0 +1,43 @@
+// The HTTP side of `bitjit serve` (cpp-httplib): the OpenAI routes, the OpenAI error shape for
+// every failure (bad JSON, unknown route, body too large, ...), and a log line per request.
+// httplib.h stays inside the .cc files, so that users of this header need none of its flags.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace bitjit {
+class Model;
+}
+
+namespace bitjit::server {
+
+class Scheduler;
+
+struct HttpServerOptions {
+  std::string model_id;                     // the name clients use for the served model
+  size_t max_body_bytes = size_t{1} << 20;  // larger bodies get 413
+  int n_threads = 8;                        // connections served at once (each stream holds one)
+  bool log_requests = true;
+};
+
+class HttpServer {
+ public:
+  // `model` and `scheduler` must outlive the server.
+  HttpServer(const Model& model, Scheduler& scheduler, const HttpServerOptions& options);
+  ~HttpServer();
+
+  // Binds host:port (port 0: any free port); returns the port. Throws bitjit::Error.
+  int Bind(const std::string& host, int port);
+  // Serves until Stop(); call from a thread of its own.
+  void Listen();
+  // Closes the listening socket; Listen() returns once the connection threads are done.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bitjit::server

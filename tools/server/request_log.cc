@@ -1,0 +1,44 @@
+#include "tools/server/request_log.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+namespace bitjit::server {
+namespace {
+
+struct Note {
+  std::optional<std::chrono::steady_clock::time_point> start;
+  std::string detail;
+};
+thread_local Note note;
+
+}  // namespace
+
+void NoteRequestStart() {
+  note.start = std::chrono::steady_clock::now();
+  note.detail.clear();
+}
+
+void NoteRequestDetail(std::string detail) {
+  note.detail = std::move(detail);
+}
+
+void LogRequest(const httplib::Request& req, const httplib::Response& res) {
+  std::string elapsed = "-";
+  if (note.start) {
+    const std::chrono::duration<double> d = std::chrono::steady_clock::now() - *note.start;
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.3fs", d.count());
+    elapsed = buf;
+  }
+  // One fprintf per line, so that lines from concurrent connections do not interleave.
+  std::fprintf(stderr, "%s:%d %s %s %d %s%s%s\n", req.remote_addr.c_str(), req.remote_port,
+               req.method.c_str(), req.path.c_str(), res.status, elapsed.c_str(),
+               note.detail.empty() ? "" : " ", note.detail.c_str());
+  note = {};
+}
+
+}  // namespace bitjit::server

@@ -1,0 +1,163 @@
+#include "tools/server/scheduler.h"
+
+#include <glog/logging.h>
+
+#include <exception>
+
+#include "tools/server/reply_text.h"
+
+namespace bitjit::server {
+
+struct Scheduler::Job {
+  Job(const Tokenizer& tokenizer, GenerationSpec s, std::shared_ptr<GenerationStream> st)
+      : spec(std::move(s)),
+        stream(std::move(st)),
+        sampler(spec.sampling),
+        reply(tokenizer, spec.stop, spec.max_tokens, spec.ignore_eos) {}
+
+  GenerationSpec spec;
+  std::shared_ptr<GenerationStream> stream;
+  Sampler sampler;
+  ReplyText reply;
+  int slot = -1;
+  bool prefilled = false;  // the prompt is in the slot's cache
+  int32_t last = -1;       // the last sampled token, fed at the next step
+};
+
+Scheduler::Scheduler(const Model& model, int n_slots, int64_t n_ctx, int max_waiting)
+    : model_(model),
+      engine_(model, n_slots, n_ctx),
+      n_slots_(engine_.n_slots()),
+      max_waiting_(max_waiting) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Scheduler::~Scheduler() {
+  Shutdown();
+}
+
+std::shared_ptr<GenerationStream> Scheduler::Submit(GenerationSpec spec) {
+  auto stream = std::make_shared<GenerationStream>(static_cast<int>(spec.prompt.size()));
+  auto job = std::make_unique<Job>(model_.tokenizer(), std::move(spec), stream);
+  {
+    std::lock_guard lock(mu_);
+    const int in = busy_ + static_cast<int>(waiting_.size());
+    if (stopping_ || in >= n_slots_ + max_waiting_) return nullptr;
+    waiting_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+  return stream;
+}
+
+void Scheduler::Cancel(const std::shared_ptr<GenerationStream>& stream) {
+  {
+    // Under mu_ so that the scheduler cannot check the flag and go to sleep in between.
+    std::lock_guard lock(mu_);
+    stream->cancelled_.store(true, std::memory_order_release);
+  }
+  cv_.notify_all();
+}
+
+void Scheduler::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+SchedulerStats Scheduler::stats() const {
+  std::lock_guard lock(mu_);
+  return {n_slots_, busy_, static_cast<int>(waiting_.size())};
+}
+
+void Scheduler::AdmitLocked(std::vector<std::unique_ptr<Job>>* active) {
+  std::erase_if(waiting_, [](const std::unique_ptr<Job>& j) { return j->stream->cancelled(); });
+  while (!waiting_.empty() && busy_ < n_slots_) {
+    std::unique_ptr<Job> job = std::move(waiting_.front());
+    waiting_.pop_front();
+    job->slot = engine_.AcquireSlot();
+    CHECK_GE(job->slot, 0) << "busy_ out of step with the engine's slots";
+    ++busy_;
+    active->push_back(std::move(job));
+  }
+}
+
+void Scheduler::Retire(std::vector<std::unique_ptr<Job>>* active, size_t i) {
+  std::unique_ptr<Job> job = std::move((*active)[i]);
+  active->erase(active->begin() + static_cast<ptrdiff_t>(i));
+  engine_.ReleaseSlot(job->slot);
+  {
+    std::lock_guard lock(mu_);
+    --busy_;
+  }
+  // Wake the loop for waiting requests; the slot is free before the client hears the end,
+  // so a client that saw its reply end never finds its slot still taken.
+  cv_.notify_all();
+  if (job->reply.finished()) {
+    job->stream->Finish(job->reply.finish_reason(), job->reply.n_tokens());
+  }
+}
+
+void Scheduler::Run() {
+  std::vector<std::unique_ptr<Job>> active;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !active.empty() || !waiting_.empty(); });
+      if (stopping_) break;
+      AdmitLocked(&active);
+    }
+    for (size_t i = active.size(); i-- > 0;) {
+      if (active[i]->stream->cancelled()) Retire(&active, i);
+    }
+    if (!active.empty()) Step(&active);
+  }
+  // Shutting down: every request still in ends now.
+  std::deque<std::unique_ptr<Job>> waiting;
+  {
+    std::lock_guard lock(mu_);
+    waiting.swap(waiting_);
+  }
+  for (auto& job : waiting) job->stream->Finish(FinishReason::kShutdown, 0);
+  while (!active.empty()) {
+    std::unique_ptr<Job>& job = active.back();
+    job->stream->Finish(FinishReason::kShutdown, job->reply.n_tokens());
+    Retire(&active, active.size() - 1);
+  }
+}
+
+void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
+  std::vector<BatchEngine::Work> work;
+  work.reserve(active->size());
+  for (const auto& job : *active) {
+    if (job->prefilled) {
+      work.push_back({job->slot, std::span<const int32_t>(&job->last, 1)});
+    } else {
+      work.push_back({job->slot, job->spec.prompt});
+    }
+  }
+  std::vector<std::vector<float>> logits;
+  try {
+    engine_.Step(work, &logits);
+  } catch (const std::exception& e) {
+    // Requests are validated against the context before they are queued, so this is a bug or
+    // an allocation failure: end this batch's requests and keep serving.
+    LOG(ERROR) << "forward step failed: " << e.what();
+    while (!active->empty()) {
+      active->back()->stream->Finish(FinishReason::kError, active->back()->reply.n_tokens());
+      Retire(active, active->size() - 1);
+    }
+    return;
+  }
+  for (size_t i = active->size(); i-- > 0;) {
+    Job& job = *(*active)[i];
+    job.prefilled = true;
+    job.last = job.sampler.Sample(logits[i]);
+    job.stream->Append(job.reply.Add(job.last));
+    if (job.reply.finished()) Retire(active, i);
+  }
+}
+
+}  // namespace bitjit::server

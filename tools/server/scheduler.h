@@ -1,0 +1,81 @@
+// Continuous batching for the server. One thread owns the BatchEngine; each active request holds
+// one of its KV slots. Every iteration gathers the pending tokens of all active requests (the
+// whole prompt of a request that just got its slot, the last sampled token of the others) into
+// ONE Step, samples each request's next token with its own Sampler, and hands the released
+// text to the request's GenerationStream. Requests that find every slot busy wait in a bounded
+// FIFO queue and get a slot as soon as one is released; Submit refuses more than that.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/batch_engine.h"
+#include "runtime/sampler.h"
+#include "tools/server/generation_stream.h"
+
+namespace bitjit::server {
+
+// What to generate for one request (already validated: prompt + max_tokens fit the context).
+struct GenerationSpec {
+  std::vector<int32_t> prompt;
+  int max_tokens = 16;
+  SamplerParams sampling;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+};
+
+struct SchedulerStats {
+  int slots_total = 0;
+  int slots_busy = 0;
+  int waiting = 0;
+};
+
+class Scheduler {
+ public:
+  // Starts the scheduler thread. Throws bitjit::Error when the KV cache cannot be had.
+  Scheduler(const Model& model, int n_slots, int64_t n_ctx, int max_waiting);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Queues a request. nullptr when n_slots + max_waiting requests are already in (or the
+  // scheduler is shutting down): the caller answers 503.
+  std::shared_ptr<GenerationStream> Submit(GenerationSpec spec);
+  // The request's client has gone: its slot (or queue place) is freed at the next iteration.
+  void Cancel(const std::shared_ptr<GenerationStream>& stream);
+  // Ends every request (FinishReason::kShutdown), refuses new ones and joins the thread.
+  void Shutdown();
+
+  SchedulerStats stats() const;
+  int64_t n_ctx() const { return engine_.n_ctx(); }
+
+ private:
+  struct Job;
+  void Run();
+  // Moves waiting requests into free slots; drops cancelled waiting ones. Under mu_.
+  void AdmitLocked(std::vector<std::unique_ptr<Job>>* active);
+  // Frees the slot of a job that is over and removes it from `active`.
+  void Retire(std::vector<std::unique_ptr<Job>>* active, size_t i);
+  // One forward pass over all active jobs, then one sampled token for each.
+  void Step(std::vector<std::unique_ptr<Job>>* active);
+
+  const Model& model_;
+  BatchEngine engine_;  // touched by the scheduler thread only
+  const int n_slots_;   // engine_.n_slots(), for the other threads
+  const int max_waiting_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Job>> waiting_;
+  int busy_ = 0;  // slots held by active jobs (mirrors engine_ for other threads)
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace bitjit::server
