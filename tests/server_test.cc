@@ -5,7 +5,6 @@
 // 16 concurrent streams equal to solitary runs, and shutdown on SIGTERM.
 #include <gtest/gtest.h>
 
-#if BITJIT_WITH_SERVER
 
 #include <fcntl.h>
 #include <httplib.h>
@@ -620,12 +619,3 @@ TEST(ServeLifecycle, BadFlagsAreRefused) {
 
 }  // namespace
 }  // namespace bitjit
-
-#else  // !BITJIT_WITH_SERVER
-
-TEST(Serve, IsBuiltIn) {
-  FAIL() << "bitjit_tests is built without the server: tests/CMakeLists.txt must link "
-            "bitjit_server (see tools/server/CMakeLists.txt)";
-}
-
-#endif

@@ -18,12 +18,10 @@
 #include "tools/flags.h"
 #include "tools/model_loading.h"
 
-#if BITJIT_WITH_SERVER
 #include <pthread.h>
 
 #include "tools/server/http_server.h"
 #include "tools/server/scheduler.h"
-#endif
 
 DEFINE_string(host, "127.0.0.1", "address to listen on");
 DEFINE_int32(port, 8080, "port to listen on (0 = any free port; the one taken is printed)");
@@ -34,7 +32,6 @@ DEFINE_int32(queue, -1,
 namespace bitjit::cli {
 namespace {
 
-#if BITJIT_WITH_SERVER
 
 sigset_t TerminationSignals() {
   sigset_t set;
@@ -94,16 +91,6 @@ int RunServe(const Args& args) {
   return 0;
 }
 
-#else
-
-// Built without tools/server (tools/CMakeLists.txt does not link bitjit_server).
-int RunServe(const Args&) {
-  Fail(
-      "this bitjit was built without the HTTP server (link bitjit_server, see "
-      "tools/server/CMakeLists.txt)");
-}
-
-#endif
 
 }  // namespace
 
