@@ -45,11 +45,11 @@ class AlignedBuffer {
   size_t size_ = 0;
 };
 
-int64_t RowTasks(const codegen::TernaryMatmul& mm, int n_threads) {
+int64_t RowTasks(const codegen::TernaryMatmul& mm, int n_threads, int64_t n_tokens) {
   // Enough tasks to balance threads, each a whole number of tiles. Tasks per thread: tuned per
-  // shape by `bitjit tune`, else kDefaultTasksPerThread.
+  // shape and for decode / prefill by `bitjit tune`, else kDefaultTasksPerThread.
   const int64_t tiles = (mm.n() + mm.tile().rows - 1) / mm.tile().rows;
-  const int64_t per_thread = ChooseTasksPerThread(mm.k(), mm.n(), mm.isa());
+  const int64_t per_thread = ChooseTasksPerThread(mm.k(), mm.n(), mm.isa(), n_tokens);
   return std::max<int64_t>(1, std::min<int64_t>(tiles, per_thread * n_threads));
 }
 
@@ -277,7 +277,7 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       // Tasks over (weight, row chunk): Q, K and V stream in one parallel region.
       std::vector<int64_t> first_task(pl.matmuls.size() + 1, 0);
       for (size_t i = 0; i < pl.matmuls.size(); ++i) {
-        first_task[i + 1] = first_task[i] + RowTasks(*pl.matmuls[i], threads);
+        first_task[i + 1] = first_task[i] + RowTasks(*pl.matmuls[i], threads, T);
       }
       pool_.ParallelFor(first_task.back(), [&](int64_t task, int) {
         size_t i = 0;
@@ -301,7 +301,7 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       float* out = static_cast<float*>(m.ptr[n.result()->id]);
       float* up = reinterpret_cast<float*>(m.tmp.Get(T * rows * sizeof(float)));
       const float* res = n.bl_residual() ? static_cast<const float*>(m.ptr[n.bl_residual()->id]) : nullptr;
-      const int64_t chunks = RowTasks(mm, threads);
+      const int64_t chunks = RowTasks(mm, threads, T);
       const int64_t tile = mm.tile().rows, tiles = (rows + tile - 1) / tile;
       pool_.ParallelFor(chunks, [&](int64_t c, int) {
         const int64_t r0 = std::min(rows, tiles * c / chunks * tile);

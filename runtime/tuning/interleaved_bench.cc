@@ -15,12 +15,14 @@ double Seconds(Clock::time_point from, Clock::time_point to) {
 
 }  // namespace
 
-double BenchCandidate::Median() const {
+double BenchCandidate::Quantile(double q) const {
   if (rates.empty()) return 0;
   std::vector<double> s = rates;
   std::sort(s.begin(), s.end());
-  const size_t m = s.size() / 2;
-  return s.size() % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+  const double at = std::clamp(q, 0.0, 1.0) * static_cast<double>(s.size() - 1);
+  const size_t lo = static_cast<size_t>(at);
+  const size_t hi = std::min(lo + 1, s.size() - 1);
+  return s[lo] + (s[hi] - s[lo]) * (at - static_cast<double>(lo));
 }
 
 int RunInterleaved(std::vector<BenchCandidate>* candidates, const BenchOptions& options) {
@@ -30,8 +32,8 @@ int RunInterleaved(std::vector<BenchCandidate>* candidates, const BenchOptions& 
   // Samples long enough that timer and scheduling jitter are small (~1%), short enough that
   // the budget holds many rounds; a call longer than that is a sample by itself.
   const int planned_rounds = std::max(options.min_rounds, 8);
-  const double sample_s = std::clamp(
-      options.seconds / (static_cast<double>(c.size()) * planned_rounds), 0.5e-3, 10e-3);
+  const double sample_s =
+      std::clamp(options.seconds / (static_cast<double>(c.size()) * planned_rounds), 0.5e-3, 10e-3);
   std::vector<int> calls(c.size(), 1);
   for (size_t i = 0; i < c.size(); ++i) {
     c[i].call();  // warm-up
@@ -57,29 +59,36 @@ int RunInterleaved(std::vector<BenchCandidate>* candidates, const BenchOptions& 
   return rounds;
 }
 
-double PairedRatio(const BenchCandidate& a, const BenchCandidate& b) {
+double PairedRatio(const BenchCandidate& a, const BenchCandidate& b, double quantile) {
   BenchCandidate ratios;
   for (size_t r = 0; r < std::min(a.rates.size(), b.rates.size()); ++r)
     if (b.rates[r] > 0) ratios.rates.push_back(a.rates[r] / b.rates[r]);
-  return ratios.Median();
+  return ratios.Quantile(quantile);
+}
+
+bool ClearlyFaster(const BenchCandidate& a, const BenchCandidate& b, double min_gain) {
+  return PairedRatio(a, b) > 1 + min_gain && PairedRatio(a, b, 0.25) > 1;
 }
 
 int PickWinner(const std::vector<BenchCandidate>& candidates, const std::vector<bool>& eligible,
                int fallback, double min_gain) {
-  int best = -1;
-  double best_score = 0;
+  int best = fallback;
+  double best_score = fallback < 0 ? 0 : 1;
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (!eligible[i]) continue;
-    const double score = fallback < 0 ? candidates[i].Median()
-                         : static_cast<int>(i) == fallback
-                             ? 1.0
-                             : PairedRatio(candidates[i], candidates[fallback]);
+    if (!eligible[i] || static_cast<int>(i) == fallback) continue;
+    double score;
+    if (fallback < 0) {
+      score = candidates[i].Median();
+    } else if (ClearlyFaster(candidates[i], candidates[fallback], min_gain)) {
+      score = PairedRatio(candidates[i], candidates[fallback]);
+    } else {
+      continue;
+    }
     if (best < 0 || score > best_score) {
       best = static_cast<int>(i);
       best_score = score;
     }
   }
-  if (fallback >= 0 && best_score <= 1 + min_gain) return fallback;
   return best;
 }
 

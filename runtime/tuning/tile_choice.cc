@@ -54,8 +54,12 @@ TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::C
                  << " is not usable (" << err.what() << "); using the default tile";
     return choice;
   }
-  if (e->tasks_per_thread() >= 1 && e->tasks_per_thread() <= 64) {
-    choice.tasks_per_thread = e->tasks_per_thread();
+  auto usable = [](int tasks) { return tasks >= 1 && tasks <= 64; };
+  if (usable(e->decode_tasks_per_thread())) {
+    choice.decode_tasks_per_thread = e->decode_tasks_per_thread();
+  }
+  if (usable(e->prefill_tasks_per_thread())) {
+    choice.prefill_tasks_per_thread = e->prefill_tasks_per_thread();
   }
   choice.tuned = true;
   return choice;
@@ -65,8 +69,9 @@ codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa) {
   return HostChoice(k, n, isa).tile;
 }
 
-int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa) {
-  return HostChoice(k, n, isa).tasks_per_thread;
+int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa, int64_t n_tokens) {
+  const TernaryChoice c = HostChoice(k, n, isa);
+  return n_tokens > 1 ? c.prefill_tasks_per_thread : c.decode_tasks_per_thread;
 }
 
 }  // namespace bitjit

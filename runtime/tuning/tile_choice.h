@@ -17,13 +17,14 @@ inline constexpr int kDefaultTasksPerThread = 4;
 
 // What the cache decides for one matmul; the defaults when it has no (usable) entry.
 struct TernaryChoice {
-  codegen::TernaryTile tile;  // {} = the ISA's default
-  int tasks_per_thread = kDefaultTasksPerThread;
-  bool tuned = false;  // an entry was found and used
+  codegen::TernaryTile tile;                              // {} = the ISA's default
+  int decode_tasks_per_thread = kDefaultTasksPerThread;   // one token
+  int prefill_tasks_per_thread = kDefaultTasksPerThread;  // several
+  bool tuned = false;                                     // an entry was found and used
 };
 
 // The decision for (cpu, isa, k, n) against an explicit cache: the entry's tile when the kernels
-// accept it (else a warning and the default), its tasks per thread when in [1, 64].
+// accept it (else a warning and the defaults), its tasks per thread where in [1, 64].
 TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::CpuIdentity& cpu,
                               codegen::Isa isa, int64_t k, int64_t n);
 
@@ -32,7 +33,9 @@ TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::C
 // loaded cache.
 codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa);
 
-// Row tasks per thread for that matmul (cheap: the executor asks on every call).
-int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa);
+// Row tasks per thread for that matmul on n_tokens tokens (cheap: the executor asks on every
+// call). Decode (one token) and prefill are tuned apart: a memory-bound GEMV of ~0.3 ms and a
+// compute-bound GEMM of ~20 ms want different granularity.
+int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa, int64_t n_tokens);
 
 }  // namespace bitjit

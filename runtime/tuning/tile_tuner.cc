@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -23,8 +24,8 @@ using codegen::TernaryTile;
 using Clock = std::chrono::steady_clock;
 
 // Budget shares of the stages (see the header).
-constexpr double kDecodeShare = 0.30, kPrefillShare = 0.35, kSplitShare = 0.15,
-                 kConfirmShare = 0.20;
+constexpr double kDecodeShare = 0.25, kPrefillShare = 0.35, kDecodeSplitShare = 0.08,
+                 kPrefillSplitShare = 0.12, kConfirmShare = 0.20;
 constexpr int kSplitOptions[] = {kDefaultTasksPerThread, 1, 2, 8, 16};  // default first
 constexpr size_t kMaxCopies = 4096;
 
@@ -90,14 +91,13 @@ struct Activations {
 void RunSplit(ThreadPool& pool, const TernaryMatmul& mm, const TernaryPackedWeights& w,
               Activations& a, int tasks_per_thread) {
   const int64_t n = mm.n(), tile = mm.tile().rows, tiles = (n + tile - 1) / tile;
-  const int64_t chunks = std::max<int64_t>(
-      1, std::min<int64_t>(tiles, int64_t{tasks_per_thread} * pool.n_threads()));
+  const int64_t chunks =
+      std::max<int64_t>(1, std::min<int64_t>(tiles, int64_t{tasks_per_thread} * pool.n_threads()));
   pool.ParallelFor(chunks, [&](int64_t c, int) {
     const int64_t r0 = std::min(n, tiles * c / chunks * tile);
     const int64_t r1 = std::min(n, tiles * (c + 1) / chunks * tile);
     if (r0 < r1) {
-      mm.RunF32(w, a.q.data(), a.q_scale.data(), a.tokens, r0, r1, a.out.data(), 0,
-                a.q_sum.data());
+      mm.RunF32(w, a.q.data(), a.q_scale.data(), a.tokens, r0, r1, a.out.data(), 0, a.q_sum.data());
     }
   });
 }
@@ -119,6 +119,12 @@ class Budget {
  private:
   Clock::time_point deadline_;
 };
+
+std::string Ratio(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fx", r);
+  return buf;
+}
 
 }  // namespace
 
@@ -152,7 +158,8 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   ThreadPool pool(o.threads);
   const int threads = pool.n_threads();
   const bool split = threads > 1;  // one thread: tasks per thread only adds overhead
-  double shares_left = kDecodeShare + kPrefillShare + (split ? kSplitShare : 0) + kConfirmShare;
+  double shares_left = kDecodeShare + kPrefillShare + kConfirmShare +
+                       (split ? kDecodeSplitShare + kPrefillSplitShare : 0);
   Activations decode_act(t.k, t.n, 1), prefill_act(t.k, t.n, o.prefill_tokens);
   const double decode_bytes = static_cast<double>(t.k) * static_cast<double>(t.n) / 4;
   const double prefill_ops =
@@ -172,16 +179,15 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
     const TernaryMatmul& m = mm(tile);
     Rotation* r = rotations.at(tile.rows).get();
     Activations* a = gemm ? &prefill_act : &decode_act;
-    return BenchCandidate{[&pool, &m, r, a, tasks_per_thread] {
-                            RunSplit(pool, m, r->Next(), *a, tasks_per_thread);
-                          },
-                          gemm ? prefill_ops : decode_bytes,
-                          {}};
+    return BenchCandidate{
+        [&pool, &m, r, a, tasks_per_thread] { RunSplit(pool, m, r->Next(), *a, tasks_per_thread); },
+        gemm ? prefill_ops : decode_bytes,
+        {}};
   };
   auto row = [](std::string kind, int tried, std::string winner, std::string fallback,
                 const BenchCandidate& w, const BenchCandidate& d, std::string unit) {
-    return TunedRow{std::move(kind), tried,        std::move(winner), std::move(fallback),
-                    w.Median(),      d.Median(),   std::move(unit),   PairedRatio(w, d)};
+    return TunedRow{std::move(kind), tried,      std::move(winner), std::move(fallback),
+                    w.Median(),      d.Median(), std::move(unit),   PairedRatio(w, d)};
   };
   ShapeTuning result;
 
@@ -199,13 +205,15 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
     if (SameTile(tile, def)) fallback = static_cast<int>(stage.size());
     stage.push_back(candidate(tile, kDefaultTasksPerThread, false));
   }
-  if (fallback < 0) Fail("tune: the ", codegen::IsaName(o.isa), " kernels refuse their default tile");
+  if (fallback < 0)
+    Fail("tune: the ", codegen::IsaName(o.isa), " kernels refuse their default tile");
   run(&stage, kDecodeShare);
-  const int rows_win = PickWinner(stage, std::vector<bool>(stage.size(), true), fallback, o.min_gain);
+  const int rows_win =
+      PickWinner(stage, std::vector<bool>(stage.size(), true), fallback, o.min_gain);
   const int rows = by_rows[rows_win].rows;
-  TunedRow decode_row = row("decode", static_cast<int>(stage.size()),
-                            TileLabel(by_rows[rows_win], false), TileLabel(def, false),
-                            stage[rows_win], stage[fallback], "GB/s");
+  TunedRow decode_row =
+      row("decode", static_cast<int>(stage.size()), TileLabel(by_rows[rows_win], false),
+          TileLabel(def, false), stage[rows_win], stage[fallback], "GB/s");
   int candidates = static_cast<int>(stage.size());
 
   // Prefill: tokens per block among the tiles with the chosen rows. With other rows than the
@@ -236,11 +244,11 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
                              TileLabel(def, true), stage[tile_win], stage[reference], "GOPS");
   candidates += static_cast<int>(same_rows.size());
 
-  // Split: row tasks per thread, with the winning tile. Options that give the same number of
-  // tasks are the same configuration and run once.
-  int tasks_per_thread = kDefaultTasksPerThread;
+  // Split: row tasks per thread with the winning tile, for decode and for prefill apart.
+  // Options that give the same number of tasks are the same configuration and run once.
+  int decode_tasks = kDefaultTasksPerThread, prefill_tasks = kDefaultTasksPerThread;
   std::vector<TunedRow> split_rows;
-  if (split) {
+  auto split_stage = [&](bool gemm, double share) {
     const int64_t n_tiles = (t.n + winner.rows - 1) / winner.rows;
     std::vector<int> options;
     std::vector<int64_t> task_counts;
@@ -252,47 +260,61 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
       options.push_back(opt);
     }
     stage.clear();
-    for (int opt : options) stage.push_back(candidate(winner, opt, false));
+    for (int opt : options) stage.push_back(candidate(winner, opt, gemm));
     if (options.size() > 1) {
-      run(&stage, kSplitShare);
+      run(&stage, share);
     } else {
-      budget.Take(kSplitShare, &shares_left);  // nothing to compare: the time goes to confirm
+      budget.Take(share, &shares_left);  // nothing to compare: the time goes to later stages
     }
-    const int split_win =
-        PickWinner(stage, std::vector<bool>(stage.size(), true), 0, o.min_gain);
-    tasks_per_thread = options[split_win];
-    split_rows.push_back(row("split", static_cast<int>(options.size()),
-                             std::to_string(tasks_per_thread) + "/thread",
-                             std::to_string(kDefaultTasksPerThread) + "/thread", stage[split_win],
-                             stage[0], "GB/s"));
+    const int win = PickWinner(stage, std::vector<bool>(stage.size(), true), 0, o.min_gain);
+    split_rows.push_back(row(gemm ? "split pp" : "split tg", static_cast<int>(options.size()),
+                             std::to_string(options[win]) + "/thread",
+                             std::to_string(kDefaultTasksPerThread) + "/thread", stage[win],
+                             stage[0], gemm ? "GOPS" : "GB/s"));
     candidates += static_cast<int>(options.size());
+    return options[win];
+  };
+  if (split) {
+    decode_tasks = split_stage(false, kDecodeSplitShare);
+    prefill_tasks = split_stage(true, kPrefillSplitShare);
   }
 
   // Confirm: the whole winning configuration against the defaults, interleaved.
-  if (!SameTile(winner, def) || tasks_per_thread != kDefaultTasksPerThread) {
+  if (!SameTile(winner, def) || decode_tasks != kDefaultTasksPerThread ||
+      prefill_tasks != kDefaultTasksPerThread) {
     stage.clear();
     stage.push_back(candidate(def, kDefaultTasksPerThread, false));
-    stage.push_back(candidate(winner, tasks_per_thread, false));
+    stage.push_back(candidate(winner, decode_tasks, false));
     stage.push_back(candidate(def, kDefaultTasksPerThread, true));
-    stage.push_back(candidate(winner, tasks_per_thread, true));
+    stage.push_back(candidate(winner, prefill_tasks, true));
     run(&stage, kConfirmShare);
     const double decode_gain = PairedRatio(stage[1], stage[0]);
     const double prefill_gain = PairedRatio(stage[3], stage[2]);
-    const bool keep = decode_gain >= 1 - o.min_gain &&
-                      (decode_gain > 1 + o.min_gain || prefill_gain > 1 + o.min_gain);
+    // Tuning must never make either kind slower: a decode win bought with a prefill loss (or
+    // the reverse) is not a win the cache should apply silently.
+    const bool keep = decode_gain >= 1 - o.min_gain && prefill_gain >= 1 - o.min_gain &&
+                      (ClearlyFaster(stage[1], stage[0], o.min_gain) ||
+                       ClearlyFaster(stage[3], stage[2], o.min_gain));
     const int w = keep ? 1 : 0;  // a rejected winner is reported as the defaults vs themselves
     decode_row = row("decode", decode_row.tried, keep ? decode_row.winner : decode_row.fallback,
                      decode_row.fallback, stage[w], stage[0], "GB/s");
-    prefill_row = row("prefill", prefill_row.tried, keep ? prefill_row.winner : prefill_row.fallback,
-                      prefill_row.fallback, stage[2 + w], stage[2], "GOPS");
+    prefill_row =
+        row("prefill", prefill_row.tried, keep ? prefill_row.winner : prefill_row.fallback,
+            prefill_row.fallback, stage[2 + w], stage[2], "GOPS");
     if (!keep) {
-      result.note = TileLabel(winner, true) + " with " + std::to_string(tasks_per_thread) +
-                    " tasks/thread did not beat the defaults when confirmed (decode " +
-                    std::to_string(decode_gain) + "x, prefill " + std::to_string(prefill_gain) +
-                    "x): keeping the defaults";
+      result.note = TileLabel(winner, true) + " with " + std::to_string(decode_tasks) + "/" +
+                    std::to_string(prefill_tasks) +
+                    " tasks per thread (decode/prefill) did not beat the defaults when "
+                    "confirmed (decode " +
+                    Ratio(decode_gain) + ", prefill " + Ratio(prefill_gain) +
+                    "): keeping the defaults";
       winner = def;
-      tasks_per_thread = kDefaultTasksPerThread;
-      for (TunedRow& r : split_rows) r.winner = r.fallback;
+      decode_tasks = prefill_tasks = kDefaultTasksPerThread;
+      for (TunedRow& r : split_rows) {  // as if the default had won the stage
+        r.winner = r.fallback;
+        r.winner_figure = r.default_figure;
+        if (r.speedup > 0) r.speedup = 1;
+      }
     }
   }
   result.rows = {decode_row, prefill_row};
@@ -306,7 +328,8 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   e = MakeKey(codegen::HostCpu(), o.isa, t.k, t.n);
   e.set_tile_rows(winner.rows);
   e.set_tile_tokens(winner.tokens);
-  e.set_tasks_per_thread(split ? tasks_per_thread : 0);
+  e.set_decode_tasks_per_thread(split ? decode_tasks : 0);
+  e.set_prefill_tasks_per_thread(split ? prefill_tasks : 0);
   e.set_cpu_brand(codegen::HostCpu().brand);
   e.set_threads(threads);
   e.set_prefill_tokens(o.prefill_tokens);

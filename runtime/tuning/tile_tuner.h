@@ -5,13 +5,15 @@
 //
 // A TernaryMatmul has one tile for both kernels, and the packed layout depends on its rows, so
 // the search is staged (budget shares in parentheses):
-//   decode  (30%): tile rows, by GEMV GB/s (decode is memory-bound and dominates generation);
+//   decode  (25%): tile rows, by GEMV GB/s (decode is memory-bound and dominates generation);
 //   prefill (35%): tokens per GEMM block among the tiles with those rows, by GEMM GOPS;
-//   split   (15%): row tasks per thread (only with several threads), by GEMV GB/s;
-//   confirm (20%): the winning configuration against the defaults, interleaved. It must not
-//                  slow decode and must speed up decode or prefill by min_gain, else the
-//                  defaults are kept (stage winners can be flukes of a noisy machine). Its
-//                  figures are the ones stored. Skipped when the defaults won every stage.
+//   split   (8% + 12%): row tasks per thread for decode (GB/s) and for prefill (GOPS), only
+//                  with several threads;
+//   confirm (20%): the winning configuration against the defaults, interleaved. It must slow
+//                  neither decode nor prefill by more than min_gain and be ClearlyFaster
+//                  (interleaved_bench.h) at one of them, else the defaults are kept (a stage winner
+//                  can be a fluke of a noisy machine, and rows chosen for decode can cost prefill).
+//                  Its figures are the ones stored. Skipped when the defaults won every stage.
 #pragma once
 
 #include <cstddef>
@@ -35,22 +37,25 @@ struct ShapeTensors {
 
 struct TuneOptions {
   codegen::Isa isa = codegen::Isa::kAvx2;
-  int threads = 1;              // threads of the pool the measurements run on
-  int prefill_tokens = 128;     // tokens per GEMM call
-  double budget_s = 10;         // wall time for this shape, setup included
-  size_t rotation_bytes = size_t{128} << 20;  // packed weights cycled through per tile rows
-  double min_gain = 0.02;       // a candidate must beat the default by this much to replace it
-  std::function<void()> tick;   // progress: called after every timed sample
+  int threads = 1;             // threads of the pool the measurements run on
+  int prefill_tokens = 128;    // tokens per GEMM call
+  double budget_s = 10;        // wall time for this shape, setup included
+  double min_gain = 0.02;      // a candidate must beat the default by this much to replace it
+  std::function<void()> tick;  // progress: called after every timed sample
+  // Packed weights cycled through per tile rows: 4x a 32 MB L3, so decode reads from DRAM.
+  size_t rotation_bytes = size_t{128} << 20;
 };
 
 // One line of bitjit tune's table.
 struct TunedRow {
-  std::string kind;  // "decode", "prefill", "split"
-  int tried = 0;     // candidates measured
+  std::string kind;              // "decode", "prefill", "split tg", "split pp"
+  int tried = 0;                 // candidates measured
   std::string winner, fallback;  // labels, e.g. "32r", "32r8t", "4/thread"
-  double winner_figure = 0, default_figure = 0;  // medians; 0 = not measured
-  std::string unit;    // "GB/s", "GOPS"
-  double speedup = 0;  // winner vs default: PairedRatio (interleaved_bench.h); 0 = not measured
+  // Medians in GB/s or GOPS (`unit`); 0 = not measured.
+  double winner_figure = 0, default_figure = 0;
+  std::string unit;
+  // Winner vs default: PairedRatio (interleaved_bench.h); 0 = not measured.
+  double speedup = 0;
 };
 
 struct ShapeTuning {

@@ -1,0 +1,345 @@
+// The tuning cache and `bitjit tune`: the file survives a round trip and merges by key, is
+// replaced atomically, never stops a model when damaged, is applied only to the CPU kind it was
+// measured on, reaches compiled plans, and a tuned tile leaves the logits bit-identical.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "codegen/cpu_features.h"
+#include "ir/base/error.h"
+#include "plan.pb.h"
+#include "runtime/model.h"
+#include "runtime/tuning/tile_choice.h"
+#include "runtime/tuning/tile_tuner.h"
+#include "runtime/tuning/tuning_cache.h"
+#include "tests/testing/cli.h"
+#include "tests/testing/golden.h"
+
+namespace bitjit {
+namespace {
+
+using codegen::Isa;
+using codegen::TernaryTile;
+using tuning::TuningCache;
+using tuning::TuningEntry;
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// Points the process cache at `path` for one test, and back at the default afterwards.
+class ScopedCachePath {
+ public:
+  explicit ScopedCachePath(const std::string& path) { tuning::SetTuningCachePath(path); }
+  ~ScopedCachePath() { tuning::SetTuningCachePath(""); }
+};
+
+// The ISA the JIT uses here, or kRef when the CPU has none (the tests then skip).
+Isa JitIsa() {
+  return IsaSupported(Isa::kAvx2) ? codegen::BestIsa() : Isa::kRef;
+}
+
+// An accepted tile of `isa` other than its default (other rows, so the packed layout differs).
+TernaryTile OtherTile(int64_t k, int64_t n, Isa isa) {
+  const TernaryTile def = codegen::DefaultTernaryTile(isa);
+  for (const TernaryTile& t : tuning::AcceptedTiles(k, n, isa))
+    if (t.rows != def.rows) return t;
+  ADD_FAILURE() << "no non-default tile for " << codegen::IsaName(isa);
+  return def;
+}
+
+TuningEntry Entry(const codegen::CpuIdentity& cpu, Isa isa, int64_t k, int64_t n, TernaryTile tile,
+                  int tasks_per_thread = 0) {
+  TuningEntry e = tuning::MakeKey(cpu, isa, k, n);
+  e.set_tile_rows(tile.rows);
+  e.set_tile_tokens(tile.tokens);
+  e.set_decode_tasks_per_thread(tasks_per_thread);
+  e.set_prefill_tasks_per_thread(tasks_per_thread ? tasks_per_thread + 1 : 0);
+  return e;
+}
+
+codegen::CpuIdentity OtherCpu() {
+  codegen::CpuIdentity cpu = codegen::HostCpu();
+  cpu.vendor = "OtherVendorX";
+  cpu.family += 1;
+  return cpu;
+}
+
+// The tiny golden model's ternary shapes (k, n).
+const std::vector<std::pair<int64_t, int64_t>> kTinyShapes = {
+    {256, 256}, {256, 128}, {256, 512}, {512, 256}};
+
+std::string TinyModel() {
+  return testing::SharedDir() + "/golden/tiny/model.gguf";
+}
+
+plan::Plan ReadPlan(const std::string& path) {
+  plan::Plan p;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(p.ParseFromIstream(&in)) << path;
+  return p;
+}
+
+TEST(TuningCache, RoundTripMergeAndAtomicRewrite) {
+  testing::TempDir dir;
+  const std::string path = dir.File("sub/cache.textproto");  // folders are created
+  const auto& cpu = codegen::HostCpu();
+  tuning::MergeIntoTuningCacheFile(path, {Entry(cpu, Isa::kAvx2, 2560, 2560, {16, 4}),
+                                          Entry(cpu, Isa::kAvx2, 2560, 640, {8, 4})});
+  TuningCache read = tuning::ReadTuningCacheFile(path);
+  ASSERT_EQ(read.entries_size(), 2);
+  EXPECT_EQ(read.format_version(), tuning::kTuningFormatVersion);
+  EXPECT_EQ(read.entries(0).tile_rows(), 16);
+  EXPECT_EQ(read.entries(1).k(), 2560);
+  EXPECT_EQ(read.entries(1).n(), 640);
+  EXPECT_EQ(ReadText(path).rfind("# bitjit tuning cache", 0), 0u) << "a readable header";
+
+  struct stat before {};
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  // Re-tuning one shape replaces its entry only; a new shape is added.
+  TuningEntry replaced = Entry(cpu, Isa::kAvx2, 2560, 640, {32, 2}, 8);
+  replaced.set_decode_gbps(12.5);
+  tuning::MergeIntoTuningCacheFile(path, {replaced, Entry(cpu, Isa::kAvx2, 6912, 2560, {16, 3})});
+  read = tuning::ReadTuningCacheFile(path);
+  ASSERT_EQ(read.entries_size(), 3);
+  EXPECT_EQ(read.entries(0).tile_rows(), 16);  // untouched
+  EXPECT_EQ(read.entries(1).tile_rows(), 32);
+  EXPECT_EQ(read.entries(1).decode_tasks_per_thread(), 8);
+  EXPECT_EQ(read.entries(1).prefill_tasks_per_thread(), 9);
+  EXPECT_DOUBLE_EQ(read.entries(1).decode_gbps(), 12.5);
+  EXPECT_EQ(read.entries(2).k(), 6912);
+
+  // The file was replaced by a rename (a new inode), and no temporary file is left behind.
+  struct stat after {};
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_NE(before.st_ino, after.st_ino);
+  for (const auto& f : std::filesystem::directory_iterator(dir.File("sub"))) {
+    const std::string name = f.path().filename().string();
+    EXPECT_TRUE(name == "cache.textproto" || name == "cache.textproto.lock") << name;
+  }
+}
+
+TEST(TuningCache, PathComesFromOverrideThenEnvironment) {
+  setenv("BITJIT_TUNING_CACHE", "/tmp/from-env.textproto", 1);
+  EXPECT_EQ(tuning::TuningCachePath(), "/tmp/from-env.textproto");
+  {
+    ScopedCachePath scoped("/tmp/from-flag.textproto");
+    EXPECT_EQ(tuning::TuningCachePath(), "/tmp/from-flag.textproto");
+  }
+  unsetenv("BITJIT_TUNING_CACHE");
+  EXPECT_NE(tuning::TuningCachePath().find("bitjit/tuning.textproto"), std::string::npos);
+}
+
+TEST(TuningCache, DamagedFileMeansDefaultsNotACrash) {
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  testing::TempDir dir;
+  const std::string path = dir.File("cache.textproto");
+  for (const std::string& text :
+       {std::string("entries { tile_rows: \"sixteen\" }\n"), std::string("\x01\x02garbage {{{"),
+        std::string("format_version: 7\n"),
+        std::string("format_version: 1\nentries { bogus: 3 }\n")}) {
+    SCOPED_TRACE(text);
+    WriteText(path, text);
+    try {
+      tuning::ReadTuningCacheFile(path);
+      ADD_FAILURE() << "a damaged cache must be reported";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(tuning::ReadTuningCacheOrEmpty(path).entries_size(), 0);
+    ScopedCachePath scoped(path);
+    const TernaryTile tile = ChooseTernaryTile(256, 256, isa);
+    EXPECT_EQ(tile.rows, 0);
+    EXPECT_EQ(tile.tokens, 0);
+    EXPECT_EQ(ChooseTasksPerThread(256, 256, isa, 1), kDefaultTasksPerThread);
+  }
+  {
+    ScopedCachePath scoped(path);
+    ModelOptions options;
+    options.isa = std::string(codegen::IsaName(isa));
+    EXPECT_NO_THROW(Model::Load(TinyModel(), options));
+  }
+  // Tuning again replaces the damaged file.
+  tuning::MergeIntoTuningCacheFile(path, {Entry(codegen::HostCpu(), isa, 256, 256, {16, 1})});
+  EXPECT_EQ(tuning::ReadTuningCacheFile(path).entries_size(), 1);
+}
+
+TEST(TileChoice, UsesEntriesForThisCpuOnly) {
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  const TernaryTile other = OtherTile(2560, 640, isa);
+  TuningCache cache;
+  cache.set_format_version(tuning::kTuningFormatVersion);
+  tuning::MergeEntries(&cache, {Entry(codegen::HostCpu(), isa, 2560, 640, other, 2),
+                                Entry(OtherCpu(), isa, 2560, 2560, other, 2)});
+
+  TernaryChoice mine = ChooseFromCache(cache, codegen::HostCpu(), isa, 2560, 640);
+  EXPECT_TRUE(mine.tuned);
+  EXPECT_EQ(mine.tile.rows, other.rows);
+  EXPECT_EQ(mine.tile.tokens, other.tokens);
+  EXPECT_EQ(mine.decode_tasks_per_thread, 2);
+  EXPECT_EQ(mine.prefill_tasks_per_thread, 3);
+  // Another microarchitecture's entry is not applied here, and vice versa.
+  EXPECT_FALSE(ChooseFromCache(cache, codegen::HostCpu(), isa, 2560, 2560).tuned);
+  EXPECT_FALSE(ChooseFromCache(cache, OtherCpu(), isa, 2560, 640).tuned);
+  EXPECT_TRUE(ChooseFromCache(cache, OtherCpu(), isa, 2560, 2560).tuned);
+
+  // The same through the process cache, as JitExecutor::Compile asks.
+  testing::TempDir dir;
+  const std::string path = dir.File("cache.textproto");
+  WriteText(path, tuning::FormatTuningCache(cache));
+  ScopedCachePath scoped(path);
+  EXPECT_EQ(ChooseTernaryTile(2560, 640, isa).rows, other.rows);
+  EXPECT_EQ(ChooseTasksPerThread(2560, 640, isa, 1), 2);
+  EXPECT_EQ(ChooseTasksPerThread(2560, 640, isa, 64), 3);
+  EXPECT_EQ(ChooseTernaryTile(2560, 2560, isa).rows, 0);
+  EXPECT_EQ(ChooseTasksPerThread(2560, 2560, isa, 1), kDefaultTasksPerThread);
+}
+
+TEST(TileChoice, RefusesATileTheKernelsCannotRun) {
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  TuningCache cache;
+  tuning::MergeEntries(&cache, {Entry(codegen::HostCpu(), isa, 256, 256, {24, 99}, 500)});
+  const TernaryChoice c = ChooseFromCache(cache, codegen::HostCpu(), isa, 256, 256);
+  EXPECT_FALSE(c.tuned);
+  EXPECT_EQ(c.tile.rows, 0);
+  EXPECT_EQ(c.decode_tasks_per_thread, kDefaultTasksPerThread);
+  EXPECT_EQ(c.prefill_tasks_per_thread, kDefaultTasksPerThread);
+}
+
+// bitjit tune writes an entry per shape, --show prints them, and a plan compiled afterwards
+// carries the cached tiles (one hand-edited to a non-default tile, so the check can fail).
+TEST(TuneCommand, WritesEveryShapeAndCompileUsesThem) {
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  testing::TempDir dir;
+  const std::string cache_path = dir.File("tuning.textproto");
+  const testing::CliResult tune = testing::RunCli(
+      {"tune", "-m", TinyModel(), "--budget", "2", "--quiet", "--tuning-cache", cache_path});
+  ASSERT_EQ(tune.exit_code, 0) << tune.err;
+  EXPECT_NE(tune.out.find("| 256x128"), std::string::npos) << tune.out;
+  EXPECT_NE(tune.out.find("wrote 4 entries"), std::string::npos) << tune.out;
+
+  TuningCache cache = tuning::ReadTuningCacheFile(cache_path);
+  ASSERT_EQ(cache.entries_size(), static_cast<int>(kTinyShapes.size()));
+  for (const auto& [k, n] : kTinyShapes) {
+    const TuningEntry* e = tuning::FindEntry(cache, tuning::MakeKey(codegen::HostCpu(), isa, k, n));
+    ASSERT_NE(e, nullptr) << k << "x" << n;
+    EXPECT_GT(e->tile_rows(), 0);
+    EXPECT_GT(e->tile_tokens(), 0);
+    EXPECT_GT(e->decode_gbps(), 0);
+    EXPECT_GT(e->prefill_gops(), 0);
+    EXPECT_FALSE(e->tuned_at().empty());
+  }
+
+  const testing::CliResult show = testing::RunCli({"tune", "--show", "--tuning-cache", cache_path});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find(cache_path), std::string::npos);
+  EXPECT_NE(show.out.find("n: 128"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("k: 512"), std::string::npos) << show.out;
+
+  // Hand-edit one shape to a tile no default would give, then compile with this cache.
+  const TernaryTile other = OtherTile(256, 128, isa);
+  tuning::MergeIntoTuningCacheFile(cache_path, {Entry(codegen::HostCpu(), isa, 256, 128, other)});
+  cache = tuning::ReadTuningCacheFile(cache_path);
+  setenv("BITJIT_TUNING_CACHE", cache_path.c_str(), 1);  // compile reads the environment
+  const testing::CliResult compile =
+      testing::RunCli({"compile", "-m", TinyModel(), "-o", dir.File("tiny.plan")});
+  unsetenv("BITJIT_TUNING_CACHE");
+  ASSERT_EQ(compile.exit_code, 0) << compile.err;
+  const plan::Plan p = ReadPlan(dir.File("tiny.plan"));
+  ASSERT_GT(p.kernels_size(), 0);
+  int tuned_shape = 0;
+  for (const plan::TernaryKernel& k : p.kernels()) {
+    SCOPED_TRACE(k.tensor());
+    const TuningEntry* e =
+        tuning::FindEntry(cache, tuning::MakeKey(codegen::HostCpu(), isa, k.k(), k.n()));
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(k.tile_rows(), e->tile_rows());
+    EXPECT_EQ(k.tile_tokens(), e->tile_tokens());
+    if (k.k() == 256 && k.n() == 128) {
+      EXPECT_EQ(k.tile_rows(), other.rows);
+      ++tuned_shape;
+    }
+  }
+  EXPECT_EQ(tuned_shape, 4) << "attn_k and attn_v of both layers";
+}
+
+TEST(TuneCommand, RefusesBadFlagsAndShowsAnEmptyCache) {
+  testing::TempDir dir;
+  const std::string cache_path = dir.File("none.textproto");
+  testing::CliResult r = testing::RunCli({"tune", "--show", "--tuning-cache", cache_path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("no entries"), std::string::npos) << r.out;
+  r = testing::RunCli({"tune", "-m", TinyModel(), "--budget", "0", "--tuning-cache", cache_path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--budget"), std::string::npos) << r.err;
+  WriteText(cache_path, "not { a cache");
+  r = testing::RunCli({"tune", "--show", "--tuning-cache", cache_path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not a bitjit tuning cache"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("none.textproto.lock")));
+}
+
+// Logits of the tiny golden case with tuned tiles (other rows, other token blocks, other row
+// splits) are bit-identical to the defaults': the integer parts are exact and each output
+// element is computed the same way whichever tile or task holds it.
+TEST(TunedTiles, LeaveLogitsBitIdentical) {
+  const testing::GoldenCase c = testing::LoadGoldenCase("tiny");
+  testing::TempDir dir;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni}) {
+    if (!codegen::IsaSupported(isa)) continue;
+    SCOPED_TRACE(codegen::IsaName(isa));
+    std::vector<TuningEntry> entries;
+    for (const auto& [k, n] : kTinyShapes) {
+      const TernaryTile other = OtherTile(k, n, isa);
+      entries.push_back(Entry(codegen::HostCpu(), isa, k, n, {other.rows, 3}, 1));
+    }
+    const std::string tuned = dir.File(std::string(codegen::IsaName(isa)) + ".textproto");
+    tuning::MergeIntoTuningCacheFile(tuned, entries);
+
+    auto logits = [&](const std::string& cache_path, const std::string& plan_path) {
+      ScopedCachePath scoped(cache_path);
+      ModelOptions options;
+      options.isa = std::string(codegen::IsaName(isa));
+      options.n_threads = 2;
+      auto model = Model::Load(c.model_path, options);
+      model->SavePlan(plan_path);  // to see which tiles it compiled
+      Session s(*model, 64);
+      std::vector<float> all, row;
+      s.Eval(c.prompt_ids, /*all_rows=*/true, &all);  // prefill: the GEMM kernels
+      for (size_t i = 0; i + 1 < c.greedy_ids.size(); ++i) {
+        s.Eval(std::span(&c.greedy_ids[i], 1), false, &row);  // decode: the GEMV kernels
+        all.insert(all.end(), row.begin(), row.end());
+      }
+      return all;
+    };
+    const std::vector<float> by_default = logits(dir.File("absent.textproto"), dir.File("d.plan"));
+    const std::vector<float> by_tuned = logits(tuned, dir.File("t.plan"));
+    const plan::Plan d = ReadPlan(dir.File("d.plan")), t = ReadPlan(dir.File("t.plan"));
+    ASSERT_EQ(d.kernels_size(), t.kernels_size());
+    for (int i = 0; i < d.kernels_size(); ++i) {
+      EXPECT_EQ(d.kernels(i).tile_rows(), codegen::DefaultTernaryTile(isa).rows);
+      EXPECT_NE(t.kernels(i).tile_rows(), d.kernels(i).tile_rows());
+      EXPECT_EQ(t.kernels(i).tile_tokens(), 3);
+    }
+    ASSERT_EQ(by_default.size(), by_tuned.size());
+    EXPECT_TRUE(by_default == by_tuned) << "tuned tiles changed the logits";
+  }
+}
+
+}  // namespace
+}  // namespace bitjit
