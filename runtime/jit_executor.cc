@@ -73,9 +73,8 @@ void JitExecutor::CompiledWeights::AddActivationKernels(const ir::Graph& graph) 
   }
 }
 
-std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const ir::Graph& graph,
-                                                                         codegen::Isa isa,
-                                                                         int n_threads) {
+std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
+    const ir::Graph& graph, codegen::Isa isa, int n_threads, lm_head::LmHeadType lm_head) {
   const auto start = std::chrono::steady_clock::now();
   auto compiled = std::make_shared<CompiledWeights>();
   compiled->isa = codegen::ResolveIsa(isa);
@@ -129,6 +128,9 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(const i
             << " ms, weight repacking "
             << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - jit_done).count()
             << " ms (" << pool.n_threads() << " threads)";
+  // --lm-head q8_0|q6_k: quantize the lm_head table once, here (runtime/lm_head).
+  if (lm_head != lm_head::LmHeadType::kF16)
+    compiled->quantized_lm_head = lm_head::CompileLmHead(graph, lm_head, compiled->isa, pool);
   return compiled;
 }
 
@@ -392,6 +394,11 @@ void JitExecutor::RunLmHead(const Node& n, const BatchLayout& layout, int64_t R)
   const bool bitnet = n.attrs.numerics == ir::Numerics::kBitnet;
   const float* x = static_cast<const float*>(m.ptr[n.operands[0]->id]);
   float* out = static_cast<float*>(m.ptr[n.result()->id]);
+  // --lm-head q8_0|q6_k: the quantized table and its kernel (runtime/lm_head).
+  if (const auto& head = weights_->quantized_lm_head) {
+    head->Run(x, R, out, m.q8.Get(head->ScratchBytes()), pool_);
+    return;
+  }
   const auto* data = static_cast<const uint8_t*>(m.ptr[table->id]);
   const bool simd = isa_ != codegen::Isa::kRef;
   const int64_t chunks = std::min<int64_t>(vocab, 16 * pool_.n_threads());

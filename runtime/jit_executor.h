@@ -14,6 +14,7 @@
 #include "codegen/ternary/ternary_matmul.h"
 #include "ir/graph.h"
 #include "runtime/executor.h"
+#include "runtime/lm_head/quantized_lm_head.h"
 #include "runtime/thread_pool.h"
 
 namespace bitjit {
@@ -35,13 +36,18 @@ class JitExecutor : public Executor {
     std::unordered_map<const ir::Node*, PackedLinear> linears;
     // The F16 lm_head GEMV (one per distinct row length), when the table is f16.
     std::unordered_map<int64_t, std::unique_ptr<codegen::F16Gemv>> lm_heads;
+    // --lm-head q8_0|q6_k: the lm_head table quantized at compile time and its kernel
+    // (runtime/lm_head); null for f16, where the graph's own table is used.
+    std::shared_ptr<const lm_head::QuantizedLmHead> quantized_lm_head;
     // Fills the kernels that need no weight data (quantizers, lm_head) for `graph`.
     void AddActivationKernels(const ir::Graph& graph);
   };
-  // Generates the kernels and repacks every ternary weight (in parallel on n_threads).
-  // Throws bitjit::Error if the CPU cannot run `isa`.
-  static std::shared_ptr<const CompiledWeights> Compile(const ir::Graph& graph, codegen::Isa isa,
-                                                        int n_threads = 0);
+  // Generates the kernels and repacks every ternary weight (in parallel on n_threads); with
+  // lm_head q8_0 / q6_k also quantizes the lm_head table. Throws bitjit::Error if the CPU
+  // cannot run `isa`.
+  static std::shared_ptr<const CompiledWeights> Compile(
+      const ir::Graph& graph, codegen::Isa isa, int n_threads = 0,
+      lm_head::LmHeadType lm_head = lm_head::LmHeadType::kF16);
 
   // The graph must have been through the pass pipeline (plan-memory in particular).
   JitExecutor(const ir::Graph& graph, std::shared_ptr<const CompiledWeights> weights,

@@ -8,6 +8,7 @@
 #include "passes/pass.h"
 #include "runtime/interpreter.h"
 #include "runtime/jit_executor.h"
+#include "runtime/lm_head/lm_head_type.h"
 #include "runtime/tuning/tile_choice.h"
 
 namespace bitjit {
@@ -26,7 +27,14 @@ std::unique_ptr<Model> Model::Open(const std::string& path, const ModelOptions& 
 }
 
 std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& options) {
+  // --lm-head: validated before any work; only the JIT path has the quantized kernels.
+  const lm_head::LmHeadType lm_head = lm_head::ParseLmHeadType(options.lm_head);
+  if (lm_head != lm_head::LmHeadType::kF16 && options.isa == "ref") {
+    Fail("--lm-head ", options.lm_head, " needs the JIT path: --isa ref runs the interpreter, ",
+         "which multiplies the model's own table");
+  }
   std::unique_ptr<Model> m = Open(path, options);
+  m->options_.lm_head = lm_head::LmHeadTypeName(lm_head);
   m->graph_ = LowerBitnet(*m->file_, m->config_, options.numerics);
   if (options.optimize) {
     passes::Pipeline::Default().Run(m->graph_.get(), nullptr, TargetContext(options.isa));
@@ -34,10 +42,15 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
   if (options.isa != "ref") {
     if (!options.optimize) Fail("the JIT path needs the optimized graph (use --isa ref)");
     const codegen::Isa isa = options.isa.empty() ? codegen::BestIsa() : codegen::ParseIsa(options.isa);
-    m->compiled_ = JitExecutor::Compile(*m->graph_, isa, options.n_threads);
+    m->compiled_ = JitExecutor::Compile(*m->graph_, isa, options.n_threads, lm_head);
     // The kernels read the repacked copy: the I2_S bytes need not stay resident.
     for (const auto& t : m->file_->tensors())
       if (t.ggml_type() == gguf::GgmlType::kI2_S) m->file_->ReleasePages(t.data);
+    // --lm-head q8_0|q6_k: the model's table is left to embedding lookups (a row per token).
+    if (lm_head != lm_head::LmHeadType::kF16) {
+      const ir::ConstantData& table = lm_head::LmHeadTable(*m->graph_).producer->constant;
+      m->file_->ReleasePages({table.data, table.n_bytes});
+    }
   }
   return m;
 }
@@ -72,6 +85,8 @@ int64_t Model::DecodeWeightBytes() const {
     } else if (n->kind == ir::OpKind::kConstant && n->constant.name != "token_embd.weight" &&
                !(compiled && n->result()->dtype == ir::DType::kI2S)) {
       bytes += static_cast<int64_t>(n->constant.n_bytes);  // norms; i2_s on the interpreter
+    } else if (n->kind == ir::OpKind::kLmHead && compiled && compiled->quantized_lm_head) {
+      bytes += static_cast<int64_t>(compiled->quantized_lm_head->table().bytes);  // --lm-head
     } else if (n->kind == ir::OpKind::kLmHead) {
       bytes += static_cast<int64_t>(n->operands[1]->producer->constant.n_bytes);
     }

@@ -26,6 +26,10 @@ struct ModelOptions {
   // avx512vnni, avxvnni (a cap: refused if the CPU lacks it).
   std::string isa;
   int n_threads = 0;  // 0 = physical cores
+  // --lm-head (runtime/lm_head/lm_head_type.h): "f16" multiplies the model file's own table
+  // (bitnet.cpp's numerics); "q8_0" / "q6_k" quantize it at compile time (JIT path only; Load
+  // refuses them with isa "ref"). LoadPlan: "" takes the plan's, anything else must match it.
+  std::string lm_head = "f16";
 };
 
 class Model {

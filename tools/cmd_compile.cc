@@ -35,7 +35,8 @@ int RunCompile(const Args& args) {
 }  // namespace
 
 BITJIT_COMMAND(compile, "compile", "compile a model to a plan (optimized graph, kernels, repacked weights)",
-               "-m MODEL -o MODEL.plan [--isa avx2|avx512|avx512vnni|avxvnni]",
-               {"m", "numerics", "pre_tokenizer", "isa", "o"}, &RunCompile);
+               "-m MODEL -o MODEL.plan [--isa avx2|avx512|avx512vnni|avxvnni] "
+               "[--lm-head f16|q8_0|q6_k]",
+               {"m", "numerics", "pre_tokenizer", "isa", "o", "lm_head"}, &RunCompile);
 
 }  // namespace bitjit::cli

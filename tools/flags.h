@@ -17,8 +17,9 @@ DECLARE_uint64(seed);     // RNG seed
 DECLARE_bool(quiet);      // no progress bars
 DECLARE_string(numerics);  // bitnet (default) | f32
 DECLARE_string(plan);      // a compiled plan (bitjit compile)
+DECLARE_string(lm_head);   // f16 (default) | q8_0 | q6_k (tools/lm_head_flag.cc)
 
 namespace bitjit::cli {
 // Flags every model-running command reads (to list in Command::flags).
-#define BITJIT_MODEL_FLAGS "m", "plan", "numerics", "pre_tokenizer", "isa", "t", "c"
+#define BITJIT_MODEL_FLAGS "m", "plan", "numerics", "pre_tokenizer", "isa", "t", "c", "lm_head"
 }  // namespace bitjit::cli

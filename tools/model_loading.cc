@@ -10,6 +10,7 @@
 #include "frontend/gguf/gguf_writer.h"
 #include "frontend/synth/synthetic_model.h"
 #include "ir/base/error.h"
+#include "runtime/lm_head/lm_head_type.h"
 #include "tools/flags.h"
 #include "tools/tokenizer_flags.h"
 
@@ -57,6 +58,9 @@ std::unique_ptr<Model> LoadModelFromFlags() {
     codegen::ResolveIsa(codegen::ParseIsa(FLAGS_isa));
   }
   options.isa = FLAGS_isa;
+  // --lm-head: checked now (typos); unset means f16, or the plan's own with --plan.
+  lm_head::ParseLmHeadType(FLAGS_lm_head);
+  options.lm_head = FLAGS_lm_head.empty() && FLAGS_plan.empty() ? "f16" : FLAGS_lm_head;
   options.n_threads = FLAGS_t;
   if (FLAGS_t < 0) Fail("-t must not be negative");
   if (FLAGS_c < 0) Fail("-c must not be negative");

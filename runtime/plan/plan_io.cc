@@ -13,6 +13,7 @@
 #include "passes/pass.h"
 #include "plan.pb.h"
 #include "runtime/jit_executor.h"
+#include "runtime/lm_head/quantized_lm_head.h"
 #include "runtime/model.h"
 #include "runtime/plan/graph_proto.h"
 
@@ -105,6 +106,20 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
       ++stats.n_kernels;
     }
   }
+  // --lm-head q8_0|q6_k: the quantized table follows the ternary weights.
+  if (const auto& head = compiled.quantized_lm_head) {
+    const lm_head::QuantizedTable& t = head->table();
+    auto* lm = p.mutable_lm_head();
+    lm->set_type(std::string(lm_head::LmHeadTypeName(t.type)));
+    lm->set_n(t.n);
+    lm->set_vocab(t.vocab);
+    lm->set_sidecar_offset(offset);
+    lm->set_sidecar_bytes(t.bytes);
+    side.write(reinterpret_cast<const char*>(t.data.get()), static_cast<std::streamsize>(t.bytes));
+    const uint64_t padded = (t.bytes + kSidecarAlign - 1) / kSidecarAlign * kSidecarAlign;
+    for (uint64_t pad = t.bytes; pad < padded; ++pad) side.put(0);
+    offset += padded;
+  }
   side.close();
   if (!side) Fail("cannot write ", sidecar, ": ", std::strerror(errno));
   p.set_sidecar(std::filesystem::path(sidecar).filename().string());
@@ -139,6 +154,14 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   opts.numerics = p.numerics() == "f32" ? ir::Numerics::kF32 : ir::Numerics::kBitnet;
   opts.isa = p.cpu().isa();
   opts.optimize = true;
+  // --lm-head: the plan's; asking for another one is refused rather than silently ignored.
+  const std::string plan_lm_head = p.has_lm_head() ? p.lm_head().type() : "f16";
+  if (!options.lm_head.empty() &&
+      lm_head::ParseLmHeadType(options.lm_head) != lm_head::ParseLmHeadType(plan_lm_head)) {
+    Fail(path, ": plan was compiled with --lm-head ", plan_lm_head, ", not ", options.lm_head,
+         "; drop --lm-head or compile the plan again");
+  }
+  opts.lm_head = plan_lm_head;
   std::unique_ptr<Model> m = Open(model_path.empty() ? p.model().path() : model_path, opts);
   if (m->file_->file_size() != p.model().size() || HeaderHash(*m->file_) != p.model().header_hash()) {
     Fail(path, ": plan was compiled for a different model file (", p.model().path(), ", ",
@@ -179,6 +202,20 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   }
   if (next != p.kernels_size()) Fail(path, ": plan lists more kernels than its graph has");
   compiled->AddActivationKernels(*m->graph_);
+  if (p.has_lm_head()) {  // --lm-head q8_0|q6_k: the table as compiled, no requantization
+    const plan::LmHeadTable& lm = p.lm_head();
+    const ir::Value& table = lm_head::LmHeadTable(*m->graph_);
+    if (lm.n() != table.shape[1] || lm.vocab() != table.shape[0]) {
+      Fail(path, ": lm_head table ", lm.vocab(), " x ", lm.n(), " does not match the graph");
+    }
+    lm_head::QuantizedTable t =
+        lm_head::AllocateTable(lm_head::ParseLmHeadType(lm.type()), lm.n(), lm.vocab());
+    if (t.bytes != lm.sidecar_bytes() || lm.sidecar_offset() + lm.sidecar_bytes() > side.size()) {
+      Fail(sidecar, ": lm_head table bytes do not match the plan");
+    }
+    std::memcpy(t.data.get(), side.data() + lm.sidecar_offset(), t.bytes);
+    compiled->quantized_lm_head = std::make_shared<const lm_head::QuantizedLmHead>(std::move(t), isa);
+  }
   m->compiled_ = std::move(compiled);
   return m;
 }

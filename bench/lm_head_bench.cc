@@ -1,0 +1,149 @@
+// The tied lm_head GEMV of bitnet-b1.58-2B-4T (n_embd 2560) in its three forms: F16 (the default),
+// Q8_0 and Q6_K (--lm-head), one token's logits per iteration, the vocabulary split over a thread
+// pool as the JIT executor splits it. With 32768 rows the tables (69-168 MB) are far larger than
+// the caches, so every iteration streams its table from DRAM as decode does; with 2048 rows (4-10
+// MB) they stay in the L3 cache, which shows the compute rate. bytes_per_second is the table's
+// bytes. Quant contents are random (the speed does not depend on them).
+// Run: build-lmhead/bench/lm_head_bench --benchmark_repetitions=5
+//        --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "codegen/cpu_features.h"
+#include "codegen/lmhead/f16_gemv.h"
+#include "codegen/lmhead/q6k_format.h"
+#include "codegen/lmhead/q6k_gemv.h"
+#include "codegen/lmhead/q8_0_gemv.h"
+#include "ir/base/half.h"
+#include "runtime/thread_pool.h"
+
+namespace bitjit::codegen {
+namespace {
+
+constexpr int64_t kN = 2560;
+
+struct Free {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+
+// Random bytes, with every block's f16 scale (at `scale_offset` of each `block_bytes`) set to a
+// small finite value.
+std::unique_ptr<uint8_t, Free> RandomTable(size_t bytes, size_t block_bytes, size_t scale_offset) {
+  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 64 + 63) / 64 * 64));
+  std::mt19937_64 rng(7);
+  for (size_t i = 0; i + 8 <= bytes; i += 8) {
+    const uint64_t r = rng();
+    std::memcpy(p + i, &r, 8);
+  }
+  const uint16_t d = FloatToHalf(0.01f);
+  if (block_bytes > 0)
+    for (size_t b = 0; b + block_bytes <= bytes; b += block_bytes)
+      std::memcpy(p + b + scale_offset, &d, 2);
+  return std::unique_ptr<uint8_t, Free>(p);
+}
+
+std::vector<float> Input() {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(kN);
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+
+// Runs `rows(v0, v1, out)` over the vocabulary in 16 chunks per thread, as RunLmHead does.
+template <typename Rows>
+void Split(ThreadPool& pool, int64_t vocab, float* out, Rows&& rows) {
+  const int64_t chunks = 16 * pool.n_threads();
+  pool.ParallelFor(
+      chunks, [&](int64_t c, int) { rows(vocab * c / chunks, vocab * (c + 1) / chunks, out); });
+}
+
+void BM_F16(benchmark::State& state) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  const int64_t kVocab = state.range(1);
+  const F16Gemv gemv(kN, BestIsa());
+  auto table = RandomTable(kVocab * kN * 2, 0, 0);
+  // Finite halves: clear the exponent's top bit of every value.
+  auto* h = reinterpret_cast<uint16_t*>(table.get());
+  for (int64_t i = 0; i < kVocab * kN; ++i) h[i] &= 0xBFFF;
+  const auto x = Input();
+  std::vector<float> out(kVocab);
+  for (auto _ : state) {
+    std::vector<float> xr(kN);  // the one-row input rounded to f16, as the executor does
+    for (int64_t i = 0; i < kN; ++i) xr[i] = RoundToHalf(x[i]);
+    Split(pool, kVocab, out.data(),
+          [&](int64_t v0, int64_t v1, float* o) { gemv.Run(h, xr.data(), false, v0, v1, o); });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * kVocab * kN * 2);
+}
+
+void BM_Q8_0(benchmark::State& state) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  const int64_t kVocab = state.range(1);
+  const Q8_0Gemv gemv(kN, BestIsa());
+  // Scales-first rows: 80 f16 scales, then 80 × 32 quants (none -128: ggml never writes it).
+  const size_t row_bytes = Q8_0Gemv::RowBytes(kN), scale_bytes = kN / 32 * 2;
+  const size_t bytes = kVocab * row_bytes;
+  auto table = RandomTable(bytes, 0, 0);
+  const uint16_t d = FloatToHalf(0.01f);
+  for (int64_t v = 0; v < kVocab; ++v) {
+    uint8_t* row = table.get() + v * row_bytes;
+    for (size_t i = 0; i < scale_bytes; i += 2) std::memcpy(row + i, &d, 2);
+    for (size_t i = scale_bytes; i < row_bytes; ++i)
+      if (row[i] == 0x80) row[i] = 0x81;
+  }
+  const auto x = Input();
+  std::vector<float> out(kVocab);
+  auto input = std::unique_ptr<uint8_t, Free>(
+      static_cast<uint8_t*>(std::aligned_alloc(64, gemv.InputBytes())));
+  for (auto _ : state) {
+    gemv.PrepareInput(x.data(), input.get());
+    Split(pool, kVocab, out.data(),
+          [&](int64_t v0, int64_t v1, float* o) { gemv.Run(table.get(), input.get(), v0, v1, o); });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+void BM_Q6_K(benchmark::State& state) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  const int64_t kVocab = state.range(1);
+  const Q6KGemv gemv(kN, BestIsa());
+  const size_t bytes = kVocab * kN / 256 * 210;
+  auto table = RandomTable(bytes, 210, q6k::kDOffset);
+  const auto x = Input();
+  std::vector<float> out(kVocab);
+  auto input = std::unique_ptr<uint8_t, Free>(
+      static_cast<uint8_t*>(std::aligned_alloc(64, (gemv.InputBytes() + 63) / 64 * 64)));
+  for (auto _ : state) {
+    gemv.PrepareInput(x.data(), input.get());
+    Split(pool, kVocab, out.data(),
+          [&](int64_t v0, int64_t v1, float* o) { gemv.Run(table.get(), input.get(), v0, v1, o); });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+// Args: threads, rows. 32768 rows stream from DRAM; 128 rows stay in L2 (the compute rate).
+void Shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"threads", "rows"});
+  for (int64_t rows : {32768, 2048})
+    for (int64_t threads : {1, 2}) b->Args({threads, rows});
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+BENCHMARK(BM_F16)->Apply(Shapes);
+BENCHMARK(BM_Q8_0)->Apply(Shapes);
+BENCHMARK(BM_Q6_K)->Apply(Shapes);
+
+}  // namespace
+}  // namespace bitjit::codegen
+
+BENCHMARK_MAIN();

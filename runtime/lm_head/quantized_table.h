@@ -1,0 +1,49 @@
+// The lm_head table re-quantized at compile time, built from the model's token_embd (F16 or Q8_0
+// rows) in parallel into one 64-byte aligned buffer: q8_0 rows hold ggml's Q8_0 numbers in the
+// kernel's scales-first layout (codegen/lmhead/q8_0_gemv.h), q6_k rows ggml's Q6_K blocks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "ir/dtype.h"
+#include "runtime/lm_head/lm_head_type.h"
+
+namespace bitjit {
+class ThreadPool;
+}
+
+namespace bitjit::lm_head {
+
+struct QuantizedTable {
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const;
+  };
+  LmHeadType type = LmHeadType::kF16;
+  int64_t n = 0, vocab = 0;  // row length (n_embd) and rows (n_vocab)
+  size_t row_bytes = 0, bytes = 0;
+  std::unique_ptr<uint8_t, FreeDeleter> data;
+
+  const uint8_t* row(int64_t v) const { return data.get() + static_cast<size_t>(v) * row_bytes; }
+};
+
+// Bytes of one row of n values stored as `type` (q8_0 or q6_k).
+size_t RowBytes(LmHeadType type, int64_t n);
+
+// An uninitialized table (what a plan's sidecar is copied into). Throws bitjit::Error for f16,
+// a row length `type` cannot hold, or when the memory cannot be had.
+QuantizedTable AllocateTable(LmHeadType type, int64_t n, int64_t vocab);
+
+// Quantizes `vocab` rows of n values stored as `source_type` (F16 or Q8_0) at `source`:
+//   q8_0 from F16: ggml's quantize_row_q8_0_ref (d = amax/127 as f16, q = roundf(x·127/amax));
+//   q8_0 from Q8_0: the blocks' numbers as they are (exact), refused if any quant is -128 (the
+//     kernel's sign trick needs [-127, 127]; ggml's quantizers never write -128);
+//   q6_k: QuantizeRowQ6_K of the row (dequantized first when Q8_0).
+QuantizedTable QuantizeTable(LmHeadType type, ir::DType source_type, const uint8_t* source,
+                             int64_t n, int64_t vocab, ThreadPool& pool);
+
+// ggml's quantize_row_q8_0_ref for one row of n (a multiple of 32) values, in ggml's layout.
+void QuantizeRowQ8_0Table(const float* x, int64_t n, uint8_t* blocks);
+
+}  // namespace bitjit::lm_head
