@@ -37,6 +37,6 @@ int RunCompile(const Args& args) {
 BITJIT_COMMAND(compile, "compile", "compile a model to a plan (optimized graph, kernels, repacked weights)",
                "-m MODEL -o MODEL.plan [--isa avx2|avx512|avx512vnni|avxvnni] "
                "[--lm-head f16|q8_0|q6_k]",
-               {"m", "numerics", "pre_tokenizer", "isa", "o", "lm_head"}, &RunCompile);
+               {"m", "numerics", "pre_tokenizer", "isa", "o", "lm_head", "tuning_cache"}, &RunCompile);
 
 }  // namespace bitjit::cli

@@ -21,5 +21,6 @@ DECLARE_string(lm_head);   // f16 (default) | q8_0 | q6_k (tools/lm_head_flag.cc
 
 namespace bitjit::cli {
 // Flags every model-running command reads (to list in Command::flags).
-#define BITJIT_MODEL_FLAGS "m", "plan", "numerics", "pre_tokenizer", "isa", "t", "c", "lm_head"
+#define BITJIT_MODEL_FLAGS \
+  "m", "plan", "numerics", "pre_tokenizer", "isa", "t", "c", "lm_head", "tuning_cache"
 }  // namespace bitjit::cli
