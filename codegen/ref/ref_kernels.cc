@@ -162,7 +162,11 @@ void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, i
 void SoftmaxScores(float* scores, int64_t n, float max, bool round_p) {
   double sum = 0.0;
   for (int64_t j = 0; j < n; ++j) {
-    scores[j] = std::exp(scores[j] - max);
+    // expf of anything below -104 is +0 (under the smallest denormal); skipping the call keeps
+    // the result bit for bit and avoids libm's slow underflow path, which near-hard-argmax
+    // attention rows hit for most keys.
+    const float d = scores[j] - max;
+    scores[j] = d < -104.0f ? 0.0f : std::exp(d);
     sum += scores[j];
   }
   const float inv = static_cast<float>(1.0 / sum);
