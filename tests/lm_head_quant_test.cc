@@ -363,15 +363,7 @@ INSTANTIATE_TEST_SUITE_P(Isas, LmHeadKernelTest, ::testing::ValuesIn(kAllIsas),
 // ---------------------------------------------------------------------------------------------
 // Options, plans.
 
-std::string ExpectError(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return "";
-}
+using testing::ExpectError;
 
 std::string Golden(const std::string& name) {
   return testing::SharedDir() + "/golden/" + name + "/model.gguf";

@@ -32,15 +32,7 @@ std::vector<float> StepLogits(const Model& model) {
   return all;
 }
 
-std::string ExpectError(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return "";
-}
+using testing::ExpectError;
 
 TEST(Plan, LoadedPlanComputesWhatTheCompiledModelComputes) {
   testing::TempDir dir;

@@ -67,4 +67,14 @@ void JitGenerator::Postamble() {
   ret();
 }
 
+void JitGenerator::HorizontalSumPs(const Xbyak::Ymm& acc, const Xbyak::Ymm& scratch) {
+  const Xbyak::Xmm x(acc.getIdx()), h(scratch.getIdx());
+  vextractf128(h, acc, 1);
+  vaddps(x, x, h);
+  vmovhlps(h, h, x);
+  vaddps(x, x, h);
+  vmovshdup(h, x);
+  vaddss(x, x, h);
+}
+
 }  // namespace bitjit::codegen

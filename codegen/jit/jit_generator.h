@@ -46,6 +46,10 @@ class JitGenerator : public Xbyak::CodeGenerator {
   // Restores what Preamble saved, clears the upper vector state (vzeroupper, avoiding the
   // AVX-SSE transition penalty in the caller) and returns.
   void Postamble();
+  // Sums the 8 floats of `acc` pairwise (halves, then quarters, then neighbours) into its lowest
+  // lane; `scratch` is clobbered. The fixed order is part of the lm_head kernels' documented
+  // float order.
+  void HorizontalSumPs(const Xbyak::Ymm& acc, const Xbyak::Ymm& scratch);
 
  private:
   std::string name_;

@@ -112,17 +112,12 @@ void F16GemvKernel::EmitTile(int rows) {
   // Pairwise lane reduction of each row, then one float store per row.
   for (int r = 0; r < rows; ++r) {
     const Xbyak::Ymm y(r), h(kHorizontal);
-    const Xbyak::Xmm x(r), hx(kHorizontal);
+    const Xbyak::Xmm x(r);
     if (zmm_) {
       vextractf64x4(h, Xbyak::Zmm(r), 1);
       vaddps(y, y, h);
     }
-    vextractf128(hx, y, 1);
-    vaddps(x, x, hx);
-    vmovhlps(hx, hx, x);
-    vaddps(x, x, hx);
-    vmovshdup(hx, x);
-    vaddss(x, x, hx);
+    HorizontalSumPs(y, h);
     vmovss(dword[r9 + 4 * r], x);
   }
 }

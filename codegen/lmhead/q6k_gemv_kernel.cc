@@ -75,12 +75,7 @@ void Q6KGemvKernel::generate() {
   dec(rax);
   jnz(l_block);
   // Pairwise lane reduction, one float store.
-  vextractf128(X(kHorizontal), Y(kAcc), 1);
-  vaddps(X(kAcc), X(kAcc), X(kHorizontal));
-  vmovhlps(X(kHorizontal), X(kHorizontal), X(kAcc));
-  vaddps(X(kAcc), X(kAcc), X(kHorizontal));
-  vmovshdup(X(kHorizontal), X(kAcc));
-  vaddss(X(kAcc), X(kAcc), X(kHorizontal));
+  HorizontalSumPs(Y(kAcc), Y(kHorizontal));
   vmovss(dword[r9], X(kAcc));
   add(r8, static_cast<int>(row_bytes));
   add(r9, 4);

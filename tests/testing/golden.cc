@@ -1,5 +1,6 @@
 #include "tests/testing/golden.h"
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "ir/base/error.h"
 #include <cstring>
 
 namespace bitjit::testing {
@@ -37,6 +40,16 @@ std::string ReadFile(const std::string& path) {
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
+}
+
+std::string ExpectError(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
 }
 
 std::string TestName(std::string name) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ GoldenCase LoadGoldenCase(const std::string& name);
 std::vector<float> ReadF32File(const std::string& path);
 // A whole file's bytes ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
+
+// Runs f and returns the message of the bitjit::Error it throws (a gtest failure and "" if it
+// throws none).
+std::string ExpectError(const std::function<void()>& f);
 
 // A gtest parameter name for a case name ("gqa4-k4224" -> "gqa4_k4224").
 std::string TestName(std::string case_name);
