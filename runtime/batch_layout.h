@@ -11,8 +11,11 @@
 namespace bitjit {
 
 struct BatchLayout {
-  explicit BatchLayout(const StepInputs& in) {
-    const auto seq = [&](int64_t t) { return in.seq_ids.empty() ? 0 : in.seq_ids[t]; };
+  explicit BatchLayout(const StepInputs& in)
+      : n_tokens(static_cast<int>(in.tokens.size())),
+        n_rows(static_cast<int>(in.output_rows.size())) {
+    if (in.seq_ids.empty()) return;  // one sequence: the batch's own shape decides (no allocation)
+    const auto seq = [&](int64_t t) { return in.seq_ids[t]; };
     std::unordered_map<int32_t, int> tokens_of, rows_of;
     for (size_t t = 0; t < in.tokens.size(); ++t) ++tokens_of[seq(t)];
     for (int32_t r : in.output_rows) ++rows_of[seq(r)];
@@ -20,11 +23,12 @@ struct BatchLayout {
     for (int32_t r : in.output_rows) seq_rows.push_back(rows_of[seq(r)]);
   }
   // A token whose sequence has no other token in the batch takes bitnet.cpp's decode path.
-  bool decode(int64_t t) const { return seq_tokens[t] == 1; }
+  bool decode(int64_t t) const { return (seq_tokens.empty() ? n_tokens : seq_tokens[t]) == 1; }
   // A logits row alone for its sequence takes bitnet.cpp's one-row lm_head path.
-  bool single_row(int64_t r) const { return seq_rows[r] == 1; }
+  bool single_row(int64_t r) const { return (seq_rows.empty() ? n_rows : seq_rows[r]) == 1; }
 
-  std::vector<int> seq_tokens;  // per token: tokens of its sequence in this batch
+  int n_tokens, n_rows;
+  std::vector<int> seq_tokens;  // per token: tokens of its sequence in this batch (multi-sequence)
   std::vector<int> seq_rows;    // per logits row: logits rows of its sequence in this batch
 };
 

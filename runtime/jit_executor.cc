@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -277,11 +278,14 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
   switch (n.attrs.epilogue) {
     case ir::Epilogue::kNone: {
       // Tasks over (weight, row chunk): Q, K and V stream in one parallel region.
-      std::vector<int64_t> first_task(pl.matmuls.size() + 1, 0);
+      // No allocation on the hot path: merged bitlinears hold a handful of weights.
+      constexpr size_t kMaxWeights = 8;
+      CHECK_LE(pl.matmuls.size(), kMaxWeights);
+      std::array<int64_t, kMaxWeights + 1> first_task{};
       for (size_t i = 0; i < pl.matmuls.size(); ++i) {
         first_task[i + 1] = first_task[i] + RowTasks(*pl.matmuls[i], threads, T);
       }
-      pool_.ParallelFor(first_task.back(), [&](int64_t task, int) {
+      pool_.ParallelFor(first_task[pl.matmuls.size()], [&](int64_t task, int) {
         size_t i = 0;
         while (task >= first_task[i + 1]) ++i;
         const auto& mm = *pl.matmuls[i];
