@@ -172,8 +172,10 @@ void BM_LmHeadF16(benchmark::State& state, Isa isa) {
   for (size_t i = size_t{1} << 20; i < table.size(); ++i) table[i] = table[i - (size_t{1} << 20)];
   std::vector<float> x(static_cast<size_t>(n), 0.5f), logits(static_cast<size_t>(vocab));
   const F16Gemv gemv(n, isa);
+  F16TiledTable tiles = gemv.Allocate(vocab);
+  gemv.PackTiles(table.data(), 0, tiles.n_tiles, &tiles);
   for (auto _ : state) {
-    gemv.Run(table.data(), x.data(), /*round_input=*/true, 0, vocab, logits.data());
+    gemv.Run(tiles, x.data(), /*round_input=*/true, 0, vocab, logits.data());
     benchmark::DoNotOptimize(logits.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * table.size() * 2));

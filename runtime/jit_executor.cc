@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "codegen/memory/weight_memory.h"
 #include "codegen/ref/ref_kernels.h"
 #include "codegen/ref/ternary_ref.h"
 #include "ir/base/error.h"
@@ -68,14 +69,15 @@ void JitExecutor::CompiledWeights::AddActivationKernels(const ir::Graph& graph) 
       linears[n.get()].quantizer =
           std::make_unique<codegen::ActivationQuantizer>(n->bl_input()->shape[1], isa);
     } else if (n->kind == OpKind::kLmHead && n->operands[1]->dtype == DType::kF16) {
-      const int64_t e = n->operands[1]->shape[1];
-      if (!lm_heads.count(e)) lm_heads[e] = std::make_unique<codegen::F16Gemv>(e, isa);
+      if (f16_lm_head) Fail("the JIT path runs one lm_head per graph");
+      f16_lm_head = std::make_unique<codegen::F16Gemv>(n->operands[1]->shape[1], isa);
     }
   }
 }
 
 std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
-    const ir::Graph& graph, codegen::Isa isa, int n_threads, lm_head::LmHeadType lm_head) {
+    const ir::Graph& graph, codegen::Isa isa, int n_threads, lm_head::LmHeadType lm_head,
+    const SourceDone& done) {
   const auto start = std::chrono::steady_clock::now();
   auto compiled = std::make_shared<CompiledWeights>();
   compiled->isa = codegen::ResolveIsa(isa);
@@ -92,16 +94,18 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
       const Value* w = n->bl_weight(i);
       const int64_t k = w->shape[1], rows = w->shape[0];
       // The weight-layout pass's choice; graphs that skipped it get the tuning cache's.
-      const codegen::TernaryTile tile =
-          n->attrs.weight_tiles.empty()
-              ? ChooseTernaryTile(k, rows, compiled->isa)
-              : codegen::TernaryTile{n->attrs.weight_tiles[i].first, n->attrs.weight_tiles[i].second};
+      const codegen::TernaryTile tile = n->attrs.weight_tiles.empty()
+                                            ? ChooseTernaryTile(k, rows, compiled->isa)
+                                            : codegen::TernaryTile{n->attrs.weight_tiles[i].first,
+                                                                   n->attrs.weight_tiles[i].second};
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(k, rows, compiled->isa, tile));
     }
   }
   compiled->AddActivationKernels(graph);
   const auto jit_done = std::chrono::steady_clock::now();
   // ...then the weights, repacked into each kernel's layout by row ranges in parallel.
+  // All of them in one arena of huge pages (codegen/memory/weight_memory.h).
+  codegen::WeightArena arena(compiled->PackedFootprint());
   std::vector<Job> jobs;
   for (const auto& n : graph.nodes()) {
     if (n->kind != OpKind::kBitLinear) continue;
@@ -111,33 +115,79 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
       const Value* w = n->bl_weight(i);
       const int64_t k = w->shape[1], rows = w->shape[0];
       pl.weights.push_back(codegen::AllocateTernaryPacked(k, rows, pl.matmuls[i]->tile().rows,
-                                                          w->producer->constant.scale));
+                                                          w->producer->constant.scale, &arena));
       constexpr int64_t kRowsPerJob = 256;
       for (int64_t r = 0; r < rows; r += kRowsPerJob) {
-        jobs.push_back({w->producer->constant.data, &pl.weights.back(), r,
-                        std::min(rows, r + kRowsPerJob)});
+        jobs.push_back(
+            {w->producer->constant.data, &pl.weights.back(), r, std::min(rows, r + kRowsPerJob)});
       }
     }
   }
   ThreadPool pool(n_threads);
   pool.ParallelFor(static_cast<int64_t>(jobs.size()), [&](int64_t j, int) {
-    codegen::PackTernaryRows(jobs[j].i2s, jobs[j].row_begin, jobs[j].row_end, jobs[j].out);
+    const Job& job = jobs[j];
+    codegen::PackTernaryRows(job.i2s, job.row_begin, job.row_end, job.out);
+    if (done) {  // the I2_S blocks only these rows use (blocks of 128 codes in 32 bytes)
+      const int64_t k = job.out->k;
+      const int64_t first = (job.row_begin * k + 127) / 128, last = job.row_end * k / 128;
+      if (last > first) done(job.i2s + first * 32, static_cast<size_t>(last - first) * 32);
+    }
   });
   LOG(INFO) << "compiled " << compiled->linears.size() << " bitlinears for "
             << codegen::IsaName(compiled->isa) << ": kernels "
             << std::chrono::duration<double, std::milli>(jit_done - start).count()
             << " ms, weight repacking "
-            << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - jit_done).count()
+            << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                         jit_done)
+                   .count()
             << " ms (" << pool.n_threads() << " threads)";
-  // --lm-head q8_0|q6_k: quantize the lm_head table once, here (runtime/lm_head).
-  if (lm_head != lm_head::LmHeadType::kF16)
+  // --lm-head q8_0|q6_k: quantize the lm_head table once, here (runtime/lm_head); else stream
+  // the model's own table from huge pages.
+  if (lm_head != lm_head::LmHeadType::kF16) {
     compiled->quantized_lm_head = lm_head::CompileLmHead(graph, lm_head, compiled->isa, pool);
+  } else {
+    compiled->PackF16LmHead(graph, pool, done);
+  }
   return compiled;
+}
+
+size_t JitExecutor::CompiledWeights::PackedFootprint() const {
+  size_t bytes = 0;
+  for (const auto& [node, pl] : linears) {
+    for (size_t i = 0; i < pl.matmuls.size(); ++i) {
+      const codegen::TernaryMatmul& mm = *pl.matmuls[i];
+      bytes += codegen::WeightArena::Footprint(
+          codegen::TernaryPackedBytes(mm.k(), mm.n(), mm.tile().rows));
+    }
+  }
+  return bytes;
+}
+
+void JitExecutor::CompiledWeights::PackF16LmHead(const ir::Graph& graph, ThreadPool& pool,
+                                                 const SourceDone& done) {
+  if (!f16_lm_head) return;
+  const ir::Value& source = lm_head::LmHeadTable(graph);
+  const auto* rows = reinterpret_cast<const uint16_t*>(source.producer->constant.data);
+  auto table = std::make_shared<codegen::F16TiledTable>(f16_lm_head->Allocate(source.shape[0]));
+  const int64_t parts = std::min<int64_t>(table->n_tiles, 8 * pool.n_threads());
+  pool.ParallelFor(parts, [&](int64_t part, int) {
+    const int64_t t0 = table->n_tiles * part / parts, t1 = table->n_tiles * (part + 1) / parts;
+    f16_lm_head->PackTiles(rows, t0, t1, table.get());
+    if (done) {
+      const int64_t R = table->tile_rows, v1 = std::min(t1 * R, table->vocab);
+      done(reinterpret_cast<const uint8_t*>(rows + t0 * R * table->n),
+           static_cast<size_t>(v1 - t0 * R) * table->n * 2);
+    }
+  });
+  f16_lm_head_table = std::move(table);
 }
 
 JitExecutor::JitExecutor(const ir::Graph& graph, std::shared_ptr<const CompiledWeights> weights,
                          int n_threads)
-    : graph_(graph), weights_(std::move(weights)), isa_(weights_->isa), pool_(n_threads),
+    : graph_(graph),
+      weights_(std::move(weights)),
+      isa_(weights_->isa),
+      pool_(n_threads),
       impl_(new Impl) {
   if (graph.arena_bytes_per_token() <= 0) Fail("the JIT executor needs a memory-planned graph");
   size_t n_values = 0;
@@ -165,9 +215,10 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
     const auto& ops = n.operands;
     switch (n.kind) {
       case OpKind::kInput:
-        m.ptr[n.result()->id] = const_cast<int32_t*>(n.name == "tokens"      ? in.tokens.data()
-                                                     : n.name == "positions" ? in.positions.data()
-                                                                             : in.output_rows.data());
+        m.ptr[n.result()->id] =
+            const_cast<int32_t*>(n.name == "tokens"      ? in.tokens.data()
+                                 : n.name == "positions" ? in.positions.data()
+                                                         : in.output_rows.data());
         break;
       case OpKind::kConstant:
         m.ptr[n.result()->id] = const_cast<uint8_t*>(n.constant.data);
@@ -178,17 +229,21 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
         const auto* ids = static_cast<const int32_t*>(m.ptr[ops[1]->id]);
         float* out = F(n.result());
         for (int64_t t = 0; t < T; ++t) {
-          if (ids[t] < 0 || ids[t] >= vocab) Fail("token id ", ids[t], " is outside the vocabulary");
+          if (ids[t] < 0 || ids[t] >= vocab)
+            Fail("token id ", ids[t], " is outside the vocabulary");
           if (table->dtype == DType::kF16) {
-            ref::EmbeddingRowF16(static_cast<const uint16_t*>(m.ptr[table->id]), e, ids[t], out + t * e);
+            ref::EmbeddingRowF16(static_cast<const uint16_t*>(m.ptr[table->id]), e, ids[t],
+                                 out + t * e);
           } else {
-            ref::EmbeddingRowQ8_0(static_cast<const uint8_t*>(m.ptr[table->id]), e, ids[t], out + t * e);
+            ref::EmbeddingRowQ8_0(static_cast<const uint8_t*>(m.ptr[table->id]), e, ids[t],
+                                  out + t * e);
           }
         }
         break;
       }
       case OpKind::kRmsNorm:
-        ref::RmsNorm(F(ops[0]), Dim(ops[0]->shape[0]), ops[0]->shape[1], n.attrs.eps, F(n.result()));
+        ref::RmsNorm(F(ops[0]), Dim(ops[0]->shape[0]), ops[0]->shape[1], n.attrs.eps,
+                     F(n.result()));
         break;
       case OpKind::kMul:
       case OpKind::kAdd:
@@ -228,7 +283,8 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
         const auto* rows = static_cast<const int32_t*>(m.ptr[ops[1]->id]);
         for (int64_t r = 0; r < R; ++r) {
           CHECK(rows[r] >= 0 && rows[r] < T);
-          std::memcpy(F(n.result()) + r * width, F(ops[0]) + rows[r] * width, width * sizeof(float));
+          std::memcpy(F(n.result()) + r * width, F(ops[0]) + rows[r] * width,
+                      width * sizeof(float));
         }
         break;
       }
@@ -294,8 +350,8 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
         const int64_t r0 = std::min(mm.n(), tiles * c / chunks * tile);
         const int64_t r1 = std::min(mm.n(), tiles * (c + 1) / chunks * tile);
         if (r0 < r1) {
-          mm.RunF32(pl.weights[i], q, q_scale, T, r0, r1, static_cast<float*>(m.ptr[n.result(i)->id]),
-                    0, q_sum);
+          mm.RunF32(pl.weights[i], q, q_scale, T, r0, r1,
+                    static_cast<float*>(m.ptr[n.result(i)->id]), 0, q_sum);
         }
       });
       break;
@@ -306,7 +362,8 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       const int64_t rows = mm.n();
       float* out = static_cast<float*>(m.ptr[n.result()->id]);
       float* up = reinterpret_cast<float*>(m.tmp.Get(T * rows * sizeof(float)));
-      const float* res = n.bl_residual() ? static_cast<const float*>(m.ptr[n.bl_residual()->id]) : nullptr;
+      const float* res =
+          n.bl_residual() ? static_cast<const float*>(m.ptr[n.bl_residual()->id]) : nullptr;
       const int64_t chunks = RowTasks(mm, threads, T);
       const int64_t tile = mm.tile().rows, tiles = (rows + tile - 1) / tile;
       pool_.ParallelFor(chunks, [&](int64_t c, int) {
@@ -316,7 +373,8 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
         mm.RunF32(pl.weights[0], q, q_scale, T, r0, r1, out, 0, q_sum);
         if (res) {
           for (int64_t t = 0; t < T; ++t)
-            for (int64_t r = r0; r < r1; ++r) out[t * rows + r] = res[t * rows + r] + out[t * rows + r];
+            for (int64_t r = r0; r < r1; ++r)
+              out[t * rows + r] = res[t * rows + r] + out[t * rows + r];
         } else {
           pl.matmuls[1]->RunF32(pl.weights[1], q, q_scale, T, r0, r1, up, 0, q_sum);
           for (int64_t t = 0; t < T; ++t) {
@@ -336,7 +394,8 @@ void JitExecutor::RunAttention(const Node& n, const StepInputs& in, const BatchL
                                KvCache& cache, int64_t T) {
   Impl& m = *impl_;
   const ir::Attrs& a = n.attrs;
-  const int64_t kv_width = int64_t{a.n_head_kv} * a.head_dim, q_width = int64_t{a.n_head} * a.head_dim;
+  const int64_t kv_width = int64_t{a.n_head_kv} * a.head_dim,
+                q_width = int64_t{a.n_head} * a.head_dim;
   const float* q = static_cast<const float*>(m.ptr[n.operands[0]->id]);
   const float* k = static_cast<const float*>(m.ptr[n.operands[1]->id]);
   const float* v = static_cast<const float*>(m.ptr[n.operands[2]->id]);
@@ -370,9 +429,10 @@ void JitExecutor::RunAttention(const Node& n, const StepInputs& in, const BatchL
     float* oh = out + t * q_width + int64_t{h} * a.head_dim;
     const int64_t n_kv = pos[t] + 1;
     if (simd) {
-      kernels::AttentionHeadF16Avx2(qh, cache.k16(a.layer, 0, seq(t)), cache.v16(a.layer, 0, seq(t)),
-                                    kv_width, int64_t{h / group} * a.head_dim, n_kv, a.head_dim,
-                                    round_q, round_p, m.scores[thread].data(), oh);
+      kernels::AttentionHeadF16Avx2(qh, cache.k16(a.layer, 0, seq(t)),
+                                    cache.v16(a.layer, 0, seq(t)), kv_width,
+                                    int64_t{h / group} * a.head_dim, n_kv, a.head_dim, round_q,
+                                    round_p, m.scores[thread].data(), oh);
       return;
     }
     // Portable: the reference row kernel on a one-head view of this head's kv group.
@@ -414,10 +474,13 @@ void JitExecutor::RunLmHead(const Node& n, const BatchLayout& layout, int64_t R)
     if (table->dtype == DType::kF16) {
       const bool round = bitnet && layout.single_row(r);
       for (int64_t i = 0; i < e; ++i) xr[i] = round ? RoundToHalf(row[i]) : row[i];
-      const auto* w = reinterpret_cast<const uint16_t*>(data);
-      const codegen::F16Gemv& gemv = *weights_->lm_heads.at(e);
-      pool_.ParallelFor(chunks, [&](int64_t c, int) {
-        gemv.Run(w, xr, /*round_input=*/false, vocab * c / chunks, vocab * (c + 1) / chunks, lr);
+      // Split on tile boundaries: no tile is computed twice.
+      const codegen::F16Gemv& gemv = *weights_->f16_lm_head;
+      const codegen::F16TiledTable& tiles = *weights_->f16_lm_head_table;
+      const int64_t R = gemv.tile_rows(), parts = std::min(chunks, tiles.n_tiles);
+      pool_.ParallelFor(parts, [&](int64_t c, int) {
+        const int64_t v0 = tiles.n_tiles * c / parts * R, v1 = tiles.n_tiles * (c + 1) / parts * R;
+        gemv.Run(tiles, xr, /*round_input=*/false, v0, std::min(v1, vocab), lr);
       });
     } else if (bitnet && simd) {
       ref::QuantizeRowQ8_0(row, e, xq);

@@ -4,6 +4,7 @@
 // runs portable or intrinsic code with the reference's roundings.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -31,23 +32,32 @@ class JitExecutor : public Executor {
   };
   // Kernels and repacked weights of every bitlinear of a graph: built once per model and
   // shared by all its executors.
+  // Called with ranges of the model's bytes (I2_S codes, the f16 lm_head) once they have been
+  // copied into the kernels' layouts, from any thread: Model drops those file pages right away,
+  // so that loading never holds both copies of the weights (peak memory near the file size).
+  using SourceDone = std::function<void(const uint8_t* data, size_t bytes)>;
   struct CompiledWeights {
     codegen::Isa isa;
     std::unordered_map<const ir::Node*, PackedLinear> linears;
-    // The F16 lm_head GEMV (one per distinct row length), when the table is f16.
-    std::unordered_map<int64_t, std::unique_ptr<codegen::F16Gemv>> lm_heads;
+    // The f16 lm_head: its GEMV and the model's table repacked into the kernel's row tiles.
+    std::unique_ptr<codegen::F16Gemv> f16_lm_head;
+    std::shared_ptr<const codegen::F16TiledTable> f16_lm_head_table;
     // --lm-head q8_0|q6_k: the lm_head table quantized at compile time and its kernel
     // (runtime/lm_head); null for f16, where the graph's own table is used.
     std::shared_ptr<const lm_head::QuantizedLmHead> quantized_lm_head;
     // Fills the kernels that need no weight data (quantizers, lm_head) for `graph`.
     void AddActivationKernels(const ir::Graph& graph);
+    // Bytes of one WeightArena holding every matmul's packed weights.
+    size_t PackedFootprint() const;
+    // Repacks the graph's f16 lm_head table for f16_lm_head (in parallel on `pool`).
+    void PackF16LmHead(const ir::Graph& graph, ThreadPool& pool, const SourceDone& done = nullptr);
   };
   // Generates the kernels and repacks every ternary weight (in parallel on n_threads); with
   // lm_head q8_0 / q6_k also quantizes the lm_head table. Throws bitjit::Error if the CPU
   // cannot run `isa`.
   static std::shared_ptr<const CompiledWeights> Compile(
       const ir::Graph& graph, codegen::Isa isa, int n_threads = 0,
-      lm_head::LmHeadType lm_head = lm_head::LmHeadType::kF16);
+      lm_head::LmHeadType lm_head = lm_head::LmHeadType::kF16, const SourceDone& done = nullptr);
 
   // The graph must have been through the pass pipeline (plan-memory in particular).
   JitExecutor(const ir::Graph& graph, std::shared_ptr<const CompiledWeights> weights,

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
+#include "codegen/memory/weight_memory.h"
 #include "runtime/thread_pool.h"
 
 namespace bitjit {
@@ -31,7 +33,9 @@ __attribute__((target("avx2"))) uint64_t ReadSum(const uint8_t* p, size_t n) {
 
 double MeasureReadBandwidth(int n_threads, int repeats) {
   constexpr size_t kBytes = size_t{512} << 20;  // far beyond any L3
-  auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, kBytes));
+  // Weight memory, as the kernels stream: huge pages where the kernel offers them.
+  const std::shared_ptr<uint8_t[]> memory = codegen::AllocateWeightMemory(kBytes);
+  uint8_t* buf = memory.get();
   std::memset(buf, 1, kBytes);  // fault the pages in before timing
   ThreadPool pool(n_threads);
   const int64_t tasks = pool.n_threads();
@@ -46,7 +50,6 @@ double MeasureReadBandwidth(int n_threads, int repeats) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     gbs.push_back(kBytes / s / 1e9);
   }
-  std::free(buf);
   volatile uint64_t keep = sink[0];
   (void)keep;
   std::sort(gbs.begin(), gbs.end());

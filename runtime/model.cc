@@ -41,18 +41,28 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
   }
   if (options.isa != "ref") {
     if (!options.optimize) Fail("the JIT path needs the optimized graph (use --isa ref)");
-    const codegen::Isa isa = options.isa.empty() ? codegen::BestIsa() : codegen::ParseIsa(options.isa);
-    m->compiled_ = JitExecutor::Compile(*m->graph_, isa, options.n_threads, lm_head);
+    const codegen::Isa isa =
+        options.isa.empty() ? codegen::BestIsa() : codegen::ParseIsa(options.isa);
+    const gguf::GgufFile& file = *m->file_;
+    m->compiled_ = JitExecutor::Compile(*m->graph_, isa, options.n_threads, lm_head,
+                                        [&file](const uint8_t* data, size_t bytes) {
+                                          file.ReleasePages({data, bytes});
+                                        });
     // The kernels read the repacked copy: the I2_S bytes need not stay resident.
     for (const auto& t : m->file_->tensors())
       if (t.ggml_type() == gguf::GgmlType::kI2_S) m->file_->ReleasePages(t.data);
-    // --lm-head q8_0|q6_k: the model's table is left to embedding lookups (a row per token).
-    if (lm_head != lm_head::LmHeadType::kF16) {
-      const ir::ConstantData& table = lm_head::LmHeadTable(*m->graph_).producer->constant;
-      m->file_->ReleasePages({table.data, table.n_bytes});
-    }
+    m->ReleaseLmHeadPages();
   }
   return m;
+}
+
+void Model::ReleaseLmHeadPages() const {
+  const auto& compiled = *std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_);
+  // The model's table is left to embedding lookups (a row per token).
+  if (compiled.f16_lm_head_table || compiled.quantized_lm_head) {
+    const ir::ConstantData& table = lm_head::LmHeadTable(*graph_).producer->constant;
+    file_->ReleasePages({table.data, table.n_bytes});
+  }
 }
 
 passes::PassContext Model::TargetContext(const std::string& isa_option) {
@@ -64,7 +74,8 @@ passes::PassContext Model::TargetContext(const std::string& isa_option) {
   context.choose_weight_tile = [isa](int64_t k, int64_t n) {
     codegen::TernaryTile tile = ChooseTernaryTile(k, n, isa);
     const codegen::TernaryTile def = codegen::DefaultTernaryTile(isa);
-    return std::pair<int, int>{tile.rows ? tile.rows : def.rows, tile.tokens ? tile.tokens : def.tokens};
+    return std::pair<int, int>{tile.rows ? tile.rows : def.rows,
+                               tile.tokens ? tile.tokens : def.tokens};
   };
   return context;
 }
@@ -81,7 +92,8 @@ int64_t Model::DecodeWeightBytes() const {
   const auto* compiled = static_cast<const JitExecutor::CompiledWeights*>(compiled_.get());
   for (const auto& n : graph_->nodes()) {
     if (n->kind == ir::OpKind::kBitLinear && compiled) {
-      for (const auto& w : compiled->linears.at(n.get()).weights) bytes += static_cast<int64_t>(w.bytes);
+      for (const auto& w : compiled->linears.at(n.get()).weights)
+        bytes += static_cast<int64_t>(w.bytes);
     } else if (n->kind == ir::OpKind::kConstant && n->constant.name != "token_embd.weight" &&
                !(compiled && n->result()->dtype == ir::DType::kI2S)) {
       bytes += static_cast<int64_t>(n->constant.n_bytes);  // norms; i2_s on the interpreter
@@ -120,7 +132,9 @@ Session::Session(const Model& model, int64_t n_ctx, int n_threads)
       cache_(model.config().n_layer, CheckedContext(model, n_ctx), model.config().n_embd_kv(),
              model.options().numerics == ir::Numerics::kBitnet) {}
 
-void Session::Truncate(int64_t n) { n_past_ = std::clamp<int64_t>(n, 0, n_past_); }
+void Session::Truncate(int64_t n) {
+  n_past_ = std::clamp<int64_t>(n, 0, n_past_);
+}
 
 void Session::Eval(std::span<const int32_t> tokens, bool all_rows, std::vector<float>* logits) {
   const int64_t n = static_cast<int64_t>(tokens.size());
@@ -131,7 +145,8 @@ void Session::Eval(std::span<const int32_t> tokens, bool all_rows, std::vector<f
   }
   const int64_t vocab = model_.config().n_vocab;
   for (int32_t id : tokens)
-    if (id < 0 || id >= vocab) Fail("token id ", id, " is outside the vocabulary (0..", vocab - 1, ")");
+    if (id < 0 || id >= vocab)
+      Fail("token id ", id, " is outside the vocabulary (0..", vocab - 1, ")");
   std::vector<int32_t> positions(n), rows;
   std::iota(positions.begin(), positions.end(), static_cast<int32_t>(n_past_));
   if (all_rows) {

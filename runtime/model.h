@@ -79,6 +79,9 @@ class Model {
   Model() = default;
   // The GGUF, config and tokenizer (what both Load and LoadPlan need).
   static std::unique_ptr<Model> Open(const std::string& path, const ModelOptions& options);
+  // Drops the file's pages of the lm_head table once the JIT path reads a copy of it (the
+  // resident f16 copy or the --lm-head quantized table).
+  void ReleaseLmHeadPages() const;
   std::unique_ptr<gguf::GgufFile> file_;
   ModelConfig config_;
   ModelOptions options_;

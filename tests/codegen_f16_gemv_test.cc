@@ -64,10 +64,12 @@ TEST_P(F16GemvIsaTest, MatchesItsFloatOrderExactlyAndTheReferenceClosely) {
       std::vector<float> want(static_cast<size_t>(vocab));
       ref::LmHeadF16(x.data(), 1, n, table.data(), vocab, round_input, want.data());
       const F16Gemv gemv(n, isa);
+      F16TiledTable tiles = gemv.Allocate(vocab);
+      gemv.PackTiles(table.data(), 0, tiles.n_tiles, &tiles);
       for (const auto& [begin, end] :
            {std::pair<int64_t, int64_t>{0, vocab}, {3, 4}, {5, 12}, {9, 37}, {20, 20}}) {
         std::vector<float> out(static_cast<size_t>(vocab), -7.0f);
-        gemv.Run(table.data(), x.data(), round_input, begin, end, out.data());
+        gemv.Run(tiles, x.data(), round_input, begin, end, out.data());
         for (int64_t v = 0; v < vocab; ++v) {
           SCOPED_TRACE("n " + std::to_string(n) + " row " + std::to_string(v));
           if (v < begin || v >= end) {
@@ -86,6 +88,34 @@ TEST_P(F16GemvIsaTest, MatchesItsFloatOrderExactlyAndTheReferenceClosely) {
         }
       }
     }
+  }
+}
+
+TEST_P(F16GemvIsaTest, TiledTableHoldsEveryRowAndPacksInAnySplit) {
+  const Isa isa = GetParam();
+  const int64_t n = 48, vocab = 45;  // a partial last tile on every ISA
+  std::vector<uint16_t> table(static_cast<size_t>(n * vocab));
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<uint16_t>(i * 7 + 1);
+  const F16Gemv gemv(n, isa);
+  F16TiledTable whole = gemv.Allocate(vocab), split = gemv.Allocate(vocab);
+  ASSERT_EQ(whole.n_tiles, (vocab + gemv.tile_rows() - 1) / gemv.tile_rows());
+  gemv.PackTiles(table.data(), 0, whole.n_tiles, &whole);
+  for (int64_t t = whole.n_tiles; t > 0; --t) gemv.PackTiles(table.data(), t - 1, t, &split);
+  for (int64_t v = 0; v < vocab; ++v) {
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(whole.at(v, i), table[v * n + i]) << "row " << v << " element " << i;
+      ASSERT_EQ(split.at(v, i), table[v * n + i]) << "row " << v << " element " << i;
+    }
+  }
+  // Padding rows of the last tile are zero.
+  for (int64_t v = vocab; v < whole.n_tiles * whole.tile_rows; ++v)
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(whole.at(v, i), 0);
+  EXPECT_THROW(gemv.PackTiles(table.data(), 0, whole.n_tiles + 1, &whole), Error);
+  std::vector<float> x(static_cast<size_t>(n), 1.0f), out(static_cast<size_t>(vocab));
+  EXPECT_THROW(gemv.Run(whole, x.data(), false, 0, vocab + 1, out.data()), Error);
+  if (isa != Isa::kRef) {
+    const F16Gemv other(2 * n, isa);
+    EXPECT_THROW(other.Run(whole, x.data(), false, 0, vocab, out.data()), Error);
   }
 }
 

@@ -69,7 +69,13 @@ void JitGenerator::Postamble() {
 
 void JitGenerator::HorizontalSumPs(const Xbyak::Ymm& acc, const Xbyak::Ymm& scratch) {
   const Xbyak::Xmm x(acc.getIdx()), h(scratch.getIdx());
-  vextractf128(h, acc, 1);
+  // Registers 16-31 exist only in EVEX encodings (AVX-512), where vextractf32x4 does the work
+  // of the VEX-only vextractf128.
+  if (h.getIdx() >= 16 || acc.getIdx() >= 16) {
+    vextractf32x4(h, acc, 1);
+  } else {
+    vextractf128(h, acc, 1);
+  }
   vaddps(x, x, h);
   vmovhlps(h, h, x);
   vaddps(x, x, h);

@@ -1,5 +1,10 @@
 // Front door of the F16 GEMV (f16_gemv_kernel.h): bitnet.cpp's one-row lm_head, whose input
 // is rounded to F16 before the dot products (../shared/spec/MODEL.md).
+//
+//   F16Gemv gemv(n, isa);
+//   F16TiledTable t = gemv.Allocate(vocab);
+//   gemv.PackTiles(table, 0, t.n_tiles, &t);               // once, at load time (any split)
+//   gemv.Run(t, x, round_input, row_begin, row_end, out);  // per token (any row split)
 #pragma once
 
 #include <cstdint>
@@ -10,21 +15,51 @@
 
 namespace bitjit::codegen {
 
+// The table in the kernel's layout, in weight memory (codegen/memory/weight_memory.h):
+// tiles of R rows (the last one padded with zero rows), each a contiguous run of n / L
+// blocks; block b of a tile holds, row after row, the L halves [bL, bL + L) of its R rows.
+// For kRef R = 1 and L = n: the model's own row-major layout.
+struct F16TiledTable {
+  int64_t n = 0, vocab = 0;
+  int tile_rows = 1, block_lanes = 1;
+  int64_t n_tiles = 0;
+  size_t bytes = 0;
+  std::shared_ptr<uint8_t[]> data;
+
+  size_t tile_bytes() const { return static_cast<size_t>(tile_rows) * n * 2; }
+  const uint16_t* tile(int64_t t) const {
+    return reinterpret_cast<const uint16_t*>(data.get() + t * tile_bytes());
+  }
+  // Half (row v, element i), the portable reading of the layout.
+  uint16_t at(int64_t v, int64_t i) const;
+};
+
 class F16Gemv {
  public:
   // n: row length. Throws bitjit::Error if the CPU cannot run `isa` or n is not a multiple
   // of 16 (for kRef any n >= 1).
   F16Gemv(int64_t n, Isa isa);
 
-  // out[v] = sum_i x'[i] * table[v * n + i] for v in [row_begin, row_end), with
+  int tile_rows() const { return tile_rows_; }
+
+  // A zeroed table of `vocab` rows in this kernel's layout.
+  F16TiledTable Allocate(int64_t vocab) const;
+  // Copies tiles [tile_begin, tile_end) of the row-major `table` (vocab x n halves) into `t`.
+  // Tiles own whole bytes of `t`, so disjoint tile ranges may be packed from different threads.
+  void PackTiles(const uint16_t* table, int64_t tile_begin, int64_t tile_end,
+                 F16TiledTable* t) const;
+
+  // out[v] = sum_i x'[i] * table[v][i] for v in [row_begin, row_end), with
   // x' = (float)(half)x when round_input, else x. Float accumulation in the kernel's order
-  // (kRef: sequential, as ref::LmHeadF16). Rows may be split across threads.
-  void Run(const uint16_t* table, const float* x, bool round_input, int64_t row_begin,
+  // (kRef: sequential, as ref::LmHeadF16). Rows may be split across threads; splits on tile
+  // boundaries (multiples of tile_rows()) avoid recomputing a shared tile.
+  void Run(const F16TiledTable& t, const float* x, bool round_input, int64_t row_begin,
            int64_t row_end, float* out) const;
 
  private:
   int64_t n_;
   Isa isa_;
+  int tile_rows_ = 1, block_lanes_;
   std::shared_ptr<const F16GemvKernel> kernel_;  // null for kRef
 };
 

@@ -1,15 +1,13 @@
 #include "codegen/ternary/ternary_layout.h"
 
 #include <cstring>
-#include <new>
 #include <vector>
 
+#include "codegen/memory/weight_memory.h"
 #include "ir/base/error.h"
 
 namespace bitjit::codegen {
 namespace {
-
-constexpr std::align_val_t kAlign{64};
 
 // Codes (0..2) of elements [first, first + count) of the flattened I2_S tensor into out[].
 void DecodeI2s(const uint8_t* i2s, int64_t first, int64_t count, uint8_t* out) {
@@ -36,10 +34,6 @@ void DecodeI2s(const uint8_t* i2s, int64_t first, int64_t count, uint8_t* out) {
 
 }  // namespace
 
-void AlignedFree::operator()(uint8_t* p) const {
-  ::operator delete[](p, kAlign);
-}
-
 size_t I2sCodeBytes(int64_t n_elements) {
   return static_cast<size_t>((n_elements + 127) / 128) * 32;
 }
@@ -52,7 +46,14 @@ void ValidateTernaryShape(int64_t k, int64_t n, int tile_rows) {
   if (n < 1 || n > (int64_t{1} << 31) - 1 - tile_rows) Fail("ternary matmul N = ", n, " too large");
 }
 
-TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale) {
+size_t TernaryPackedBytes(int64_t k, int64_t n, int tile_rows) {
+  ValidateTernaryShape(k, n, tile_rows);
+  return static_cast<size_t>((n + tile_rows - 1) / tile_rows) *
+         static_cast<size_t>((k + kTernaryChunkK - 1) / kTernaryChunkK) * 4 * tile_rows;
+}
+
+TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale,
+                                           WeightArena* arena) {
   ValidateTernaryShape(k, n, tile_rows);
   TernaryPackedWeights w;
   w.k = k;
@@ -62,8 +63,7 @@ TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, 
   w.n_tiles = (n + tile_rows - 1) / tile_rows;
   w.scale = scale;
   w.bytes = static_cast<size_t>(w.n_tiles) * w.tile_bytes();
-  w.data.reset(static_cast<uint8_t*>(::operator new[](w.bytes, kAlign)));
-  std::memset(w.data.get(), 0, w.bytes);
+  w.data = arena ? arena->Take(w.bytes) : AllocateWeightMemory(w.bytes);  // zeroed
   return w;
 }
 

@@ -35,9 +35,7 @@ inline constexpr int kTernaryChunkK = 16;  // k values per chunk
 // scaled by 4^j, i.e. up to 64 * 2 * 128 * K/4) and every activation offset inside int32.
 inline constexpr int64_t kTernaryMaxK = int64_t{1} << 18;
 
-struct AlignedFree {
-  void operator()(uint8_t* p) const;
-};
+class WeightArena;
 
 // A repacked ternary weight matrix (ne = [k, n] in GGUF terms: n rows of k weights).
 struct TernaryPackedWeights {
@@ -48,7 +46,9 @@ struct TernaryPackedWeights {
   int64_t n_tiles = 0;   // ceil(n / R)
   float scale = 0.0f;    // per-tensor weight scale (real weight = w * scale)
   size_t bytes = 0;      // n_tiles * n_chunks * 4R
-  std::unique_ptr<uint8_t[], AlignedFree> data;  // 64-byte aligned
+  // 64-byte aligned weight memory (codegen/memory/weight_memory.h), shared with the arena
+  // it came from.
+  std::shared_ptr<uint8_t[]> data;
 
   size_t tile_bytes() const { return static_cast<size_t>(n_chunks) * 4 * tile_rows; }
   const uint8_t* tile(int64_t t) const { return data.get() + t * tile_bytes(); }
@@ -63,7 +63,13 @@ size_t I2sCodeBytes(int64_t n_elements);
 // Throws bitjit::Error unless (k, n, tile_rows) is a shape the layout can hold.
 void ValidateTernaryShape(int64_t k, int64_t n, int tile_rows);
 
-TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale);
+// Bytes of the packed matrix: ceil(n / R) * ceil(k / 16) * 4R.
+size_t TernaryPackedBytes(int64_t k, int64_t n, int tile_rows);
+
+// A zeroed (all padding) packed matrix in weight memory: a piece of `arena` when given (sized
+// with WeightArena::Footprint(TernaryPackedBytes(...)) per matrix), else its own mapping.
+TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale,
+                                           WeightArena* arena = nullptr);
 
 // Repacks rows [row_begin, row_end) of the I2_S codes `i2s` (an [k, n] tensor, I2sCodeBytes(k*n)
 // readable bytes) into `out`. Rows own whole bytes of the packed layout, so disjoint row ranges

@@ -9,6 +9,7 @@
 
 #include "codegen/lmhead/q6k_format.h"
 #include "codegen/lmhead/q8_0_gemv.h"
+#include "codegen/memory/weight_memory.h"
 #include "codegen/ref/ref_kernels.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
@@ -29,10 +30,6 @@ void SourceRowToFloat(ir::DType type, const uint8_t* table, int64_t n, int64_t v
 }
 
 }  // namespace
-
-void QuantizedTable::FreeDeleter::operator()(uint8_t* p) const {
-  std::free(p);
-}
 
 size_t RowBytes(LmHeadType type, int64_t n) {
   switch (type) {
@@ -57,10 +54,7 @@ QuantizedTable AllocateTable(LmHeadType type, int64_t n, int64_t vocab) {
   t.row_bytes = RowBytes(type, n);
   t.bytes = t.row_bytes * static_cast<size_t>(vocab);
   // No kernel reads past the last row; 64 bytes of zeroed slack keep wider loads safe too.
-  const size_t padded = (t.bytes + 64 + 63) / 64 * 64;
-  t.data.reset(static_cast<uint8_t*>(std::aligned_alloc(64, padded)));
-  if (!t.data) Fail("out of memory allocating a ", padded, "-byte lm_head table");
-  std::memset(t.data.get() + t.bytes, 0, padded - t.bytes);
+  t.data = codegen::AllocateWeightMemory(t.bytes + 64);
   return t;
 }
 

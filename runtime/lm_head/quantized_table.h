@@ -17,13 +17,10 @@ class ThreadPool;
 namespace bitjit::lm_head {
 
 struct QuantizedTable {
-  struct FreeDeleter {
-    void operator()(uint8_t* p) const;
-  };
   LmHeadType type = LmHeadType::kF16;
   int64_t n = 0, vocab = 0;  // row length (n_embd) and rows (n_vocab)
   size_t row_bytes = 0, bytes = 0;
-  std::unique_ptr<uint8_t, FreeDeleter> data;
+  std::shared_ptr<uint8_t[]> data;  // weight memory (codegen/memory/weight_memory.h)
 
   const uint8_t* row(int64_t v) const { return data.get() + static_cast<size_t>(v) * row_bytes; }
 };

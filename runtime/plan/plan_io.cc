@@ -7,8 +7,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "codegen/cpu_features.h"
+#include "codegen/memory/weight_memory.h"
 #include "ir/base/error.h"
 #include "passes/pass.h"
 #include "plan.pb.h"
@@ -16,6 +18,7 @@
 #include "runtime/lm_head/quantized_lm_head.h"
 #include "runtime/model.h"
 #include "runtime/plan/graph_proto.h"
+#include "runtime/thread_pool.h"
 
 namespace bitjit {
 namespace {
@@ -31,7 +34,9 @@ uint64_t HeaderHash(const gguf::GgufFile& f) {
   return h;
 }
 
-std::string SidecarPath(const std::string& plan_path) { return plan_path + ".weights"; }
+std::string SidecarPath(const std::string& plan_path) {
+  return plan_path + ".weights";
+}
 
 // A read-only mapping of a whole file.
 class MappedFile {
@@ -51,6 +56,12 @@ class MappedFile {
   }
   const uint8_t* data() const { return static_cast<const uint8_t*>(data_); }
   size_t size() const { return size_; }
+  // Drops the whole pages inside [offset, offset + bytes) once they have been copied.
+  void Release(size_t offset, size_t bytes) const {
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t begin = (offset + page - 1) / page * page, end = (offset + bytes) / page * page;
+    if (end > begin) ::madvise(static_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
+  }
 
  private:
   void* data_ = nullptr;
@@ -99,7 +110,8 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
       k->set_scale(w.scale);
       k->set_sidecar_offset(offset);
       k->set_sidecar_bytes(w.bytes);
-      side.write(reinterpret_cast<const char*>(w.data.get()), static_cast<std::streamsize>(w.bytes));
+      side.write(reinterpret_cast<const char*>(w.data.get()),
+                 static_cast<std::streamsize>(w.bytes));
       const uint64_t padded = (w.bytes + kSidecarAlign - 1) / kSidecarAlign * kSidecarAlign;
       for (uint64_t pad = w.bytes; pad < padded; ++pad) side.put(0);
       offset += padded;
@@ -163,21 +175,23 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   }
   opts.lm_head = plan_lm_head;
   std::unique_ptr<Model> m = Open(model_path.empty() ? p.model().path() : model_path, opts);
-  if (m->file_->file_size() != p.model().size() || HeaderHash(*m->file_) != p.model().header_hash()) {
+  if (m->file_->file_size() != p.model().size() ||
+      HeaderHash(*m->file_) != p.model().header_hash()) {
     Fail(path, ": plan was compiled for a different model file (", p.model().path(), ", ",
-         p.model().size(), " bytes) than ", m->file_->path(), " (", m->file_->file_size(), " bytes)");
+         p.model().size(), " bytes) than ", m->file_->path(), " (", m->file_->file_size(),
+         " bytes)");
   }
   m->graph_ = GraphFromProto(p, *m->file_);
   m->from_plan_ = true;
 
-  const std::string sidecar =
-      (std::filesystem::path(path).parent_path() / p.sidecar()).string();
+  const std::string sidecar = (std::filesystem::path(path).parent_path() / p.sidecar()).string();
   MappedFile side(sidecar);
   if (side.size() != p.sidecar_size()) {
     Fail(sidecar, ": size ", side.size(), " does not match the plan (", p.sidecar_size(), ")");
   }
   auto compiled = std::make_shared<JitExecutor::CompiledWeights>();
   compiled->isa = isa;
+  // First the kernels, then every packed weight copied into one arena of huge pages.
   int next = 0;
   for (const auto& n : m->graph_->nodes()) {
     if (n->kind != ir::OpKind::kBitLinear) continue;
@@ -186,21 +200,42 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
       if (next >= p.kernels_size()) Fail(path, ": plan lists fewer kernels than its graph needs");
       const plan::TernaryKernel& k = p.kernels(next);
       const ir::Value* w = n->bl_weight(i);
-      if (k.tensor() != w->producer->constant.name || k.k() != w->shape[1] || k.n() != w->shape[0]) {
+      if (k.tensor() != w->producer->constant.name || k.k() != w->shape[1] ||
+          k.n() != w->shape[0]) {
         Fail(path, ": kernel ", next, " (", k.tensor(), ") does not match the graph");
       }
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
           k.k(), k.n(), isa, codegen::TernaryTile{k.tile_rows(), k.tile_tokens()}));
-      codegen::TernaryPackedWeights packed =
-          codegen::AllocateTernaryPacked(k.k(), k.n(), k.tile_rows(), k.scale());
-      if (packed.bytes != k.sidecar_bytes() || k.sidecar_offset() + k.sidecar_bytes() > side.size()) {
+      if (codegen::TernaryPackedBytes(k.k(), k.n(), k.tile_rows()) != k.sidecar_bytes() ||
+          k.sidecar_offset() > side.size() ||
+          k.sidecar_bytes() > side.size() - k.sidecar_offset()) {
         Fail(sidecar, ": kernel ", k.tensor(), " bytes do not match the plan");
       }
-      std::memcpy(packed.data.get(), side.data() + k.sidecar_offset(), packed.bytes);
-      pl.weights.push_back(std::move(packed));
     }
   }
   if (next != p.kernels_size()) Fail(path, ": plan lists more kernels than its graph has");
+  codegen::WeightArena arena(compiled->PackedFootprint());
+  struct Copy {
+    uint8_t* dst;
+    size_t offset, bytes;  // in the sidecar
+  };
+  std::vector<Copy> copies;
+  next = 0;
+  for (const auto& n : m->graph_->nodes()) {
+    if (n->kind != ir::OpKind::kBitLinear) continue;
+    auto& pl = compiled->linears[n.get()];
+    for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
+      const plan::TernaryKernel& k = p.kernels(next);
+      pl.weights.push_back(
+          codegen::AllocateTernaryPacked(k.k(), k.n(), k.tile_rows(), k.scale(), &arena));
+      copies.push_back({pl.weights.back().data.get(), k.sidecar_offset(), k.sidecar_bytes()});
+    }
+  }
+  ThreadPool pool(options.n_threads);
+  pool.ParallelFor(static_cast<int64_t>(copies.size()), [&](int64_t i, int) {
+    std::memcpy(copies[i].dst, side.data() + copies[i].offset, copies[i].bytes);
+    side.Release(copies[i].offset, copies[i].bytes);  // never both copies resident
+  });
   compiled->AddActivationKernels(*m->graph_);
   if (p.has_lm_head()) {  // --lm-head q8_0|q6_k: the table as compiled, no requantization
     const plan::LmHeadTable& lm = p.lm_head();
@@ -214,9 +249,16 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
       Fail(sidecar, ": lm_head table bytes do not match the plan");
     }
     std::memcpy(t.data.get(), side.data() + lm.sidecar_offset(), t.bytes);
-    compiled->quantized_lm_head = std::make_shared<const lm_head::QuantizedLmHead>(std::move(t), isa);
+    compiled->quantized_lm_head =
+        std::make_shared<const lm_head::QuantizedLmHead>(std::move(t), isa);
+  } else {
+    const gguf::GgufFile& file = *m->file_;
+    compiled->PackF16LmHead(*m->graph_, pool, [&file](const uint8_t* data, size_t bytes) {
+      file.ReleasePages({data, bytes});
+    });
   }
   m->compiled_ = std::move(compiled);
+  m->ReleaseLmHeadPages();
   return m;
 }
 
