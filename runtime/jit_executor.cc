@@ -15,6 +15,7 @@
 #include "ir/base/half.h"
 #include "runtime/batch_layout.h"
 #include "runtime/kernels/attention_avx2.h"
+#include "runtime/kernels/elementwise_avx2.h"
 #include "runtime/kernels/lm_head_avx2.h"
 #include "runtime/tuning/tile_choice.h"
 
@@ -377,12 +378,8 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
               out[t * rows + r] = res[t * rows + r] + out[t * rows + r];
         } else {
           pl.matmuls[1]->RunF32(pl.weights[1], q, q_scale, T, r0, r1, up, 0, q_sum);
-          for (int64_t t = 0; t < T; ++t) {
-            for (int64_t r = r0; r < r1; ++r) {
-              const float g = out[t * rows + r] > 0.0f ? out[t * rows + r] : 0.0f;
-              out[t * rows + r] = (g * g) * up[t * rows + r];
-            }
-          }
+          for (int64_t t = 0; t < T; ++t)
+            kernels::ReluSqrMulAvx2(out + t * rows + r0, up + t * rows + r0, r1 - r0);
         }
       });
       break;
