@@ -415,8 +415,25 @@ void JitExecutor::RunAttention(const Node& n, const StepInputs& in, const BatchL
   }
   const bool bitnet = a.numerics == ir::Numerics::kBitnet;
   const bool simd = isa_ != codegen::Isa::kRef && cache.f16() && a.head_dim % 8 == 0;
-  for (auto& s : m.scores) s.resize(cache.n_ctx());
   const int group = a.n_head / a.n_head_kv;
+  // Heads of one kv group share their K/V rows: a task takes the whole group (each row
+  // converted once) when there are enough tasks to keep the threads busy, else one head.
+  const int heads = simd && group <= 8 && T * a.n_head_kv >= 4 * pool_.n_threads() ? group : 1;
+  for (auto& s : m.scores) s.resize(static_cast<size_t>(heads) * cache.n_ctx());
+  if (heads > 1) {
+    pool_.ParallelFor(T * a.n_head_kv, [&](int64_t task, int thread) {
+      const int64_t t = task / a.n_head_kv;
+      const int g = static_cast<int>(task % a.n_head_kv);
+      const bool decode = layout.decode(t);
+      const bool round_q = bitnet && !(!decode && a.n_head == 1), round_p = bitnet && decode;
+      const int64_t offset = t * q_width + int64_t{g} * group * a.head_dim;
+      kernels::AttentionGroupF16Avx2(q + offset, group, cache.k16(a.layer, 0, seq(t)),
+                                     cache.v16(a.layer, 0, seq(t)), kv_width,
+                                     int64_t{g} * a.head_dim, pos[t] + 1, a.head_dim, round_q,
+                                     round_p, m.scores[thread].data(), out + offset);
+    });
+    return;
+  }
   pool_.ParallelFor(T * a.n_head, [&](int64_t task, int thread) {
     const int64_t t = task / a.n_head;
     const int h = static_cast<int>(task % a.n_head);

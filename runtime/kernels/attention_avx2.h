@@ -11,7 +11,15 @@ namespace bitjit::kernels {
 // column offset `col`; n_kv positions; scores: n_kv floats of scratch; out: head_dim floats.
 // head_dim must be a multiple of 8.
 void AttentionHeadF16Avx2(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
-                          int64_t kv_width, int64_t col, int64_t n_kv, int head_dim,
-                          bool round_q, bool round_p, float* scores, float* out);
+                          int64_t kv_width, int64_t col, int64_t n_kv, int head_dim, bool round_q,
+                          bool round_p, float* scores, float* out);
+
+// The same for n_heads (1..8) query heads that share one kv head (grouped-query attention):
+// q and out hold the heads one after another (n_heads x head_dim floats), scores n_heads x
+// n_kv floats of scratch. Each K and V row is converted from f16 once for the whole group;
+// every head's result is bit-identical to AttentionHeadF16Avx2's.
+void AttentionGroupF16Avx2(const float* q, int n_heads, const uint16_t* k_cache,
+                           const uint16_t* v_cache, int64_t kv_width, int64_t col, int64_t n_kv,
+                           int head_dim, bool round_q, bool round_p, float* scores, float* out);
 
 }  // namespace bitjit::kernels

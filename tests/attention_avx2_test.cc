@@ -1,0 +1,79 @@
+// The compiled path's attention over an f16 KV cache: the grouped kernel (one K/V conversion
+// for all heads of a kv group) is bit-identical to the one-head kernel, and both stay close
+// to the reference row kernel (ref::AttentionRowF16Cache).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codegen/cpu_features.h"
+#include "codegen/ref/ref_kernels.h"
+#include "ir/base/half.h"
+#include "runtime/kernels/attention_avx2.h"
+
+namespace bitjit::kernels {
+namespace {
+
+struct Case {
+  int n_head, n_head_kv, head_dim;
+  int64_t n_kv;
+  float q_scale;  // large: scores far apart, most softmax weights underflow to exactly 0
+};
+
+TEST(AttentionAvx2, GroupKernelIsBitIdenticalToTheOneHeadKernel) {
+  if (!codegen::IsaSupported(codegen::Isa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const Case& c :
+       {Case{20, 5, 128, 1, 1.0f}, Case{20, 5, 128, 77, 1.0f}, Case{8, 2, 64, 300, 1.0f},
+        Case{6, 1, 32, 40, 60.0f}, Case{16, 2, 16, 9, 1.0f}}) {
+    const int group = c.n_head / c.n_head_kv;
+    const int64_t kv_width = int64_t{c.n_head_kv} * c.head_dim;
+    std::vector<uint16_t> k(c.n_kv * kv_width), v(c.n_kv * kv_width);
+    for (auto& h : k) h = FloatToHalf(normal(rng));
+    for (auto& h : v) h = FloatToHalf(normal(rng));
+    std::vector<float> q(int64_t{c.n_head} * c.head_dim);
+    for (float& x : q) x = normal(rng) * c.q_scale;
+    for (bool round_q : {false, true}) {
+      for (bool round_p : {false, true}) {
+        SCOPED_TRACE("heads " + std::to_string(c.n_head) + "/" + std::to_string(c.n_head_kv) +
+                     " dim " + std::to_string(c.head_dim) + " n_kv " + std::to_string(c.n_kv) +
+                     " round_q " + std::to_string(round_q) + " round_p " + std::to_string(round_p));
+        std::vector<float> one(q.size()), grouped(q.size()), ref(q.size());
+        std::vector<float> scratch(c.n_kv * group);
+        for (int h = 0; h < c.n_head; ++h) {
+          const int64_t col = int64_t{h / group} * c.head_dim;
+          AttentionHeadF16Avx2(&q[h * c.head_dim], k.data(), v.data(), kv_width, col, c.n_kv,
+                               c.head_dim, round_q, round_p, scratch.data(), &one[h * c.head_dim]);
+          const ref::AttentionParams p{1, 1, c.head_dim, round_q, round_p};
+          // The reference on a one-head view of this head's kv group.
+          std::vector<uint16_t> kh(c.n_kv * c.head_dim), vh(c.n_kv * c.head_dim);
+          for (int64_t j = 0; j < c.n_kv; ++j) {
+            std::memcpy(&kh[j * c.head_dim], &k[j * kv_width + col], c.head_dim * 2);
+            std::memcpy(&vh[j * c.head_dim], &v[j * kv_width + col], c.head_dim * 2);
+          }
+          ref::AttentionRowF16Cache(&q[h * c.head_dim], kh.data(), vh.data(), c.n_kv, p,
+                                    scratch.data(), &ref[h * c.head_dim]);
+        }
+        for (int g = 0; g < c.n_head_kv; ++g) {
+          const int64_t offset = int64_t{g} * group * c.head_dim;
+          AttentionGroupF16Avx2(&q[offset], group, k.data(), v.data(), kv_width,
+                                int64_t{g} * c.head_dim, c.n_kv, c.head_dim, round_q, round_p,
+                                scratch.data(), &grouped[offset]);
+        }
+        for (size_t i = 0; i < q.size(); ++i) {
+          ASSERT_EQ(std::memcmp(&grouped[i], &one[i], 4), 0)
+              << i << ": " << grouped[i] << " vs " << one[i];
+          ASSERT_NEAR(one[i], ref[i], 1e-3 + 2e-3 * std::fabs(ref[i])) << i;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bitjit::kernels
