@@ -17,6 +17,7 @@
 #include "runtime/kernels/attention_avx2.h"
 #include "runtime/kernels/elementwise_avx2.h"
 #include "runtime/kernels/lm_head_avx2.h"
+#include "runtime/kernels/rms_norm_avx2.h"
 #include "runtime/tuning/tile_choice.h"
 
 namespace bitjit {
@@ -243,8 +244,8 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
         break;
       }
       case OpKind::kRmsNorm:
-        ref::RmsNorm(F(ops[0]), Dim(ops[0]->shape[0]), ops[0]->shape[1], n.attrs.eps,
-                     F(n.result()));
+        kernels::RmsNormRowsAvx2(F(ops[0]), Dim(ops[0]->shape[0]), ops[0]->shape[1], n.attrs.eps,
+                                 nullptr, F(n.result()));
         break;
       case OpKind::kMul:
       case OpKind::kAdd:
@@ -320,15 +321,16 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
   auto* q_sum = reinterpret_cast<int32_t*>(m.q_sum.Get(T * sizeof(int32_t)));
   auto* normed = reinterpret_cast<float*>(m.normed.Get(T * k * sizeof(float)));
   const float* norm_w = n.bl_norm() ? static_cast<const float*>(m.ptr[n.bl_norm()->id]) : nullptr;
-  pool_.ParallelFor(T, [&](int64_t t, int) {
-    const float* row = x + t * k;
+  // Four tokens per task: the norm runs their sums side by side (rms_norm_avx2.h).
+  constexpr int64_t kRowsPerTask = 4;
+  pool_.ParallelFor((T + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task, int) {
+    const int64_t t0 = task * kRowsPerTask, rows = std::min(kRowsPerTask, T - t0);
+    const float* in = x + t0 * k;
     if (norm_w) {
-      float* y = normed + t * k;
-      ref::RmsNorm(row, 1, k, n.attrs.eps, y);
-      for (int64_t i = 0; i < k; ++i) y[i] *= norm_w[i];
-      row = y;
+      kernels::RmsNormRowsAvx2(in, rows, k, n.attrs.eps, norm_w, normed + t0 * k);
+      in = normed + t0 * k;
     }
-    pl.quantizer->Run(row, 1, q + t * k, q_scale + t, q_sum + t);
+    pl.quantizer->Run(in, rows, q + t0 * k, q_scale + t0, q_sum + t0);
   });
 
   const int threads = pool_.n_threads();
