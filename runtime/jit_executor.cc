@@ -406,10 +406,8 @@ void JitExecutor::RunAttention(const Node& n, const StepInputs& in, const BatchL
     if (cache.f16()) {
       uint16_t* kc = cache.k16(a.layer, pos[t], seq(t));
       uint16_t* vc = cache.v16(a.layer, pos[t], seq(t));
-      for (int64_t i = 0; i < kv_width; ++i) {
-        kc[i] = FloatToHalf(k[t * kv_width + i]);
-        vc[i] = FloatToHalf(v[t * kv_width + i]);
-      }
+      kernels::FloatsToHalvesF16c(k + t * kv_width, kv_width, kc);
+      kernels::FloatsToHalvesF16c(v + t * kv_width, kv_width, vc);
     } else {
       std::memcpy(cache.k32(a.layer, pos[t], seq(t)), k + t * kv_width, kv_width * sizeof(float));
       std::memcpy(cache.v32(a.layer, pos[t], seq(t)), v + t * kv_width, kv_width * sizeof(float));
@@ -423,16 +421,18 @@ void JitExecutor::RunAttention(const Node& n, const StepInputs& in, const BatchL
   const int heads = simd && group <= 8 && T * a.n_head_kv >= 4 * pool_.n_threads() ? group : 1;
   for (auto& s : m.scores) s.resize(static_cast<size_t>(heads) * cache.n_ctx());
   if (heads > 1) {
+    // Same results either way; AVX-512 pairs two heads per register.
+    const bool avx512 = isa_ == codegen::Isa::kAvx512 || isa_ == codegen::Isa::kAvx512Vnni;
     pool_.ParallelFor(T * a.n_head_kv, [&](int64_t task, int thread) {
       const int64_t t = task / a.n_head_kv;
       const int g = static_cast<int>(task % a.n_head_kv);
       const bool decode = layout.decode(t);
       const bool round_q = bitnet && !(!decode && a.n_head == 1), round_p = bitnet && decode;
       const int64_t offset = t * q_width + int64_t{g} * group * a.head_dim;
-      kernels::AttentionGroupF16Avx2(q + offset, group, cache.k16(a.layer, 0, seq(t)),
-                                     cache.v16(a.layer, 0, seq(t)), kv_width,
-                                     int64_t{g} * a.head_dim, pos[t] + 1, a.head_dim, round_q,
-                                     round_p, m.scores[thread].data(), out + offset);
+      (avx512 ? kernels::AttentionGroupF16Avx512 : kernels::AttentionGroupF16Avx2)(
+          q + offset, group, cache.k16(a.layer, 0, seq(t)), cache.v16(a.layer, 0, seq(t)), kv_width,
+          int64_t{g} * a.head_dim, pos[t] + 1, a.head_dim, round_q, round_p,
+          m.scores[thread].data(), out + offset);
     });
     return;
   }

@@ -1,6 +1,7 @@
-// The compiled path's attention over an f16 KV cache: the grouped kernel (one K/V conversion
-// for all heads of a kv group) is bit-identical to the one-head kernel, and both stay close
-// to the reference row kernel (ref::AttentionRowF16Cache).
+// The compiled path's attention over an f16 KV cache: the grouped kernels (one K/V conversion
+// for all heads of a kv group; AVX2, and AVX-512 with two heads per register where the CPU has
+// it) are bit-identical to the one-head kernel, and all stay close to the reference row kernel
+// (ref::AttentionRowF16Cache).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -30,7 +31,8 @@ TEST(AttentionAvx2, GroupKernelIsBitIdenticalToTheOneHeadKernel) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (const Case& c :
        {Case{20, 5, 128, 1, 1.0f}, Case{20, 5, 128, 77, 1.0f}, Case{8, 2, 64, 300, 1.0f},
-        Case{6, 1, 32, 40, 60.0f}, Case{16, 2, 16, 9, 1.0f}}) {
+        Case{6, 1, 32, 40, 60.0f}, Case{16, 2, 16, 9, 1.0f}, Case{15, 5, 24, 33, 1.0f},
+        Case{7, 1, 8, 12, 30.0f}}) {
     const int group = c.n_head / c.n_head_kv;
     const int64_t kv_width = int64_t{c.n_head_kv} * c.head_dim;
     std::vector<uint16_t> k(c.n_kv * kv_width), v(c.n_kv * kv_width);
@@ -65,9 +67,23 @@ TEST(AttentionAvx2, GroupKernelIsBitIdenticalToTheOneHeadKernel) {
                                 int64_t{g} * c.head_dim, c.n_kv, c.head_dim, round_q, round_p,
                                 scratch.data(), &grouped[offset]);
         }
+        std::vector<float> paired(q.size(), -1.0f);
+        const bool avx512 = codegen::IsaSupported(codegen::Isa::kAvx512);
+        if (avx512) {
+          for (int g = 0; g < c.n_head_kv; ++g) {
+            const int64_t offset = int64_t{g} * group * c.head_dim;
+            AttentionGroupF16Avx512(&q[offset], group, k.data(), v.data(), kv_width,
+                                    int64_t{g} * c.head_dim, c.n_kv, c.head_dim, round_q, round_p,
+                                    scratch.data(), &paired[offset]);
+          }
+        }
         for (size_t i = 0; i < q.size(); ++i) {
           ASSERT_EQ(std::memcmp(&grouped[i], &one[i], 4), 0)
               << i << ": " << grouped[i] << " vs " << one[i];
+          if (avx512) {
+            ASSERT_EQ(std::memcmp(&paired[i], &one[i], 4), 0)
+                << "avx512 " << i << ": " << paired[i] << " vs " << one[i];
+          }
           ASSERT_NEAR(one[i], ref[i], 1e-3 + 2e-3 * std::fabs(ref[i])) << i;
         }
       }

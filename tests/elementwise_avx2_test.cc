@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codegen/cpu_features.h"
+#include "ir/base/half.h"
 #include "runtime/kernels/elementwise_avx2.h"
 
 namespace bitjit::kernels {
@@ -50,6 +51,32 @@ TEST(ReluSqrMulAvx2, MatchesTheScalarFormBitForBit) {
       ASSERT_EQ(Bits(gate[i]), Bits(want[i]))
           << "n " << n << " i " << i << ": " << gate[i] << " vs " << want[i];
     }
+  }
+}
+
+TEST(FloatsToHalvesF16c, MatchesFloatToHalfForEveryKindOfValue) {
+  if (!codegen::IsaSupported(codegen::Isa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
+  std::vector<float> x;
+  std::mt19937 rng(3);
+  // Random bit patterns cover normals, subnormals, NaN payloads and both signs...
+  for (int i = 0; i < 200000; ++i) {
+    const uint32_t u = static_cast<uint32_t>(rng());
+    float f;
+    std::memcpy(&f, &u, 4);
+    x.push_back(f);
+  }
+  // ...and the edges of f16: ties, the overflow threshold, the smallest subnormal.
+  for (float f :
+       {65504.0f, 65519.996f, 65520.0f, 1.0009765625f + 0.00048828125f, 1.0f + 0.00048828125f,
+        5.9604645e-8f, 2.9802322e-8f, 2.9802326e-8f, 6.1035156e-5f, -0.0f, 0.0f, 1e-45f}) {
+    x.push_back(f);
+    x.push_back(-f);
+  }
+  for (int64_t n : {int64_t{0}, int64_t{5}, static_cast<int64_t>(x.size())}) {
+    std::vector<uint16_t> got(static_cast<size_t>(n), 0xdead);
+    FloatsToHalvesF16c(x.data(), n, got.data());
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_EQ(got[i], FloatToHalf(x[i])) << "value " << x[i] << " bits " << Bits(x[i]);
   }
 }
 

@@ -22,4 +22,10 @@ void AttentionGroupF16Avx2(const float* q, int n_heads, const uint16_t* k_cache,
                            const uint16_t* v_cache, int64_t kv_width, int64_t col, int64_t n_kv,
                            int head_dim, bool round_q, bool round_p, float* scores, float* out);
 
+// The same on AVX-512 (F + DQ + VL), bit-identical to it: two heads per zmm, one in each
+// 8-lane half, so every half repeats the one-head kernel's FMAs. n_heads: 1..8.
+void AttentionGroupF16Avx512(const float* q, int n_heads, const uint16_t* k_cache,
+                             const uint16_t* v_cache, int64_t kv_width, int64_t col, int64_t n_kv,
+                             int head_dim, bool round_q, bool round_p, float* scores, float* out);
+
 }  // namespace bitjit::kernels

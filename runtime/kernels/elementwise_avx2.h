@@ -11,4 +11,8 @@ namespace bitjit::kernels {
 // enough to cost ~7% of prompt time.
 void ReluSqrMulAvx2(float* gate, const float* up, int64_t n);
 
+// out[i] = FloatToHalf(x[i]) for i < n (F16C, round to nearest even; same infinities, NaN
+// quieting and subnormals as ir/base/half.h): writing K and V rows into the f16 cache.
+void FloatsToHalvesF16c(const float* x, int64_t n, uint16_t* out);
+
 }  // namespace bitjit::kernels

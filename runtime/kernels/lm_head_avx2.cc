@@ -8,9 +8,10 @@
 
 namespace bitjit::kernels {
 
-__attribute__((target("avx2,fma,f16c"))) void LmHeadQ8_0RowsAvx2(
-    const uint8_t* x_q8, int64_t n, const uint8_t* table, int64_t v_begin, int64_t v_end,
-    float* logits) {
+__attribute__((target("avx2,fma,f16c"))) void LmHeadQ8_0RowsAvx2(const uint8_t* x_q8, int64_t n,
+                                                                 const uint8_t* table,
+                                                                 int64_t v_begin, int64_t v_end,
+                                                                 float* logits) {
   constexpr int kBlockBytes = 34;
   const int64_t nb = n / 32;
   const __m256i ones = _mm256_set1_epi16(1);
