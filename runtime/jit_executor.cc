@@ -49,11 +49,12 @@ class AlignedBuffer {
   size_t size_ = 0;
 };
 
-int64_t RowTasks(const codegen::TernaryMatmul& mm, int n_threads, int64_t n_tokens) {
-  // Enough tasks to balance threads, each a whole number of tiles. Tasks per thread: tuned per
-  // shape and for decode / prefill by `bitjit tune`, else kDefaultTasksPerThread.
+int64_t RowTasks(const codegen::TernaryMatmul& mm, const JitExecutor::RowSplit& split,
+                 int n_threads, int64_t n_tokens) {
+  // Enough tasks to balance threads, each a whole number of tiles; per thread as compiled.
   const int64_t tiles = (mm.n() + mm.tile().rows - 1) / mm.tile().rows;
-  const int64_t per_thread = ChooseTasksPerThread(mm.k(), mm.n(), mm.isa(), n_tokens);
+  const int64_t per_thread =
+      n_tokens > 1 ? split.prefill_tasks_per_thread : split.decode_tasks_per_thread;
   return std::max<int64_t>(1, std::min<int64_t>(tiles, per_thread * n_threads));
 }
 
@@ -101,6 +102,8 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
                                             : codegen::TernaryTile{n->attrs.weight_tiles[i].first,
                                                                    n->attrs.weight_tiles[i].second};
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(k, rows, compiled->isa, tile));
+      pl.splits.push_back({ChooseTasksPerThread(k, rows, compiled->isa, 1),
+                           ChooseTasksPerThread(k, rows, compiled->isa, 2)});
     }
   }
   compiled->AddActivationKernels(graph);
@@ -342,7 +345,7 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       CHECK_LE(pl.matmuls.size(), kMaxWeights);
       std::array<int64_t, kMaxWeights + 1> first_task{};
       for (size_t i = 0; i < pl.matmuls.size(); ++i) {
-        first_task[i + 1] = first_task[i] + RowTasks(*pl.matmuls[i], threads, T);
+        first_task[i + 1] = first_task[i] + RowTasks(*pl.matmuls[i], pl.splits[i], threads, T);
       }
       pool_.ParallelFor(first_task[pl.matmuls.size()], [&](int64_t task, int) {
         size_t i = 0;
@@ -367,7 +370,7 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       float* up = reinterpret_cast<float*>(m.tmp.Get(T * rows * sizeof(float)));
       const float* res =
           n.bl_residual() ? static_cast<const float*>(m.ptr[n.bl_residual()->id]) : nullptr;
-      const int64_t chunks = RowTasks(mm, threads, T);
+      const int64_t chunks = RowTasks(mm, pl.splits[0], threads, T);
       const int64_t tile = mm.tile().rows, tiles = (rows + tile - 1) / tile;
       pool_.ParallelFor(chunks, [&](int64_t c, int) {
         const int64_t r0 = std::min(rows, tiles * c / chunks * tile);

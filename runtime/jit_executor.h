@@ -25,9 +25,16 @@ struct BatchLayout;
 class JitExecutor : public Executor {
  public:
   // One bitlinear's kernels and packed weights (one entry per weight).
+  // How many row tasks per thread a matmul is split into: decided once, at compile time, from
+  // the tuning cache (tuning/tile_choice.h), and kept in plans.
+  struct RowSplit {
+    int decode_tasks_per_thread;   // one token
+    int prefill_tasks_per_thread;  // several
+  };
   struct PackedLinear {
     std::unique_ptr<codegen::ActivationQuantizer> quantizer;
     std::vector<std::unique_ptr<codegen::TernaryMatmul>> matmuls;
+    std::vector<RowSplit> splits;  // one per matmul
     std::vector<codegen::TernaryPackedWeights> weights;
   };
   // Kernels and repacked weights of every bitlinear of a graph: built once per model and

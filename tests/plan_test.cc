@@ -61,9 +61,10 @@ TEST(Plan, RefusesAnotherModelFile) {
 }
 
 TEST(Plan, RefusesAPlanForMissingCpuFeatures) {
-  const codegen::Isa missing = !codegen::IsaSupported(codegen::Isa::kAvxVnni) ? codegen::Isa::kAvxVnni
-                               : !codegen::IsaSupported(codegen::Isa::kAvx512Vnni) ? codegen::Isa::kAvx512Vnni
-                                                                                   : codegen::Isa::kRef;
+  const codegen::Isa missing =
+      !codegen::IsaSupported(codegen::Isa::kAvxVnni)      ? codegen::Isa::kAvxVnni
+      : !codegen::IsaSupported(codegen::Isa::kAvx512Vnni) ? codegen::Isa::kAvx512Vnni
+                                                          : codegen::Isa::kRef;
   if (missing == codegen::Isa::kRef) GTEST_SKIP() << "this CPU has every ISA bitjit knows";
   testing::TempDir dir;
   auto model = Model::Load(Golden("tiny"));
@@ -90,6 +91,22 @@ TEST(Plan, RefusesDamagedFiles) {
   std::filesystem::resize_file(dir.File("t.plan.weights"), 1000);
   std::string msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("does not match the plan"), std::string::npos) << msg;
+  // A split across threads no executor would run.
+  model->SavePlan(dir.File("t.plan"));
+  plan::Plan p;
+  {
+    std::ifstream in(dir.File("t.plan"), std::ios::binary);
+    ASSERT_TRUE(p.ParseFromIstream(&in));
+  }
+  ASSERT_GT(p.kernels_size(), 0);
+  EXPECT_GE(p.kernels(0).decode_tasks_per_thread(), 1);  // written by SavePlan
+  p.mutable_kernels(0)->set_prefill_tasks_per_thread(1000);
+  {
+    std::ofstream out(dir.File("t.plan"), std::ios::binary | std::ios::trunc);
+    ASSERT_TRUE(p.SerializeToOstream(&out));
+  }
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("1000 tasks per thread"), std::string::npos) << msg;
   // Not a plan at all.
   std::ofstream(dir.File("junk.plan"), std::ios::binary) << "GGUF\x03 this is not a plan";
   msg = ExpectError([&] { Model::LoadPlan(dir.File("junk.plan")); });
@@ -102,8 +119,8 @@ TEST(Plan, CliCompilesAndRunsAPlan) {
   auto r = testing::RunCli({"compile", "-m", Golden("tiny"), "-o", plan});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto c = testing::LoadGoldenCase("tiny");
-  r = testing::RunCli({"run", "--plan", plan, "-p", c.prompt, "-n", "32", "--temp", "0",
-                       "--ignore-eos", "--json"});
+  r = testing::RunCli(
+      {"run", "--plan", plan, "-p", c.prompt, "-n", "32", "--temp", "0", "--ignore-eos", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"ids\":[430,226,445"), std::string::npos) << r.out;
   r = testing::RunCli({"ir", "--plan", plan});

@@ -270,6 +270,14 @@ TEST(TuneCommand, WritesEveryShapeAndCompileUsesThem) {
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(k.tile_rows(), e->tile_rows());
     EXPECT_EQ(k.tile_tokens(), e->tile_tokens());
+    // The plan keeps the entry's split across threads (the default where it has none).
+    auto usable = [](int t) { return t >= 1 && t <= 64; };
+    EXPECT_EQ(k.decode_tasks_per_thread(), usable(e->decode_tasks_per_thread())
+                                               ? e->decode_tasks_per_thread()
+                                               : kDefaultTasksPerThread);
+    EXPECT_EQ(k.prefill_tasks_per_thread(), usable(e->prefill_tasks_per_thread())
+                                                ? e->prefill_tasks_per_thread()
+                                                : kDefaultTasksPerThread);
     if (k.k() == 256 && k.n() == 128) {
       EXPECT_EQ(k.tile_rows(), other.rows);
       ++tuned_shape;

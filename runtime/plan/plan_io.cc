@@ -19,6 +19,7 @@
 #include "runtime/model.h"
 #include "runtime/plan/graph_proto.h"
 #include "runtime/thread_pool.h"
+#include "runtime/tuning/tile_choice.h"
 
 namespace bitjit {
 namespace {
@@ -107,6 +108,8 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
       k->set_n(w.n);
       k->set_tile_rows(pl.matmuls[i]->tile().rows);
       k->set_tile_tokens(pl.matmuls[i]->tile().tokens);
+      k->set_decode_tasks_per_thread(pl.splits[i].decode_tasks_per_thread);
+      k->set_prefill_tasks_per_thread(pl.splits[i].prefill_tasks_per_thread);
       k->set_scale(w.scale);
       k->set_sidecar_offset(offset);
       k->set_sidecar_bytes(w.bytes);
@@ -206,6 +209,14 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
       }
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
           k.k(), k.n(), isa, codegen::TernaryTile{k.tile_rows(), k.tile_tokens()}));
+      auto tasks = [&](int stored, int64_t n_tokens) {
+        if (stored == 0) return ChooseTasksPerThread(k.k(), k.n(), isa, n_tokens);
+        if (stored < 1 || stored > 64)
+          Fail(path, ": kernel ", k.tensor(), ": ", stored, " tasks per thread");
+        return stored;
+      };
+      pl.splits.push_back(
+          {tasks(k.decode_tasks_per_thread(), 1), tasks(k.prefill_tasks_per_thread(), 2)});
       if (codegen::TernaryPackedBytes(k.k(), k.n(), k.tile_rows()) != k.sidecar_bytes() ||
           k.sidecar_offset() > side.size() ||
           k.sidecar_bytes() > side.size() - k.sidecar_offset()) {
