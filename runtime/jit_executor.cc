@@ -14,7 +14,7 @@
 #include "ir/base/error.h"
 #include "ir/base/half.h"
 #include "runtime/batch_layout.h"
-#include "runtime/kernels/attention_avx2.h"
+#include "runtime/kernels/attention_f16.h"
 #include "runtime/kernels/elementwise_avx2.h"
 #include "runtime/kernels/lm_head_avx2.h"
 #include "runtime/kernels/rms_norm_avx2.h"

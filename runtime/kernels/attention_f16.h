@@ -1,6 +1,7 @@
-// Attention of one query head against an f16 KV cache (AVX2 + F16C + FMA), the compiled
-// path's kernel. Same roundings as ref::AttentionRowF16Cache (q to f16 when asked, float
-// softmax with a double sum, softmax output to f16 when asked); float sums in 8 lanes.
+// Attention against an f16 KV cache, the compiled path's kernels: one query head (AVX2 + F16C
+// + FMA), or all query heads of one kv group (AVX2, or AVX-512 with two heads per register),
+// all with the same results. Same roundings as ref::AttentionRowF16Cache (q to f16 when asked,
+// float softmax with a double sum, softmax output to f16 when asked); float sums in 8 lanes.
 #pragma once
 
 #include <cstdint>

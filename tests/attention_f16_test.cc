@@ -14,7 +14,7 @@
 #include "codegen/cpu_features.h"
 #include "codegen/ref/ref_kernels.h"
 #include "ir/base/half.h"
-#include "runtime/kernels/attention_avx2.h"
+#include "runtime/kernels/attention_f16.h"
 
 namespace bitjit::kernels {
 namespace {

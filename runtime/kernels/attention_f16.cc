@@ -1,4 +1,4 @@
-#include "runtime/kernels/attention_avx2.h"
+#include "runtime/kernels/attention_f16.h"
 
 // GCC 12's AVX-512 headers trip -W(maybe-)uninitialized inside their own masked builtins
 // when used from target("avx512...") functions (a known false positive).
