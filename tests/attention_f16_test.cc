@@ -25,7 +25,7 @@ struct Case {
   float q_scale;  // large: scores far apart, most softmax weights underflow to exactly 0
 };
 
-TEST(AttentionAvx2, GroupKernelIsBitIdenticalToTheOneHeadKernel) {
+TEST(AttentionF16, GroupKernelIsBitIdenticalToTheOneHeadKernel) {
   if (!codegen::IsaSupported(codegen::Isa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
