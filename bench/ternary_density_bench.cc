@@ -1,23 +1,30 @@
 // Would 1.6-bit ternary packing (5 weights per byte, base 3) win decode on this CPU?
 //
 // Decode streams every ternary weight once per token, so fewer bytes per weight help only if
-// unpacking keeps up with memory. This benchmark runs the two inner loops side by side over
-// the 2B model's 521 MB of weights (2 bits) or the same weights at 1.6 bits (417 MB), from
-// huge pages, one core, K = 2560, and reports bytes read per second and the weights per
-// second they amount to ("weights" counter):
+// unpacking keeps up with memory. This benchmark runs three inner loops over the 2B model's
+// 521 MB of weights (2 bits) or the same weights at 1.6 bits (417 MB), from huge pages, K =
+// 2560, on 1 and 2 threads, and reports bytes read per second and the weights per second they
+// amount to ("weights" counter):
 //   2 bits: our layout (codegen/ternary/ternary_layout.h): one AND and one vpdpbusd per plane.
-//   1.6 bits: bytes hold q = ceil(256 * v / 243) for v = sum c_j 3^j (the form whose digits
-//     fall out of multiplications: c_j = (uint8(q * 3^j) * 3) >> 8); each byte goes to the
-//     high half of a 16-bit lane, then per plane vpmullw by 3^j, vpmulhuw by 3, vpdpwssd.
-// Only the AVX-512 VNNI form is measured: it is the best case for the denser layout.
+//   1.6 bits, lookups (AVX-512 VBMI): bytes hold v = sum c_j 3^j; vpermi2b tables give c0..c3
+//     as 2-bit fields (the 2-bit layout's byte) and c4, then AND + vpdpbusd per plane.
+//   1.6 bits, multiplies: bytes hold q = ceil(256 * v / 243) (digits fall out of
+//     multiplications: c_j = (uint8(q * 3^j) * 3) >> 8); each byte goes to the high half of a
+//     16-bit lane, then per plane vpmullw by 3^j, vpmulhuw by 3, vpdpwssd.
+// In both 1.6-bit forms byte p of a row's dword in block s holds k = 20s + 4j + p for digit j,
+// so plane j multiplies the 4 activation bytes at 20s + 4j, as in the 2-bit layout.
 #include <benchmark/benchmark.h>
 // GCC 12's AVX-512 headers trip -Wuninitialized inside their own masked builtins when the
 // intrinsics are used from target("avx512...") functions (a known false positive).
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "codegen/cpu_features.h"
 #include "codegen/memory/weight_memory.h"
@@ -79,6 +86,80 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) int64_t Gemv1p6Bit(const 
   return _mm512_reduce_add_epi32(total);
 }
 
+// 1.6 bits through byte lookups (AVX-512 VBMI): bytes hold v = sum c_j 3^j (0..242); two
+// 256-entry tables, each split in halves of 128 for vpermi2b and blended on the byte's top
+// bit, give c0..c3 as 2-bit fields (our 2-bit layout's byte) and c4; then the 2-bit loop's
+// AND + vpdpbusd per plane.
+struct Digits {
+  __m512i a[4], b[4];  // table A (c0 | c1 << 2 | c2 << 4 | c3 << 6) and B (c4): 4 x 64 entries
+};
+
+Digits MakeDigitTables() {
+  alignas(64) uint8_t a[256] = {}, b[256] = {};
+  for (int v = 0; v < 243; ++v) {
+    int x = v, packed = 0;
+    for (int j = 0; j < 4; ++j, x /= 3) packed |= (x % 3) << (2 * j);
+    a[v] = static_cast<uint8_t>(packed);
+    b[v] = static_cast<uint8_t>(x % 3);
+  }
+  Digits d;
+  for (int i = 0; i < 4; ++i) {
+    std::memcpy(&d.a[i], a + 64 * i, 64);
+    std::memcpy(&d.b[i], b + 64 * i, 64);
+  }
+  return d;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) int64_t Gemv1p6BitLut(
+    const uint8_t* w, size_t bytes, const int8_t* q, const Digits& d) {
+  const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c),
+                m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8(static_cast<char>(0xc0));
+  __m512i total = _mm512_setzero_si512();
+  constexpr int kBlocks = kK / 20;  // 64 bytes: 16 rows x 20 k
+  for (size_t tile = 0; tile + kBlocks * 64 <= bytes; tile += kBlocks * 64) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+    for (int b = 0; b < kBlocks; ++b) {
+      const __m512i v = _mm512_load_si512(w + tile + b * 64);
+      const __mmask64 high = _mm512_movepi8_mask(v);
+      const __m512i lo4 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(d.a[0], v, d.a[1]),
+                                                 _mm512_permutex2var_epi8(d.a[2], v, d.a[3]));
+      const __m512i c4 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(d.b[0], v, d.b[1]),
+                                                _mm512_permutex2var_epi8(d.b[2], v, d.b[3]));
+      const auto* qq = reinterpret_cast<const int32_t*>(q + b * 20);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(lo4, m0), _mm512_set1_epi32(qq[0]));
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(lo4, m1), _mm512_set1_epi32(qq[1]));
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_and_si512(lo4, m2), _mm512_set1_epi32(qq[2]));
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_and_si512(lo4, m3), _mm512_set1_epi32(qq[3]));
+      a4 = _mm512_dpbusd_epi32(a4, c4, _mm512_set1_epi32(qq[4]));
+    }
+    total = _mm512_add_epi32(
+        total, _mm512_add_epi32(
+                   _mm512_add_epi32(a0, _mm512_srai_epi32(a1, 2)),
+                   _mm512_add_epi32(
+                       _mm512_add_epi32(_mm512_srai_epi32(a2, 4), _mm512_srai_epi32(a3, 6)), a4)));
+  }
+  return _mm512_reduce_add_epi32(total);
+}
+
+// Runs gemv(first byte, bytes) over `bytes` split into `threads` whole-tile parts at once.
+template <typename Gemv>
+int64_t Split(int threads, size_t bytes, size_t tile_bytes, Gemv&& gemv) {
+  const size_t tiles = bytes / tile_bytes;
+  std::vector<int64_t> sums(static_cast<size_t>(threads));
+  std::vector<std::thread> workers;
+  for (int t = 1; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      const size_t t0 = tiles * t / threads, t1 = tiles * (t + 1) / threads;
+      sums[t] = gemv(t0 * tile_bytes, (t1 - t0) * tile_bytes);
+    });
+  }
+  sums[0] = gemv(0, tiles / threads * tile_bytes);
+  for (auto& w : workers) w.join();
+  int64_t total = 0;
+  for (int64_t v : sums) total += v;
+  return total;
+}
+
 std::shared_ptr<uint8_t[]> Weights(size_t bytes) {
   std::shared_ptr<uint8_t[]> w = AllocateWeightMemory(bytes);
   for (size_t i = 0; i < bytes; ++i) w[i] = static_cast<uint8_t>(i * 131 % 243);
@@ -91,7 +172,12 @@ void BM_Decode2Bit(benchmark::State& state) {
   const auto w = Weights(bytes);
   alignas(64) static int8_t q[kK];
   for (int i = 0; i < kK; ++i) q[i] = static_cast<int8_t>(i % 200 - 100);
-  for (auto _ : state) benchmark::DoNotOptimize(Gemv2Bit(w.get(), bytes, q));
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(Split(threads, bytes, kK / 16 * 64, [&](size_t at, size_t n) {
+      return Gemv2Bit(w.get() + at, n, q);
+    }));
+  }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
   state.counters["weights"] = benchmark::Counter(static_cast<double>(state.iterations()) * kWeights,
                                                  benchmark::Counter::kIsRate);
@@ -103,14 +189,54 @@ void BM_Decode1p6Bit(benchmark::State& state) {
   const auto w = Weights(bytes);
   alignas(64) static int16_t q[kK];
   for (int i = 0; i < kK; ++i) q[i] = static_cast<int16_t>(i % 200 - 100);
-  for (auto _ : state) benchmark::DoNotOptimize(Gemv1p6Bit(w.get(), bytes, q));
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(Split(threads, bytes, kK / 20 * 64, [&](size_t at, size_t n) {
+      return Gemv1p6Bit(w.get() + at, n, q);
+    }));
+  }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
   state.counters["weights"] = benchmark::Counter(static_cast<double>(state.iterations()) * kWeights,
                                                  benchmark::Counter::kIsRate);
 }
 
-BENCHMARK(BM_Decode2Bit)->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK(BM_Decode1p6Bit)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+void BM_Decode1p6BitLut(benchmark::State& state) {
+  if (!IsaSupported(Isa::kAvx512Vnni) || !__builtin_cpu_supports("avx512vbmi"))
+    return state.SkipWithError("needs AVX-512 VNNI and VBMI");
+  const size_t bytes = kWeights / 5;
+  const auto w = Weights(bytes);
+  const Digits digits = MakeDigitTables();
+  alignas(64) static int8_t q[kK + 64];
+  for (int i = 0; i < kK; ++i) q[i] = static_cast<int8_t>(i % 200 - 100);
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(Split(threads, bytes, kK / 20 * 64, [&](size_t at, size_t n) {
+      return Gemv1p6BitLut(w.get() + at, n, q, digits);
+    }));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.counters["weights"] = benchmark::Counter(static_cast<double>(state.iterations()) * kWeights,
+                                                 benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_Decode2Bit)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+BENCHMARK(BM_Decode1p6BitLut)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+BENCHMARK(BM_Decode1p6Bit)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
 
 }  // namespace
 }  // namespace bitjit::codegen
