@@ -49,7 +49,7 @@ void F16Gemv::PackTiles(const uint16_t* table, int64_t tile_begin, int64_t tile_
     Fail("F16 GEMV: tiles [", tile_begin, ", ", tile_end, ") outside [0, ", t->n_tiles, ")");
   const int64_t L = block_lanes_, R = tile_rows_;
   for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
-    auto* dst = const_cast<uint16_t*>(t->tile(tile));
+    uint16_t* dst = t->mutable_tile(tile);
     const int64_t rows = std::min(R, t->vocab - tile * R);
     for (int64_t b = 0; b < n_ / L; ++b) {
       for (int64_t r = 0; r < rows; ++r) {

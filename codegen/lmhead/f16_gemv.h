@@ -30,6 +30,9 @@ struct F16TiledTable {
   const uint16_t* tile(int64_t t) const {
     return reinterpret_cast<const uint16_t*>(data.get() + t * tile_bytes());
   }
+  uint16_t* mutable_tile(int64_t t) {
+    return reinterpret_cast<uint16_t*>(data.get() + t * tile_bytes());
+  }
   // Half (row v, element i), the portable reading of the layout.
   uint16_t at(int64_t v, int64_t i) const;
 };
