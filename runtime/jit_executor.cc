@@ -128,6 +128,7 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
       }
     }
   }
+  compiled->release_source = done;
   ThreadPool pool(n_threads);
   pool.ParallelFor(static_cast<int64_t>(jobs.size()), [&](int64_t j, int) {
     const Job& job = jobs[j];
@@ -185,6 +186,7 @@ void JitExecutor::CompiledWeights::PackF16LmHead(const ir::Graph& graph, ThreadP
     }
   });
   f16_lm_head_table = std::move(table);
+  f16_lm_head_source = &source;
 }
 
 JitExecutor::JitExecutor(const ir::Graph& graph, std::shared_ptr<const CompiledWeights> weights,
@@ -236,13 +238,25 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
         for (int64_t t = 0; t < T; ++t) {
           if (ids[t] < 0 || ids[t] >= vocab)
             Fail("token id ", ids[t], " is outside the vocabulary");
-          if (table->dtype == DType::kF16) {
+          if (table == weights_->f16_lm_head_source) {
+            // Tied embeddings: from the tiled copy. Reading the file's rows would map their
+            // page-cache folios (up to 2 MiB per row touched) back into the process.
+            weights_->f16_lm_head_table->RowToFloat(ids[t], out + t * e);
+          } else if (table->dtype == DType::kF16) {
             ref::EmbeddingRowF16(static_cast<const uint16_t*>(m.ptr[table->id]), e, ids[t],
                                  out + t * e);
           } else {
             ref::EmbeddingRowQ8_0(static_cast<const uint8_t*>(m.ptr[table->id]), e, ids[t],
                                   out + t * e);
           }
+        }
+        // --lm-head q8_0|q6_k: the model's table was dropped from memory at load and only
+        // embedding rows are read from it; drop them again (with the folios the kernel mapped
+        // around them) so that a long conversation does not bring the table back.
+        if (weights_->quantized_lm_head && weights_->release_source &&
+            table->producer->kind == OpKind::kConstant) {
+          weights_->release_source(table->producer->constant.data,
+                                   table->producer->constant.n_bytes);
         }
         break;
       }

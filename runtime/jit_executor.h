@@ -49,6 +49,9 @@ class JitExecutor : public Executor {
     // The f16 lm_head: its GEMV and the model's table repacked into the kernel's row tiles.
     std::unique_ptr<codegen::F16Gemv> f16_lm_head;
     std::shared_ptr<const codegen::F16TiledTable> f16_lm_head_table;
+    const ir::Value* f16_lm_head_source = nullptr;  // the graph's table that was tiled
+    // Drops pages of the model file once read (Compile's `done`); null when none was given.
+    SourceDone release_source;
     // --lm-head q8_0|q6_k: the lm_head table quantized at compile time and its kernel
     // (runtime/lm_head); null for f16, where the graph's own table is used.
     std::shared_ptr<const lm_head::QuantizedLmHead> quantized_lm_head;

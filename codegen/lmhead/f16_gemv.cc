@@ -16,6 +16,16 @@ uint16_t F16TiledTable::at(int64_t v, int64_t i) const {
   return tile(v / tile_rows)[(block * tile_rows + r) * block_lanes + l];
 }
 
+void F16TiledTable::RowToFloat(int64_t v, float* out) const {
+  if (v < 0 || v >= vocab) Fail("F16 table: row ", v, " outside [0, ", vocab, ")");
+  const uint16_t* t = tile(v / tile_rows);
+  const int64_t r = v % tile_rows;
+  for (int64_t b = 0; b < n / block_lanes; ++b) {
+    const uint16_t* src = t + (b * tile_rows + r) * block_lanes;
+    for (int64_t l = 0; l < block_lanes; ++l) out[b * block_lanes + l] = HalfToFloat(src[l]);
+  }
+}
+
 F16Gemv::F16Gemv(int64_t n, Isa isa)
     : n_(n), isa_(ResolveIsa(isa)), block_lanes_(static_cast<int>(n)) {
   if (n < 1) Fail("F16 GEMV: row length ", n);

@@ -35,6 +35,9 @@ struct F16TiledTable {
   }
   // Half (row v, element i), the portable reading of the layout.
   uint16_t at(int64_t v, int64_t i) const;
+  // Row v as floats (n of them): the embedding lookup of a tied table, so that decoding never
+  // touches the model file's copy again.
+  void RowToFloat(int64_t v, float* out) const;
 };
 
 class F16Gemv {

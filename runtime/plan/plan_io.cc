@@ -194,6 +194,10 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   }
   auto compiled = std::make_shared<JitExecutor::CompiledWeights>();
   compiled->isa = isa;
+  const gguf::GgufFile& file = *m->file_;
+  compiled->release_source = [&file](const uint8_t* data, size_t bytes) {
+    file.ReleasePages({data, bytes});
+  };
   // First the kernels, then every packed weight copied into one arena of huge pages.
   int next = 0;
   for (const auto& n : m->graph_->nodes()) {
@@ -263,10 +267,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     compiled->quantized_lm_head =
         std::make_shared<const lm_head::QuantizedLmHead>(std::move(t), isa);
   } else {
-    const gguf::GgufFile& file = *m->file_;
-    compiled->PackF16LmHead(*m->graph_, pool, [&file](const uint8_t* data, size_t bytes) {
-      file.ReleasePages({data, bytes});
-    });
+    compiled->PackF16LmHead(*m->graph_, pool, compiled->release_source);
   }
   m->compiled_ = std::move(compiled);
   m->ReleaseLmHeadPages();
