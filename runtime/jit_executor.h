@@ -24,25 +24,25 @@ struct BatchLayout;
 
 class JitExecutor : public Executor {
  public:
-  // One bitlinear's kernels and packed weights (one entry per weight).
   // How many row tasks per thread a matmul is split into: decided once, at compile time, from
   // the tuning cache (tuning/tile_choice.h), and kept in plans.
   struct RowSplit {
     int decode_tasks_per_thread;   // one token
     int prefill_tasks_per_thread;  // several
   };
+  // One bitlinear's kernels and packed weights (one entry per weight).
   struct PackedLinear {
     std::unique_ptr<codegen::ActivationQuantizer> quantizer;
     std::vector<std::unique_ptr<codegen::TernaryMatmul>> matmuls;
     std::vector<RowSplit> splits;  // one per matmul
     std::vector<codegen::TernaryPackedWeights> weights;
   };
-  // Kernels and repacked weights of every bitlinear of a graph: built once per model and
-  // shared by all its executors.
   // Called with ranges of the model's bytes (I2_S codes, the f16 lm_head) once they have been
   // copied into the kernels' layouts, from any thread: Model drops those file pages right away,
   // so that loading never holds both copies of the weights (peak memory near the file size).
   using SourceDone = std::function<void(const uint8_t* data, size_t bytes)>;
+  // Kernels and repacked weights of every bitlinear of a graph: built once per model and
+  // shared by all its executors.
   struct CompiledWeights {
     codegen::Isa isa;
     std::unordered_map<const ir::Node*, PackedLinear> linears;

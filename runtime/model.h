@@ -80,7 +80,7 @@ class Model {
   // The GGUF, config and tokenizer (what both Load and LoadPlan need).
   static std::unique_ptr<Model> Open(const std::string& path, const ModelOptions& options);
   // Drops the file's pages of the lm_head table once the JIT path reads a copy of it (the
-  // resident f16 copy or the --lm-head quantized table).
+  // tiled f16 copy or the --lm-head quantized table).
   void ReleaseLmHeadPages() const;
   std::unique_ptr<gguf::GgufFile> file_;
   ModelConfig config_;
