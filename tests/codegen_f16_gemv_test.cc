@@ -13,11 +13,10 @@
 #include "codegen/ref/ref_kernels.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
+#include "tests/testing/isa.h"
 
 namespace bitjit::codegen {
 namespace {
-
-const Isa kAllIsas[] = {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni};
 
 int Lanes(Isa isa) {
   return isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni ? 16 : 8;
@@ -34,17 +33,7 @@ float KernelOrderDot(const float* x, const uint16_t* row, int64_t n, int lanes) 
   return acc[0];
 }
 
-class F16GemvIsaTest : public ::testing::TestWithParam<Isa> {
- protected:
-  void SetUp() override {
-    if (IsaSupported(GetParam())) return;
-    try {
-      ResolveIsa(GetParam());
-    } catch (const Error& e) {
-      GTEST_SKIP() << e.what();
-    }
-  }
-};
+class F16GemvIsaTest : public bitjit::testing::IsaTest {};
 
 TEST_P(F16GemvIsaTest, MatchesItsFloatOrderExactlyAndTheReferenceClosely) {
   const Isa isa = GetParam();
@@ -125,10 +114,8 @@ TEST_P(F16GemvIsaTest, RejectsRowLengthsTheKernelCannotTile) {
   EXPECT_THROW(F16Gemv(8, GetParam()), Error);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, F16GemvIsaTest, ::testing::ValuesIn(kAllIsas),
-                         [](const ::testing::TestParamInfo<Isa>& info) {
-                           return std::string(IsaName(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(AllIsas, F16GemvIsaTest, ::testing::ValuesIn(bitjit::testing::kAllIsas),
+                         bitjit::testing::IsaParamName);
 
 }  // namespace
 }  // namespace bitjit::codegen

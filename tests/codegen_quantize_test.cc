@@ -15,23 +15,12 @@
 #include "codegen/quant/activation_quantizer.h"
 #include "codegen/ref/ref_kernels.h"
 #include "ir/base/error.h"
+#include "tests/testing/isa.h"
 
 namespace bitjit::codegen {
 namespace {
 
-const Isa kAllIsas[] = {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni};
-
-class QuantizeIsaTest : public ::testing::TestWithParam<Isa> {
- protected:
-  void SetUp() override {
-    if (IsaSupported(GetParam())) return;
-    try {
-      ResolveIsa(GetParam());
-    } catch (const Error& e) {
-      GTEST_SKIP() << e.what();
-    }
-  }
-};
+class QuantizeIsaTest : public bitjit::testing::IsaTest {};
 
 // Quantizes `rows` rows with the ISA under test and with the reference; all must match.
 void ExpectMatchesReference(Isa isa, const std::vector<float>& x, int64_t k) {
@@ -119,10 +108,8 @@ TEST_P(QuantizeIsaTest, StaysInsideItsRows) {
   munmap(mem, 2 * page);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, QuantizeIsaTest, ::testing::ValuesIn(kAllIsas),
-                         [](const ::testing::TestParamInfo<Isa>& info) {
-                           return std::string(IsaName(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(AllIsas, QuantizeIsaTest, ::testing::ValuesIn(bitjit::testing::kAllIsas),
+                         bitjit::testing::IsaParamName);
 
 }  // namespace
 }  // namespace bitjit::codegen

@@ -22,6 +22,7 @@
 #include "codegen/ternary/ternary_layout.h"
 #include "codegen/ternary/ternary_matmul.h"
 #include "ir/base/error.h"
+#include "tests/testing/isa.h"
 
 namespace bitjit::codegen {
 namespace {
@@ -51,22 +52,7 @@ std::vector<int32_t> Reference(const std::vector<uint8_t>& i2s, int64_t k, int64
   return out;
 }
 
-// Every ISA a test runs on; the reference path too, since it reads the packed layout.
-const Isa kAllIsas[] = {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni};
-
-class TernaryIsaTest : public ::testing::TestWithParam<Isa> {
- protected:
-  void SetUp() override {
-    if (!IsaSupported(GetParam())) {
-      try {
-        ResolveIsa(GetParam());
-      } catch (const Error& e) {
-        GTEST_SKIP() << e.what();
-      }
-    }
-  }
-  Isa isa() const { return GetParam(); }
-};
+class TernaryIsaTest : public bitjit::testing::IsaTest {};
 
 // Runs all rows of all tokens and compares with the reference bit for bit; also checks that
 // the output's padding (ld_out > n) is not written.
@@ -340,10 +326,8 @@ TEST_P(TernaryIsaTest, BothKernelsHandleAnyTokenCount) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryIsaTest, ::testing::ValuesIn(kAllIsas),
-                         [](const ::testing::TestParamInfo<Isa>& info) {
-                           return std::string(IsaName(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryIsaTest, ::testing::ValuesIn(bitjit::testing::kAllIsas),
+                         bitjit::testing::IsaParamName);
 
 // The packed layout holds the I2_S weights (code 3 as 0) and zero-weight padding.
 TEST(TernaryLayout, RepacksEveryWeight) {

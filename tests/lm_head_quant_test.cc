@@ -27,14 +27,13 @@
 #include "runtime/model.h"
 #include "tests/testing/cli.h"
 #include "tests/testing/golden.h"
+#include "tests/testing/isa.h"
 
 namespace bitjit {
 namespace {
 
 namespace q6k = codegen::q6k;
 using codegen::Isa;
-
-const Isa kAllIsas[] = {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni};
 
 struct Free {
   void operator()(uint8_t* p) const { std::free(p); }
@@ -166,12 +165,7 @@ TEST(LmHeadQuant, Q6_KPackingRoundTrips) {
 // ---------------------------------------------------------------------------------------------
 // Kernels against scalar references, on every ISA.
 
-class LmHeadKernelTest : public ::testing::TestWithParam<Isa> {
- protected:
-  void SetUp() override {
-    if (!codegen::IsaSupported(GetParam())) GTEST_SKIP() << "CPU lacks " << GetParam();
-  }
-};
+class LmHeadKernelTest : public testing::IsaTest {};
 
 // Q8_0 table from random rows, in ggml's layout and in the kernel's; an input prepared from x.
 struct Q8Case {
@@ -355,10 +349,8 @@ TEST_P(LmHeadKernelTest, Q6_KMatchesItsFloatOrderExactlyAndPlainMathClosely) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, LmHeadKernelTest, ::testing::ValuesIn(kAllIsas),
-                         [](const auto& info) {
-                           return std::string(codegen::IsaName(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Isas, LmHeadKernelTest, ::testing::ValuesIn(testing::kAllIsas),
+                         testing::IsaParamName);
 
 // ---------------------------------------------------------------------------------------------
 // Options, plans.

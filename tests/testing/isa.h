@@ -1,0 +1,28 @@
+// The ISA axis of the kernel tests: every kernel family is tested on each instruction set, and
+// on the reference path, that this CPU can run.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "codegen/cpu_features.h"
+
+namespace bitjit::testing {
+
+// Every ISA a kernel test runs on; the reference path too.
+inline constexpr codegen::Isa kAllIsas[] = {codegen::Isa::kRef, codegen::Isa::kAvx2,
+                                            codegen::Isa::kAvx512, codegen::Isa::kAvx512Vnni,
+                                            codegen::Isa::kAvxVnni};
+
+// A test parameterized by ISA: skipped, with the CPU features it lacks, where the ISA cannot run.
+class IsaTest : public ::testing::TestWithParam<codegen::Isa> {
+ protected:
+  void SetUp() override;
+  codegen::Isa isa() const { return GetParam(); }
+};
+
+// Test names by ISA ("avx512vnni"), for INSTANTIATE_TEST_SUITE_P.
+std::string IsaParamName(const ::testing::TestParamInfo<codegen::Isa>& info);
+
+}  // namespace bitjit::testing
