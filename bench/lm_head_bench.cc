@@ -21,6 +21,7 @@
 #include "codegen/lmhead/q6k_format.h"
 #include "codegen/lmhead/q6k_gemv.h"
 #include "codegen/lmhead/q8_0_gemv.h"
+#include "codegen/memory/weight_memory.h"
 #include "ir/base/half.h"
 #include "runtime/thread_pool.h"
 
@@ -33,10 +34,11 @@ struct Free {
   void operator()(uint8_t* p) const { std::free(p); }
 };
 
-// Random bytes, with every block's f16 scale (at `scale_offset` of each `block_bytes`) set to a
-// small finite value.
-std::unique_ptr<uint8_t, Free> RandomTable(size_t bytes, size_t block_bytes, size_t scale_offset) {
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 64 + 63) / 64 * 64));
+// Random bytes in weight memory (huge pages, as the runtime keeps its lm_head tables), with
+// every block's f16 scale (at `scale_offset` of each `block_bytes`) set to a small finite value.
+std::shared_ptr<uint8_t[]> RandomTable(size_t bytes, size_t block_bytes, size_t scale_offset) {
+  std::shared_ptr<uint8_t[]> table = AllocateWeightMemory(bytes + 64);
+  uint8_t* p = table.get();
   std::mt19937_64 rng(7);
   for (size_t i = 0; i + 8 <= bytes; i += 8) {
     const uint64_t r = rng();
@@ -46,7 +48,7 @@ std::unique_ptr<uint8_t, Free> RandomTable(size_t bytes, size_t block_bytes, siz
   if (block_bytes > 0)
     for (size_t b = 0; b + block_bytes <= bytes; b += block_bytes)
       std::memcpy(p + b + scale_offset, &d, 2);
-  return std::unique_ptr<uint8_t, Free>(p);
+  return table;
 }
 
 std::vector<float> Input() {
@@ -57,12 +59,34 @@ std::vector<float> Input() {
   return x;
 }
 
-// Runs `rows(v0, v1, out)` over the vocabulary in 16 chunks per thread, as RunLmHead does.
+// Runs `rows(v0, v1, out)` over the vocabulary in 16 chunks per thread, each a whole number of
+// `granule` rows (the F16 kernel's row tiles), as RunLmHead does.
 template <typename Rows>
-void Split(ThreadPool& pool, int64_t vocab, float* out, Rows&& rows) {
-  const int64_t chunks = 16 * pool.n_threads();
-  pool.ParallelFor(
-      chunks, [&](int64_t c, int) { rows(vocab * c / chunks, vocab * (c + 1) / chunks, out); });
+void Split(ThreadPool& pool, int64_t vocab, float* out, Rows&& rows, int64_t granule = 1) {
+  const int64_t units = (vocab + granule - 1) / granule;
+  const int64_t chunks = std::min(units, 16 * int64_t{pool.n_threads()});
+  pool.ParallelFor(chunks, [&](int64_t c, int) {
+    rows(std::min(vocab, units * c / chunks * granule),
+         std::min(vocab, units * (c + 1) / chunks * granule), out);
+  });
+}
+
+// One token's logits per iteration through a quantized table's GEMV (Q8_0Gemv or Q6KGemv):
+// the input row prepared, then every row of `table`.
+template <typename Gemv>
+void RunQuantized(benchmark::State& state, ThreadPool& pool, const Gemv& gemv, const uint8_t* table,
+                  int64_t vocab, size_t table_bytes) {
+  const auto x = Input();
+  std::vector<float> out(vocab);
+  auto input = std::unique_ptr<uint8_t, Free>(
+      static_cast<uint8_t*>(std::aligned_alloc(64, (gemv.InputBytes() + 63) / 64 * 64)));
+  for (auto _ : state) {
+    gemv.PrepareInput(x.data(), input.get());
+    Split(pool, vocab, out.data(),
+          [&](int64_t v0, int64_t v1, float* o) { gemv.Run(table, input.get(), v0, v1, o); });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(table_bytes));
 }
 
 void BM_F16(benchmark::State& state) {
@@ -81,8 +105,10 @@ void BM_F16(benchmark::State& state) {
   for (auto _ : state) {
     std::vector<float> xr(kN);  // the one-row input rounded to f16, as the executor does
     for (int64_t i = 0; i < kN; ++i) xr[i] = RoundToHalf(x[i]);
-    Split(pool, kVocab, out.data(),
-          [&](int64_t v0, int64_t v1, float* o) { gemv.Run(tiles, xr.data(), false, v0, v1, o); });
+    Split(
+        pool, kVocab, out.data(),
+        [&](int64_t v0, int64_t v1, float* o) { gemv.Run(tiles, xr.data(), false, v0, v1, o); },
+        gemv.tile_rows());
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(state.iterations() * kVocab * kN * 2);
@@ -103,17 +129,7 @@ void BM_Q8_0(benchmark::State& state) {
     for (size_t i = scale_bytes; i < row_bytes; ++i)
       if (row[i] == 0x80) row[i] = 0x81;
   }
-  const auto x = Input();
-  std::vector<float> out(kVocab);
-  auto input = std::unique_ptr<uint8_t, Free>(
-      static_cast<uint8_t*>(std::aligned_alloc(64, gemv.InputBytes())));
-  for (auto _ : state) {
-    gemv.PrepareInput(x.data(), input.get());
-    Split(pool, kVocab, out.data(),
-          [&](int64_t v0, int64_t v1, float* o) { gemv.Run(table.get(), input.get(), v0, v1, o); });
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  RunQuantized(state, pool, gemv, table.get(), kVocab, bytes);
 }
 
 void BM_Q6_K(benchmark::State& state) {
@@ -122,17 +138,7 @@ void BM_Q6_K(benchmark::State& state) {
   const Q6KGemv gemv(kN, BestIsa());
   const size_t bytes = kVocab * kN / 256 * 210;
   auto table = RandomTable(bytes, 210, q6k::kDOffset);
-  const auto x = Input();
-  std::vector<float> out(kVocab);
-  auto input = std::unique_ptr<uint8_t, Free>(
-      static_cast<uint8_t*>(std::aligned_alloc(64, (gemv.InputBytes() + 63) / 64 * 64)));
-  for (auto _ : state) {
-    gemv.PrepareInput(x.data(), input.get());
-    Split(pool, kVocab, out.data(),
-          [&](int64_t v0, int64_t v1, float* o) { gemv.Run(table.get(), input.get(), v0, v1, o); });
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  RunQuantized(state, pool, gemv, table.get(), kVocab, bytes);
 }
 
 // Args: threads, rows. 32768 rows stream from DRAM; 128 rows stay in L2 (the compute rate).
