@@ -436,42 +436,28 @@ void JitExecutor::RunAttention(const Node& n, const StepInputs& in, const BatchL
   // Heads of one kv group share their K/V rows: a task takes the whole group (each row
   // converted once) when there are enough tasks to keep the threads busy, else one head.
   const int heads = simd && group <= 8 && T * a.n_head_kv >= 4 * pool_.n_threads() ? group : 1;
+  // Same results either way; AVX-512 pairs two heads per register.
+  const bool avx512 =
+      heads > 1 && (isa_ == codegen::Isa::kAvx512 || isa_ == codegen::Isa::kAvx512Vnni);
   for (auto& s : m.scores) s.resize(static_cast<size_t>(heads) * cache.n_ctx());
-  if (heads > 1) {
-    // Same results either way; AVX-512 pairs two heads per register.
-    const bool avx512 = isa_ == codegen::Isa::kAvx512 || isa_ == codegen::Isa::kAvx512Vnni;
-    pool_.ParallelFor(T * a.n_head_kv, [&](int64_t task, int thread) {
-      const int64_t t = task / a.n_head_kv;
-      const int g = static_cast<int>(task % a.n_head_kv);
-      const bool decode = layout.decode(t);
-      const bool round_q = bitnet && !(!decode && a.n_head == 1), round_p = bitnet && decode;
-      const int64_t offset = t * q_width + int64_t{g} * group * a.head_dim;
-      (avx512 ? kernels::AttentionGroupF16Avx512 : kernels::AttentionGroupF16Avx2)(
-          q + offset, group, cache.k16(a.layer, 0, seq(t)), cache.v16(a.layer, 0, seq(t)), kv_width,
-          int64_t{g} * a.head_dim, pos[t] + 1, a.head_dim, round_q, round_p,
-          m.scores[thread].data(), out + offset);
-    });
-    return;
-  }
-  pool_.ParallelFor(T * a.n_head, [&](int64_t task, int thread) {
-    const int64_t t = task / a.n_head;
-    const int h = static_cast<int>(task % a.n_head);
+  const int64_t tasks_per_token = a.n_head / heads;
+  pool_.ParallelFor(T * tasks_per_token, [&](int64_t task, int thread) {
+    const int64_t t = task / tasks_per_token;
+    const int h = static_cast<int>(task % tasks_per_token) * heads;  // the task's first head
     const bool decode = layout.decode(t);
     const bool round_q = bitnet && !(!decode && a.n_head == 1), round_p = bitnet && decode;
     const float* qh = q + t * q_width + int64_t{h} * a.head_dim;
     float* oh = out + t * q_width + int64_t{h} * a.head_dim;
-    const int64_t n_kv = pos[t] + 1;
+    const int64_t n_kv = pos[t] + 1, col = int64_t{h / group} * a.head_dim;
     if (simd) {
-      kernels::AttentionHeadF16Avx2(qh, cache.k16(a.layer, 0, seq(t)),
-                                    cache.v16(a.layer, 0, seq(t)), kv_width,
-                                    int64_t{h / group} * a.head_dim, n_kv, a.head_dim, round_q,
-                                    round_p, m.scores[thread].data(), oh);
+      (avx512 ? kernels::AttentionGroupF16Avx512 : kernels::AttentionGroupF16Avx2)(
+          qh, heads, cache.k16(a.layer, 0, seq(t)), cache.v16(a.layer, 0, seq(t)), kv_width, col,
+          n_kv, a.head_dim, round_q, round_p, m.scores[thread].data(), oh);
       return;
     }
     // Portable: the reference row kernel on a one-head view of this head's kv group.
     const ref::AttentionParams one{1, 1, a.head_dim, round_q, round_p};
     std::vector<float> kh(n_kv * a.head_dim), vh(n_kv * a.head_dim);
-    const int64_t col = int64_t{h / group} * a.head_dim;
     for (int64_t j = 0; j < n_kv; ++j) {
       for (int i = 0; i < a.head_dim; ++i) {
         kh[j * a.head_dim + i] = cache.f16() ? HalfToFloat(cache.k16(a.layer, j, seq(t))[col + i])

@@ -1,7 +1,7 @@
-// The compiled path's attention over an f16 KV cache: the grouped kernels (one K/V conversion
-// for all heads of a kv group; AVX2, and AVX-512 with two heads per register where the CPU has
-// it) are bit-identical to the one-head kernel, and all stay close to the reference row kernel
-// (ref::AttentionRowF16Cache).
+// The compiled path's attention over an f16 KV cache: a whole kv group in one call (one K/V
+// conversion for all its heads; AVX2, and AVX-512 with two heads per register where the CPU
+// has it) is bit-identical to calls with one head each, and all stay close to the reference
+// row kernel (ref::AttentionRowF16Cache).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,7 +25,7 @@ struct Case {
   float q_scale;  // large: scores far apart, most softmax weights underflow to exactly 0
 };
 
-TEST(AttentionF16, GroupKernelIsBitIdenticalToTheOneHeadKernel) {
+TEST(AttentionF16, GroupCallsAreBitIdenticalToOneHeadCalls) {
   if (!codegen::IsaSupported(codegen::Isa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -49,8 +49,8 @@ TEST(AttentionF16, GroupKernelIsBitIdenticalToTheOneHeadKernel) {
         std::vector<float> scratch(c.n_kv * group);
         for (int h = 0; h < c.n_head; ++h) {
           const int64_t col = int64_t{h / group} * c.head_dim;
-          AttentionHeadF16Avx2(&q[h * c.head_dim], k.data(), v.data(), kv_width, col, c.n_kv,
-                               c.head_dim, round_q, round_p, scratch.data(), &one[h * c.head_dim]);
+          AttentionGroupF16Avx2(&q[h * c.head_dim], 1, k.data(), v.data(), kv_width, col, c.n_kv,
+                                c.head_dim, round_q, round_p, scratch.data(), &one[h * c.head_dim]);
           const ref::AttentionParams p{1, 1, c.head_dim, round_q, round_p};
           // The reference on a one-head view of this head's kv group.
           std::vector<uint16_t> kh(c.n_kv * c.head_dim), vh(c.n_kv * c.head_dim);

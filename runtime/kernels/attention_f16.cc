@@ -48,7 +48,7 @@ __attribute__((target("avx2,fma,f16c"))) void AttentionGroupF16Avx2(
   float max[kMaxHeads];
   for (int h = 0; h < n_heads; ++h) max[h] = -INFINITY;
   // Scores: each key row converted once, dotted with every head of the group. Per head the
-  // float order is AttentionHeadF16Avx2's.
+  // float order is that of a one-head call.
   for (int64_t j = 0; j < n_kv; ++j) {
     const uint16_t* kj = k_cache + j * kv_width + col;
     __m256 acc[kMaxHeads];
@@ -82,7 +82,7 @@ __attribute__((target("avx2,fma,f16c"))) void AttentionGroupF16Avx2(
     for (int i = 0; i < head_dim; i += 8) {
       const __m256 v8 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(vj + i)));
       for (int h = 0; h < n_heads; ++h) {
-        // Zero weights are skipped, as the one-head kernel does.
+        // Zero weights (most of a hard-argmax row) are skipped.
         if (scores[h * n_kv + j] == 0.0f) continue;
         float* o = out + h * head_dim + i;
         _mm256_storeu_ps(o, _mm256_fmadd_ps(p[h], v8, _mm256_loadu_ps(o)));
@@ -91,40 +91,10 @@ __attribute__((target("avx2,fma,f16c"))) void AttentionGroupF16Avx2(
   }
 }
 
-__attribute__((target("avx2,fma,f16c"))) void AttentionHeadF16Avx2(
-    const float* q, const uint16_t* k_cache, const uint16_t* v_cache, int64_t kv_width, int64_t col,
-    int64_t n_kv, int head_dim, bool round_q, bool round_p, float* scores, float* out) {
-  alignas(32) float qv[512];
-  CopyRoundedToHalf(q, head_dim, round_q, qv);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  float max = -INFINITY;
-  for (int64_t j = 0; j < n_kv; ++j) {
-    const uint16_t* kj = k_cache + j * kv_width + col;
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < head_dim; i += 8) {
-      const __m256 k8 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kj + i)));
-      acc = _mm256_fmadd_ps(_mm256_load_ps(qv + i), k8, acc);
-    }
-    scores[j] = HorizontalSum(acc) * scale;
-    max = scores[j] > max ? scores[j] : max;
-  }
-  ref::SoftmaxScores(scores, n_kv, max, round_p);
-  for (int i = 0; i < head_dim; i += 8) _mm256_storeu_ps(out + i, _mm256_setzero_ps());
-  for (int64_t j = 0; j < n_kv; ++j) {
-    if (scores[j] == 0.0f) continue;  // a hard-argmax row: most weights underflow to zero
-    const __m256 p = _mm256_set1_ps(scores[j]);
-    const uint16_t* vj = v_cache + j * kv_width + col;
-    for (int i = 0; i < head_dim; i += 8) {
-      const __m256 v8 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(vj + i)));
-      _mm256_storeu_ps(out + i, _mm256_fmadd_ps(p, v8, _mm256_loadu_ps(out + i)));
-    }
-  }
-}
-
 // AVX-512 form of AttentionGroupF16Avx2 with the same float order: two heads share a zmm, head
-// h in lanes 0-7 and head h + 1 in lanes 8-15, so each 8-lane half does exactly the one-head
+// h in lanes 0-7 and head h + 1 in lanes 8-15, so each 8-lane half does exactly the AVX2
 // kernel's FMAs (same lanes, same order) while a K or V row chunk is converted once and
-// broadcast to both halves. Zero softmax weights are masked off per half, as the one-head
+// broadcast to both halves. Zero softmax weights are masked off per half, as the AVX2
 // kernel skips them.
 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,f16c"))) void AttentionGroupF16Avx512(
     const float* q, int n_heads, const uint16_t* k_cache, const uint16_t* v_cache, int64_t kv_width,
