@@ -8,13 +8,21 @@
 
 namespace bitjit::ref {
 
+double SumOfSquares(const float* x, int64_t n) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  return sum;
+}
+
+float RmsNormScale(double sum_of_squares, int64_t n, float eps) {
+  const float mean = static_cast<float>(sum_of_squares / static_cast<double>(n));
+  return 1.0f / std::sqrt(mean + eps);
+}
+
 void RmsNorm(const float* x, int64_t rows, int64_t n, float eps, float* y) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * n;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i] * xr[i]);
-    const float mean = static_cast<float>(sum / static_cast<double>(n));
-    const float scale = 1.0f / std::sqrt(mean + eps);
+    const float scale = RmsNormScale(SumOfSquares(xr, n), n, eps);
     for (int64_t i = 0; i < n; ++i) y[r * n + i] = xr[i] * scale;
   }
 }
@@ -146,7 +154,8 @@ void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, i
           const auto* qw = reinterpret_cast<const int8_t*>(wb + b * kQ8BlockBytes + 2);
           int32_t sumi = 0;
           for (int i = 0; i < kQ8Block; ++i) sumi += qa[i] * qw[i];
-          sum += static_cast<float>(sumi) * (Q8Scale(xq + b * kQ8BlockBytes) * Q8Scale(wb + b * kQ8BlockBytes));
+          sum += static_cast<float>(sumi) *
+                 (Q8Scale(xq + b * kQ8BlockBytes) * Q8Scale(wb + b * kQ8BlockBytes));
         }
       } else {
         EmbeddingRowQ8_0(table, n, v, wrow);
@@ -217,8 +226,8 @@ void AttentionRowF16Cache(const float* q, const uint16_t* k_cache, const uint16_
                [](const uint16_t* row, int i) { return HalfToFloat(row[i]); });
 }
 
-void AttentionRowF32Cache(const float* q, const float* k_cache, const float* v_cache,
-                          int64_t n_kv, const AttentionParams& p, float* scratch, float* out) {
+void AttentionRowF32Cache(const float* q, const float* k_cache, const float* v_cache, int64_t n_kv,
+                          const AttentionParams& p, float* scratch, float* out) {
   AttentionRow(q, k_cache, v_cache, n_kv, p, scratch, out,
                [](const float* row, int i) { return row[i]; });
 }

@@ -9,6 +9,10 @@ namespace bitjit::ref {
 
 // y = x * (1.0f / sqrtf(mean + eps)) per row of n; sum of float squares accumulated in double.
 void RmsNorm(const float* x, int64_t rows, int64_t n, float eps, float* y);
+// RmsNorm's two halves, for kernels that compute the sums another way: a row's float squares
+// summed in double one after another, and the factor y = x * scale that such a sum gives.
+double SumOfSquares(const float* x, int64_t n);
+float RmsNormScale(double sum_of_squares, int64_t n, float eps);
 
 // Per-row absmax int8 quantization: m = max(1e-5, max|x|) in double, s = (float)(127 / m),
 // q = clamp(round_half_even(x * s), -128, 127). Returns s.
@@ -55,7 +59,7 @@ struct AttentionParams {
 void AttentionRowF16Cache(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
                           int64_t n_kv, const AttentionParams& p, float* scratch, float* out);
 // The same over an f32 cache (plain float32 numerics).
-void AttentionRowF32Cache(const float* q, const float* k_cache, const float* v_cache,
-                          int64_t n_kv, const AttentionParams& p, float* scratch, float* out);
+void AttentionRowF32Cache(const float* q, const float* k_cache, const float* v_cache, int64_t n_kv,
+                          const AttentionParams& p, float* scratch, float* out);
 
 }  // namespace bitjit::ref

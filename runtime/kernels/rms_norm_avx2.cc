@@ -2,14 +2,13 @@
 
 #include <immintrin.h>
 
-#include <cmath>
+#include "codegen/ref/ref_kernels.h"
 
 namespace bitjit::kernels {
 namespace {
 
 void ScaleRow(const float* x, int64_t n, double sum, float eps, const float* weight, float* y) {
-  const float mean = static_cast<float>(sum / static_cast<double>(n));
-  const float scale = 1.0f / std::sqrt(mean + eps);
+  const float scale = ref::RmsNormScale(sum, n, eps);
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
   if (weight) {
     for (int64_t i = 0; i < n; ++i) y[i] *= weight[i];
@@ -52,12 +51,8 @@ void RmsNormRowsAvx2(const float* x, int64_t rows, int64_t n, float eps, const f
     SumSquares4(x + r * n, n, sums);
     for (int j = 0; j < 4; ++j) ScaleRow(x + (r + j) * n, n, sums[j], eps, weight, y + (r + j) * n);
   }
-  for (; r < rows; ++r) {
-    const float* xr = x + r * n;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i] * xr[i]);
-    ScaleRow(xr, n, sum, eps, weight, y + r * n);
-  }
+  for (; r < rows; ++r)
+    ScaleRow(x + r * n, n, ref::SumOfSquares(x + r * n, n), eps, weight, y + r * n);
 }
 
 }  // namespace bitjit::kernels
