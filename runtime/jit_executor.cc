@@ -152,7 +152,7 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
   if (lm_head != lm_head::LmHeadType::kF16) {
     compiled->quantized_lm_head = lm_head::CompileLmHead(graph, lm_head, compiled->isa, pool);
   } else {
-    compiled->PackF16LmHead(graph, pool, done);
+    compiled->PackF16LmHead(graph, pool);
   }
   return compiled;
 }
@@ -169,8 +169,7 @@ size_t JitExecutor::CompiledWeights::PackedFootprint() const {
   return bytes;
 }
 
-void JitExecutor::CompiledWeights::PackF16LmHead(const ir::Graph& graph, ThreadPool& pool,
-                                                 const SourceDone& done) {
+void JitExecutor::CompiledWeights::PackF16LmHead(const ir::Graph& graph, ThreadPool& pool) {
   if (!f16_lm_head) return;
   const ir::Value& source = lm_head::LmHeadTable(graph);
   const auto* rows = reinterpret_cast<const uint16_t*>(source.producer->constant.data);
@@ -179,10 +178,10 @@ void JitExecutor::CompiledWeights::PackF16LmHead(const ir::Graph& graph, ThreadP
   pool.ParallelFor(parts, [&](int64_t part, int) {
     const int64_t t0 = table->n_tiles * part / parts, t1 = table->n_tiles * (part + 1) / parts;
     f16_lm_head->PackTiles(rows, t0, t1, table.get());
-    if (done) {
+    if (release_source) {
       const int64_t R = table->tile_rows, v1 = std::min(t1 * R, table->vocab);
-      done(reinterpret_cast<const uint8_t*>(rows + t0 * R * table->n),
-           static_cast<size_t>(v1 - t0 * R) * table->n * 2);
+      release_source(reinterpret_cast<const uint8_t*>(rows + t0 * R * table->n),
+                     static_cast<size_t>(v1 - t0 * R) * table->n * 2);
     }
   });
   f16_lm_head_table = std::move(table);

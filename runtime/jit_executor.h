@@ -59,8 +59,9 @@ class JitExecutor : public Executor {
     void AddActivationKernels(const ir::Graph& graph);
     // Bytes of one WeightArena holding every matmul's packed weights.
     size_t PackedFootprint() const;
-    // Repacks the graph's f16 lm_head table for f16_lm_head (in parallel on `pool`).
-    void PackF16LmHead(const ir::Graph& graph, ThreadPool& pool, const SourceDone& done = nullptr);
+    // Repacks the graph's f16 lm_head table for f16_lm_head (in parallel on `pool`), handing
+    // each packed range of the source to release_source.
+    void PackF16LmHead(const ir::Graph& graph, ThreadPool& pool);
   };
   // Generates the kernels and repacks every ternary weight (in parallel on n_threads); with
   // lm_head q8_0 / q6_k also quantizes the lm_head table. Throws bitjit::Error if the CPU

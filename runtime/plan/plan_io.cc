@@ -267,7 +267,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     compiled->quantized_lm_head =
         std::make_shared<const lm_head::QuantizedLmHead>(std::move(t), isa);
   } else {
-    compiled->PackF16LmHead(*m->graph_, pool, compiled->release_source);
+    compiled->PackF16LmHead(*m->graph_, pool);
   }
   m->compiled_ = std::move(compiled);
   m->ReleaseLmHeadPages();
