@@ -166,57 +166,50 @@ std::shared_ptr<uint8_t[]> Weights(size_t bytes) {
   return w;
 }
 
-void BM_Decode2Bit(benchmark::State& state) {
-  if (!IsaSupported(Isa::kAvx512Vnni)) return state.SkipWithError("needs AVX-512 VNNI");
-  const size_t bytes = kWeights / 4;
+// One token's activations as int8 (with slack past K) and as int16.
+template <typename T>
+const T* Activations() {
+  alignas(64) static T q[kK + 64];
+  for (int i = 0; i < kK; ++i) q[i] = static_cast<T>(i % 200 - 100);
+  return q;
+}
+
+// Times gemv(weights, bytes) over `bytes` of weights, in tiles of `tile_bytes` split over
+// state.range(0) threads, and reports bytes and weights per second.
+template <typename Gemv>
+void RunDecode(benchmark::State& state, size_t bytes, size_t tile_bytes, Gemv&& gemv) {
   const auto w = Weights(bytes);
-  alignas(64) static int8_t q[kK];
-  for (int i = 0; i < kK; ++i) q[i] = static_cast<int8_t>(i % 200 - 100);
   const int threads = static_cast<int>(state.range(0));
   for (auto _ : state) {
-    benchmark::DoNotOptimize(Split(threads, bytes, kK / 16 * 64, [&](size_t at, size_t n) {
-      return Gemv2Bit(w.get() + at, n, q);
-    }));
+    benchmark::DoNotOptimize(Split(threads, bytes, tile_bytes,
+                                   [&](size_t at, size_t n) { return gemv(w.get() + at, n); }));
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
   state.counters["weights"] = benchmark::Counter(static_cast<double>(state.iterations()) * kWeights,
                                                  benchmark::Counter::kIsRate);
 }
 
+void BM_Decode2Bit(benchmark::State& state) {
+  if (!IsaSupported(Isa::kAvx512Vnni)) return state.SkipWithError("needs AVX-512 VNNI");
+  const int8_t* q = Activations<int8_t>();
+  RunDecode(state, kWeights / 4, kK / 16 * 64,
+            [&](const uint8_t* w, size_t n) { return Gemv2Bit(w, n, q); });
+}
+
 void BM_Decode1p6Bit(benchmark::State& state) {
   if (!IsaSupported(Isa::kAvx512Vnni)) return state.SkipWithError("needs AVX-512 VNNI");
-  const size_t bytes = kWeights / 5;
-  const auto w = Weights(bytes);
-  alignas(64) static int16_t q[kK];
-  for (int i = 0; i < kK; ++i) q[i] = static_cast<int16_t>(i % 200 - 100);
-  const int threads = static_cast<int>(state.range(0));
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(Split(threads, bytes, kK / 20 * 64, [&](size_t at, size_t n) {
-      return Gemv1p6Bit(w.get() + at, n, q);
-    }));
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
-  state.counters["weights"] = benchmark::Counter(static_cast<double>(state.iterations()) * kWeights,
-                                                 benchmark::Counter::kIsRate);
+  const int16_t* q = Activations<int16_t>();
+  RunDecode(state, kWeights / 5, kK / 20 * 64,
+            [&](const uint8_t* w, size_t n) { return Gemv1p6Bit(w, n, q); });
 }
 
 void BM_Decode1p6BitLut(benchmark::State& state) {
   if (!IsaSupported(Isa::kAvx512Vnni) || !__builtin_cpu_supports("avx512vbmi"))
     return state.SkipWithError("needs AVX-512 VNNI and VBMI");
-  const size_t bytes = kWeights / 5;
-  const auto w = Weights(bytes);
+  const int8_t* q = Activations<int8_t>();
   const Digits digits = MakeDigitTables();
-  alignas(64) static int8_t q[kK + 64];
-  for (int i = 0; i < kK; ++i) q[i] = static_cast<int8_t>(i % 200 - 100);
-  const int threads = static_cast<int>(state.range(0));
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(Split(threads, bytes, kK / 20 * 64, [&](size_t at, size_t n) {
-      return Gemv1p6BitLut(w.get() + at, n, q, digits);
-    }));
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
-  state.counters["weights"] = benchmark::Counter(static_cast<double>(state.iterations()) * kWeights,
-                                                 benchmark::Counter::kIsRate);
+  RunDecode(state, kWeights / 5, kK / 20 * 64,
+            [&](const uint8_t* w, size_t n) { return Gemv1p6BitLut(w, n, q, digits); });
 }
 
 BENCHMARK(BM_Decode2Bit)
