@@ -4,7 +4,7 @@
 // the caches, so every iteration streams its table from DRAM as decode does; with 2048 rows (4-10
 // MB) they stay in the L3 cache, which shows the compute rate. bytes_per_second is the table's
 // bytes. Quant contents are random (the speed does not depend on them).
-// Run: build-lmhead/bench/lm_head_bench --benchmark_repetitions=5
+// Run: ./build/bench/lm_head_bench --benchmark_repetitions=5
 //        --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 

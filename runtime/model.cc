@@ -43,17 +43,19 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
     if (!options.optimize) Fail("the JIT path needs the optimized graph (use --isa ref)");
     const codegen::Isa isa =
         options.isa.empty() ? codegen::BestIsa() : codegen::ParseIsa(options.isa);
-    const gguf::GgufFile& file = *m->file_;
-    m->compiled_ = JitExecutor::Compile(*m->graph_, isa, options.n_threads, lm_head,
-                                        [&file](const uint8_t* data, size_t bytes) {
-                                          file.ReleasePages({data, bytes});
-                                        });
+    m->compiled_ =
+        JitExecutor::Compile(*m->graph_, isa, options.n_threads, lm_head, m->FilePageRelease());
     // The kernels read the repacked copy: the I2_S bytes need not stay resident.
     for (const auto& t : m->file_->tensors())
       if (t.ggml_type() == gguf::GgmlType::kI2_S) m->file_->ReleasePages(t.data);
     m->ReleaseLmHeadPages();
   }
   return m;
+}
+
+std::function<void(const uint8_t*, size_t)> Model::FilePageRelease() const {
+  const gguf::GgufFile* file = file_.get();  // owned by the model, which outlives its kernels
+  return [file](const uint8_t* data, size_t bytes) { file->ReleasePages({data, bytes}); };
 }
 
 void Model::ReleaseLmHeadPages() const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -82,6 +83,8 @@ class Model {
   // Drops the file's pages of the lm_head table once the JIT path reads a copy of it (the
   // tiled f16 copy or the --lm-head quantized table).
   void ReleaseLmHeadPages() const;
+  // The JIT path's callback for model bytes it has copied: drops their pages of the file.
+  std::function<void(const uint8_t* data, size_t bytes)> FilePageRelease() const;
   std::unique_ptr<gguf::GgufFile> file_;
   ModelConfig config_;
   ModelOptions options_;

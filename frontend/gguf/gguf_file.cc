@@ -11,12 +11,13 @@
 
 #include "frontend/gguf/utf8.h"
 #include "ir/base/error.h"
+#include "ir/base/pages.h"
 
 namespace bitjit::gguf {
 namespace {
 
 constexpr uint32_t kMaxDims = 4;
-constexpr int kMaxArrayNesting = 8;     // deeper nesting only serves to exhaust the stack
+constexpr int kMaxArrayNesting = 8;  // deeper nesting only serves to exhaust the stack
 constexpr uint64_t kMaxAlignment = 1u << 24;
 
 // Bounds-checked little-endian reads over the mapped file. Every failure names the byte offset.
@@ -70,15 +71,29 @@ class Cursor {
 
 uint64_t FixedSize(ValueType t) {
   switch (t) {
-    case ValueType::kU8: case ValueType::kI8: case ValueType::kBool: return 1;
-    case ValueType::kU16: case ValueType::kI16: return 2;
-    case ValueType::kU32: case ValueType::kI32: case ValueType::kF32: return 4;
-    case ValueType::kU64: case ValueType::kI64: case ValueType::kF64: return 8;
-    default: return 0;
+    case ValueType::kU8:
+    case ValueType::kI8:
+    case ValueType::kBool:
+      return 1;
+    case ValueType::kU16:
+    case ValueType::kI16:
+      return 2;
+    case ValueType::kU32:
+    case ValueType::kI32:
+    case ValueType::kF32:
+      return 4;
+    case ValueType::kU64:
+    case ValueType::kI64:
+    case ValueType::kF64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
-bool IsKnownValueType(uint32_t t) { return t <= 12; }
+bool IsKnownValueType(uint32_t t) {
+  return t <= 12;
+}
 
 Value ReadValue(Cursor& c, ValueType type, int depth);
 
@@ -86,16 +101,36 @@ Value ReadScalar(Cursor& c, ValueType type) {
   Value v;
   v.type = type;
   switch (type) {
-    case ValueType::kU8: v.data = uint64_t{c.Read<uint8_t>("u8 value")}; break;
-    case ValueType::kI8: v.data = int64_t{c.Read<int8_t>("i8 value")}; break;
-    case ValueType::kU16: v.data = uint64_t{c.Read<uint16_t>("u16 value")}; break;
-    case ValueType::kI16: v.data = int64_t{c.Read<int16_t>("i16 value")}; break;
-    case ValueType::kU32: v.data = uint64_t{c.Read<uint32_t>("u32 value")}; break;
-    case ValueType::kI32: v.data = int64_t{c.Read<int32_t>("i32 value")}; break;
-    case ValueType::kU64: v.data = c.Read<uint64_t>("u64 value"); break;
-    case ValueType::kI64: v.data = c.Read<int64_t>("i64 value"); break;
-    case ValueType::kF32: v.data = double{c.Read<float>("f32 value")}; break;
-    case ValueType::kF64: v.data = c.Read<double>("f64 value"); break;
+    case ValueType::kU8:
+      v.data = uint64_t{c.Read<uint8_t>("u8 value")};
+      break;
+    case ValueType::kI8:
+      v.data = int64_t{c.Read<int8_t>("i8 value")};
+      break;
+    case ValueType::kU16:
+      v.data = uint64_t{c.Read<uint16_t>("u16 value")};
+      break;
+    case ValueType::kI16:
+      v.data = int64_t{c.Read<int16_t>("i16 value")};
+      break;
+    case ValueType::kU32:
+      v.data = uint64_t{c.Read<uint32_t>("u32 value")};
+      break;
+    case ValueType::kI32:
+      v.data = int64_t{c.Read<int32_t>("i32 value")};
+      break;
+    case ValueType::kU64:
+      v.data = c.Read<uint64_t>("u64 value");
+      break;
+    case ValueType::kI64:
+      v.data = c.Read<int64_t>("i64 value");
+      break;
+    case ValueType::kF32:
+      v.data = double{c.Read<float>("f32 value")};
+      break;
+    case ValueType::kF64:
+      v.data = c.Read<double>("f64 value");
+      break;
     case ValueType::kBool: {
       const uint64_t at = c.offset();
       const uint8_t b = c.Read<uint8_t>("bool value");
@@ -103,15 +138,19 @@ Value ReadScalar(Cursor& c, ValueType type) {
       v.data = uint64_t{b};
       break;
     }
-    case ValueType::kString: v.data = c.ReadString("string value"); break;
-    default: Fail("at byte ", c.offset(), ": internal: not a scalar type");
+    case ValueType::kString:
+      v.data = c.ReadString("string value");
+      break;
+    default:
+      Fail("at byte ", c.offset(), ": internal: not a scalar type");
   }
   return v;
 }
 
 Value ReadArray(Cursor& c, int depth) {
   const uint64_t at = c.offset();
-  if (depth >= kMaxArrayNesting) Fail("at byte ", at, ": arrays nested deeper than ", kMaxArrayNesting);
+  if (depth >= kMaxArrayNesting)
+    Fail("at byte ", at, ": arrays nested deeper than ", kMaxArrayNesting);
   const uint32_t raw_type = c.Read<uint32_t>("array element type");
   if (!IsKnownValueType(raw_type)) Fail("at byte ", at, ": unknown array element type ", raw_type);
   auto array = std::make_shared<Array>();
@@ -129,7 +168,8 @@ Value ReadArray(Cursor& c, int depth) {
     array->raw = c.Take(array->count * elem, "array data");
     if (array->element_type == ValueType::kBool) {
       for (uint64_t i = 0; i < array->count; ++i)
-        if (array->raw[i] > 1) Fail("at byte ", count_at + 8 + i, ": bool array element is not 0 or 1");
+        if (array->raw[i] > 1)
+          Fail("at byte ", count_at + 8 + i, ": bool array element is not 0 or 1");
     }
   } else {
     array->items.reserve(array->count);
@@ -146,12 +186,14 @@ Value ReadValue(Cursor& c, ValueType type, int depth) {
   return type == ValueType::kArray ? ReadArray(c, depth) : ReadScalar(c, type);
 }
 
-uint64_t AlignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+uint64_t AlignUp(uint64_t x, uint64_t a) {
+  return (x + a - 1) / a * a;
+}
 
 }  // namespace
 
 std::string_view ValueTypeName(ValueType type) {
-  static constexpr const char* kNames[] = {"u8",  "i8",  "u16",  "i16",    "u32", "i32", "f32",
+  static constexpr const char* kNames[] = {"u8",   "i8",  "u16", "i16", "u32", "i32", "f32",
                                            "bool", "str", "arr", "u64", "i64", "f64"};
   const auto t = static_cast<uint32_t>(type);
   return t <= 12 ? kNames[t] : "?";
@@ -254,7 +296,8 @@ void GgufFile::Parse() {
   const uint64_t n_kv = c.Read<uint64_t>("key-value count");
   // Each KV takes at least 12 bytes (key length + type), each tensor info at least 24.
   if (n_kv > c.remaining() / 12) {
-    Fail("at byte 16: key-value count ", n_kv, " cannot fit in a file of ", bytes_.size(), " bytes");
+    Fail("at byte 16: key-value count ", n_kv, " cannot fit in a file of ", bytes_.size(),
+         " bytes");
   }
   if (n_tensors > c.remaining() / 24) {
     Fail("at byte 8: tensor count ", n_tensors, " cannot fit in a file of ", bytes_.size(),
@@ -298,8 +341,8 @@ void GgufFile::Parse() {
     const uint64_t dims_at = c.offset();
     t.n_dims = c.Read<uint32_t>("tensor n_dims");
     if (t.n_dims == 0 || t.n_dims > kMaxDims) {
-      Fail("at byte ", dims_at, ": tensor '", t.name, "' has n_dims ", t.n_dims,
-           " (must be 1..", kMaxDims, ")");
+      Fail("at byte ", dims_at, ": tensor '", t.name, "' has n_dims ", t.n_dims, " (must be 1..",
+           kMaxDims, ")");
     }
     uint64_t n = 1;
     for (uint32_t d = 0; d < t.n_dims; ++d) {
@@ -363,11 +406,8 @@ void GgufFile::Parse() {
 }
 
 void GgufFile::ReleasePages(std::span<const uint8_t> range) const {
-  if (mapping_ == nullptr || range.empty()) return;
-  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto begin = (reinterpret_cast<uintptr_t>(range.data()) + page - 1) / page * page;
-  const auto end = (reinterpret_cast<uintptr_t>(range.data()) + range.size()) / page * page;
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  if (mapping_ == nullptr || range.empty()) return;  // in-memory files have nothing to drop
+  DropWholePages(range.data(), range.size());
 }
 
 const Value* GgufFile::Find(std::string_view key) const {
@@ -388,8 +428,12 @@ const Value& Require(const GgufFile& f, std::string_view key) {
 }
 }  // namespace
 
-uint64_t GgufFile::GetU64(std::string_view key) const { return Require(*this, key).AsU64(key); }
-double GgufFile::GetF64(std::string_view key) const { return Require(*this, key).AsF64(key); }
+uint64_t GgufFile::GetU64(std::string_view key) const {
+  return Require(*this, key).AsU64(key);
+}
+double GgufFile::GetF64(std::string_view key) const {
+  return Require(*this, key).AsF64(key);
+}
 std::string_view GgufFile::GetString(std::string_view key) const {
   return Require(*this, key).AsString(key);
 }

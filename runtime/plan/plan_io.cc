@@ -12,6 +12,7 @@
 #include "codegen/cpu_features.h"
 #include "codegen/memory/weight_memory.h"
 #include "ir/base/error.h"
+#include "ir/base/pages.h"
 #include "passes/pass.h"
 #include "plan.pb.h"
 #include "runtime/jit_executor.h"
@@ -58,11 +59,7 @@ class MappedFile {
   const uint8_t* data() const { return static_cast<const uint8_t*>(data_); }
   size_t size() const { return size_; }
   // Drops the whole pages inside [offset, offset + bytes) once they have been copied.
-  void Release(size_t offset, size_t bytes) const {
-    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    const size_t begin = (offset + page - 1) / page * page, end = (offset + bytes) / page * page;
-    if (end > begin) ::madvise(static_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
-  }
+  void Release(size_t offset, size_t bytes) const { DropWholePages(data() + offset, bytes); }
 
  private:
   void* data_ = nullptr;
@@ -194,10 +191,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   }
   auto compiled = std::make_shared<JitExecutor::CompiledWeights>();
   compiled->isa = isa;
-  const gguf::GgufFile& file = *m->file_;
-  compiled->release_source = [&file](const uint8_t* data, size_t bytes) {
-    file.ReleasePages({data, bytes});
-  };
+  compiled->release_source = m->FilePageRelease();
   // First the kernels, then every packed weight copied into one arena of huge pages.
   int next = 0;
   for (const auto& n : m->graph_->nodes()) {
