@@ -18,12 +18,7 @@ uint16_t F16TiledTable::at(int64_t v, int64_t i) const {
 
 void F16TiledTable::RowToFloat(int64_t v, float* out) const {
   if (v < 0 || v >= vocab) Fail("F16 table: row ", v, " outside [0, ", vocab, ")");
-  const uint16_t* t = tile(v / tile_rows);
-  const int64_t r = v % tile_rows;
-  for (int64_t b = 0; b < n / block_lanes; ++b) {
-    const uint16_t* src = t + (b * tile_rows + r) * block_lanes;
-    for (int64_t l = 0; l < block_lanes; ++l) out[b * block_lanes + l] = HalfToFloat(src[l]);
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = HalfToFloat(at(v, i));
 }
 
 F16Gemv::F16Gemv(int64_t n, Isa isa)
@@ -36,6 +31,11 @@ F16Gemv::F16Gemv(int64_t n, Isa isa)
   const KernelKey key{"f16_gemv", {n}, code_isa, {tile_rows_, block_lanes_}};
   kernel_ = std::static_pointer_cast<const F16GemvKernel>(KernelCache::Global().GetOrCreate(
       key, [&] { return std::make_unique<F16GemvKernel>(n, code_isa); }));
+}
+
+void F16Gemv::CheckLayout(const F16TiledTable& t) const {
+  if (t.n != n_ || t.tile_rows != tile_rows_ || t.block_lanes != block_lanes_)
+    Fail("F16 GEMV: table was laid out for another kernel");
 }
 
 F16TiledTable F16Gemv::Allocate(int64_t vocab) const {
@@ -53,8 +53,7 @@ F16TiledTable F16Gemv::Allocate(int64_t vocab) const {
 
 void F16Gemv::PackTiles(const uint16_t* table, int64_t tile_begin, int64_t tile_end,
                         F16TiledTable* t) const {
-  if (t->n != n_ || t->tile_rows != tile_rows_ || t->block_lanes != block_lanes_)
-    Fail("F16 GEMV: table was allocated for another kernel");
+  CheckLayout(*t);
   if (tile_begin < 0 || tile_begin > tile_end || tile_end > t->n_tiles)
     Fail("F16 GEMV: tiles [", tile_begin, ", ", tile_end, ") outside [0, ", t->n_tiles, ")");
   const int64_t L = block_lanes_, R = tile_rows_;
@@ -74,8 +73,7 @@ void F16Gemv::Run(const F16TiledTable& t, const float* x, bool round_input, int6
                   int64_t row_end, float* out) const {
   if (row_begin < 0 || row_begin > row_end || row_end > t.vocab)
     Fail("F16 GEMV: bad rows [", row_begin, ", ", row_end, ") of ", t.vocab);
-  if (t.n != n_ || t.tile_rows != tile_rows_ || t.block_lanes != block_lanes_)
-    Fail("F16 GEMV: table was packed for another kernel");
+  CheckLayout(t);
   if (row_begin == row_end) return;
   std::vector<float> rounded;
   if (round_input) {

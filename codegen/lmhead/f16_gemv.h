@@ -63,6 +63,9 @@ class F16Gemv {
            int64_t row_end, float* out) const;
 
  private:
+  // Throws bitjit::Error unless `t` was allocated by a GEMV with this row length and tile.
+  void CheckLayout(const F16TiledTable& t) const;
+
   int64_t n_;
   Isa isa_;
   int tile_rows_ = 1, block_lanes_;
