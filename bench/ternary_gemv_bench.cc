@@ -3,6 +3,8 @@
 //     (> 256 MB) that every call streams them from DRAM, as decode does (521 MB of ternary
 //     weights per token); compare with one core's memory bandwidth.
 //   GEMM (prefill, 128 tokens): GOPS = 2*K*N*T per second (one multiply-add = 2 ops).
+//   Both also for 1.6-bit weights ("avx512vnni_1p6bit") where the CPU has AVX512_VBMI; the
+//   "weights" counter (per second) compares the packings, whose bytes differ.
 // Run: build-jit/bench/ternary_gemv_bench --benchmark_repetitions=5
 //        --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -56,7 +58,8 @@ std::vector<TernaryPackedWeights> RotationCopies(const TernaryPackedWeights& pac
   std::vector<TernaryPackedWeights> copies;
   const size_t n_copies = rotate ? kRotationBytes / packed.bytes + 1 : 1;
   for (size_t i = 0; i < n_copies; ++i) {
-    copies.push_back(AllocateTernaryPacked(packed.k, packed.n, packed.tile_rows, packed.scale));
+    copies.push_back(AllocateTernaryPacked(packed.k, packed.n, packed.tile_rows, packed.scale,
+                                           nullptr, packed.packing));
     std::memcpy(copies.back().data.get(), packed.data.get(), packed.bytes);
   }
   return copies;
@@ -130,8 +133,8 @@ void BM_GemvPrefetch(benchmark::State& state, Isa isa, Shape shape, int prefetch
 }
 
 // rotate = false keeps one copy, cache resident when small: the kernel's compute ceiling.
-void BM_Gemv(benchmark::State& state, Isa isa, Shape shape, bool rotate) {
-  const TernaryMatmul mm(shape.k, shape.n, isa);
+void BM_Gemv(benchmark::State& state, Isa isa, TernaryPacking packing, Shape shape, bool rotate) {
+  const TernaryMatmul mm(shape.k, shape.n, isa, {0, 0, packing});
   const std::vector<uint8_t> i2s = RandomI2s(shape.k, shape.n);
   const TernaryPackedWeights packed = mm.Pack(i2s.data(), 1.0f);
   const std::vector<TernaryPackedWeights> copies = RotationCopies(packed, rotate);
@@ -144,10 +147,14 @@ void BM_Gemv(benchmark::State& state, Isa isa, Shape shape, bool rotate) {
     next = next + 1 == copies.size() ? 0 : next + 1;
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * packed.bytes));
+  state.counters["weights"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(shape.k * shape.n),
+      benchmark::Counter::kIsRate);
 }
 
-void BM_Gemm(benchmark::State& state, Isa isa, Shape shape, int64_t n_tokens) {
-  const TernaryMatmul mm(shape.k, shape.n, isa);
+void BM_Gemm(benchmark::State& state, Isa isa, TernaryPacking packing, Shape shape,
+             int64_t n_tokens) {
+  const TernaryMatmul mm(shape.k, shape.n, isa, {0, 0, packing});
   const std::vector<uint8_t> i2s = RandomI2s(shape.k, shape.n);
   const TernaryPackedWeights packed = mm.Pack(i2s.data(), 1.0f);
   const std::vector<int8_t> q = RandomQ(shape.k, n_tokens);
@@ -236,25 +243,34 @@ void RegisterAll() {
           ->UseRealTime();
     }
   }
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni, Isa::kRef}) {
-    if (!IsaSupported(isa)) continue;
-    const std::string isa_name(IsaName(isa));
+  struct Variant {
+    Isa isa;
+    TernaryPacking packing;
+  };
+  const Variant variants[] = {
+      {Isa::kAvx2, TernaryPacking::k2Bit},       {Isa::kAvx512, TernaryPacking::k2Bit},
+      {Isa::kAvx512Vnni, TernaryPacking::k2Bit}, {Isa::kAvx512Vnni, TernaryPacking::k1p6Bit},
+      {Isa::kAvxVnni, TernaryPacking::k2Bit},    {Isa::kRef, TernaryPacking::k2Bit}};
+  for (const auto& [isa, packing] : variants) {
+    if (!IsaSupported(isa) || !TernaryPackingSupported(isa, packing)) continue;
+    const std::string isa_name =
+        std::string(IsaName(isa)) + (packing == TernaryPacking::k1p6Bit ? "_1p6bit" : "");
     for (const Shape& shape : kShapes) {
       const std::string dims = "/K" + std::to_string(shape.k) + "xN" + std::to_string(shape.n);
       if (isa == Isa::kRef && shape.n != 640) continue;  // the portable loop is slow
-      benchmark::RegisterBenchmark(("TernaryGemv/" + isa_name + dims).c_str(), BM_Gemv, isa, shape,
-                                   isa != Isa::kRef)
+      benchmark::RegisterBenchmark(("TernaryGemv/" + isa_name + dims).c_str(), BM_Gemv, isa,
+                                   packing, shape, isa != Isa::kRef)
           ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();
       if (isa == Isa::kRef) continue;
       if (shape.n == 640) {  // 410 KB: L2 resident
         benchmark::RegisterBenchmark(("TernaryGemvL2/" + isa_name + dims).c_str(), BM_Gemv, isa,
-                                     shape, false)
+                                     packing, shape, false)
             ->Unit(benchmark::kMicrosecond)
             ->UseRealTime();
       }
       benchmark::RegisterBenchmark(("TernaryGemm/" + isa_name + dims + "/T128").c_str(), BM_Gemm,
-                                   isa, shape, int64_t{128})
+                                   isa, packing, shape, int64_t{128})
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     }

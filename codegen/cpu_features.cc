@@ -115,6 +115,10 @@ bool IsaSupported(Isa isa) {
   return MissingFeatures(isa).empty();
 }
 
+bool HasAvx512Vbmi() {
+  return IsaSupported(Isa::kAvx512) && HostCpuFlags().has(Cpu::tAVX512_VBMI);
+}
+
 Isa BestIsa() {
   // VNNI fuses the multiply and both widening adds; 512-bit vectors halve the instruction
   // count again, so a zmm kernel wins over VEX VNNI on CPUs that have both.

@@ -31,6 +31,10 @@ Isa ParseIsa(std::string_view name);
 // True when this CPU (and the OS, which must save the wider register state) can run `isa`.
 bool IsaSupported(Isa isa);
 
+// True when this CPU has AVX512_VBMI (64-byte table lookups: vpermb, vpermi2b), which the
+// 1.6-bit ternary kernels use on top of kAvx512Vnni.
+bool HasAvx512Vbmi();
+
 // The fastest Isa this CPU supports for the ternary kernels.
 Isa BestIsa();
 

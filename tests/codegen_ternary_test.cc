@@ -1,6 +1,7 @@
 // The ternary matmul JIT kernels against the portable reference, on every ISA path this CPU
-// can run. The integer dot is exact, so results must be bit-identical to ref::TernaryMatmulI32
-// on the same I2_S bytes; ISAs the CPU lacks are skipped with the reason.
+// can run, for each weight packing the path reads (2 bits everywhere; 1.6 bits on ref and
+// avx512vnni). The integer dot is exact, so results must be bit-identical to
+// ref::TernaryMatmulI32 on the same I2_S bytes; ISAs the CPU lacks are skipped with the reason.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "codegen/cpu_features.h"
@@ -28,6 +30,15 @@ namespace bitjit::codegen {
 namespace {
 
 constexpr int32_t kSentinel = 0x5EC0DE;
+
+}  // namespace
+
+// Test names and failure messages print the packing by name.
+void PrintTo(TernaryPacking packing, std::ostream* os) {
+  *os << TernaryPackingName(packing);
+}
+
+namespace {
 
 // Random I2_S codes (all four codes, including the never-written 3 that must read as 0).
 std::vector<uint8_t> RandomI2s(int64_t k, int64_t n, std::mt19937& rng) {
@@ -52,12 +63,26 @@ std::vector<int32_t> Reference(const std::vector<uint8_t>& i2s, int64_t k, int64
   return out;
 }
 
-class TernaryIsaTest : public bitjit::testing::IsaTest {};
+// Parameter: (ISA, packing). Skipped, naming what is missing, where the CPU cannot run it.
+class TernaryIsaTest : public ::testing::TestWithParam<std::tuple<Isa, TernaryPacking>> {
+ protected:
+  void SetUp() override {
+    try {
+      ResolveIsa(isa());
+    } catch (const Error& e) {
+      GTEST_SKIP() << e.what();
+    }
+    if (!TernaryPackingSupported(isa(), packing())) GTEST_SKIP() << "this CPU lacks AVX512_VBMI";
+  }
+  Isa isa() const { return std::get<0>(GetParam()); }
+  TernaryPacking packing() const { return std::get<1>(GetParam()); }
+  TernaryTile tile(int rows = 0, int tokens = 0) const { return {rows, tokens, packing()}; }
+};
 
 // Runs all rows of all tokens and compares with the reference bit for bit; also checks that
 // the output's padding (ld_out > n) is not written.
 void ExpectMatchesReference(Isa isa, int64_t k, int64_t n, int64_t n_tokens, std::mt19937& rng,
-                            TernaryTile tile = {}) {
+                            TernaryTile tile) {
   SCOPED_TRACE("K=" + std::to_string(k) + " N=" + std::to_string(n) +
                " T=" + std::to_string(n_tokens));
   const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
@@ -79,17 +104,18 @@ void ExpectMatchesReference(Isa isa, int64_t k, int64_t n, int64_t n_tokens, std
 
 TEST_P(TernaryIsaTest, MatchesReferenceOnModelAndEdgeShapes) {
   std::mt19937 rng(1234);
-  // Model shapes (2560, 6912), multiples of the 128-value I2_S block, of the 16-k chunk only,
-  // and K % 16 / K % 4 tails that exercise the partial last chunk and quad.
-  const int64_t ks[] = {128, 256, 384, 2560, 6912, 4224, 192, 200, 64,
-                        32,  16,  1,   2,    3,    5,    17,  130, 203};
+  // Model shapes (2560, 6912), multiples of the 128-value I2_S block, of the 16-k chunk or
+  // 20-k block only, and K % 16, K % 20, K % 4 tails that exercise the partial last chunk
+  // (block) and quad.
+  const int64_t ks[] = {128, 256, 384, 2560, 6912, 4224, 192, 200, 64, 32, 16, 1,
+                        2,   3,   5,   17,   130,  203,  19,  20,  21, 39, 40, 41};
   const int64_t ns[] = {1, 7, 13, 100};
   const int64_t tokens[] = {1, 2, 3, 7, 16, 33};
   for (int64_t k : ks) {
     for (int64_t n : ns) {
       for (int64_t t : tokens) {
         if (k * n * t > 8'000'000) continue;  // keep the scalar reference fast
-        ExpectMatchesReference(isa(), k, n, t, rng);
+        ExpectMatchesReference(isa(), k, n, t, rng, tile());
         if (HasFatalFailure()) return;
       }
     }
@@ -102,11 +128,11 @@ TEST_P(TernaryIsaTest, MatchesReferenceWithEveryTileTheIsaOffers) {
   const int lanes = TernaryLanes(isa());
   for (int vecs : {1, 2, 4}) {
     for (int tokens : {1, 2, 3, 4, 5, 8}) {
-      const TernaryTile tile{lanes * vecs, tokens};
-      SCOPED_TRACE("tile " + std::to_string(tile.rows) + "x" + std::to_string(tile.tokens));
+      const TernaryTile t = tile(lanes * vecs, tokens);
+      SCOPED_TRACE("tile " + std::to_string(t.rows) + "x" + std::to_string(t.tokens));
       try {
-        ExpectMatchesReference(isa(), 200, 70, 11, rng, tile);
-        ExpectMatchesReference(isa(), 2560, 33, 1, rng, tile);
+        ExpectMatchesReference(isa(), 200, 70, 11, rng, t);
+        ExpectMatchesReference(isa(), 2560, 33, 1, rng, t);
       } catch (const Error& e) {
         // Tiles that need more registers than the ISA has are refused, never mis-generated.
         EXPECT_NE(std::string(e.what()).find("vector registers"), std::string::npos) << e.what();
@@ -126,7 +152,7 @@ TEST_P(TernaryIsaTest, WritesExactlyTheRequestedRows) {
       const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
       const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
       const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
-      const TernaryMatmul mm(k, n, isa());
+      const TernaryMatmul mm(k, n, isa(), tile());
       const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
       const std::pair<int64_t, int64_t> ranges[] = {
           {0, 0},   {0, 1},    {5, 6},   {3, 97}, {15, 17},  {31, 33}, {16, 32},
@@ -158,7 +184,7 @@ TEST_P(TernaryIsaTest, ExtremeValuesDoNotOverflow) {
                      std::to_string(k));
         std::vector<uint8_t> i2s(I2sCodeBytes(k * n), static_cast<uint8_t>(code * 0x55));
         std::vector<int8_t> q(static_cast<size_t>(k * n_tokens), value);
-        const TernaryMatmul mm(k, n, isa());
+        const TernaryMatmul mm(k, n, isa(), tile());
         const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
         std::vector<int32_t> out(static_cast<size_t>(n * n_tokens));
         for (int64_t t : {int64_t{1}, n_tokens}) {
@@ -178,7 +204,7 @@ TEST_P(TernaryIsaTest, CodeThreeReadsAsZero) {
   std::vector<uint8_t> i2s(I2sCodeBytes(k * n), 0xFF);
   std::mt19937 rng(3);
   const std::vector<int8_t> q = RandomQ(k, 4, rng);
-  const TernaryMatmul mm(k, n, isa());
+  const TernaryMatmul mm(k, n, isa(), tile());
   const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
   std::vector<int32_t> out(static_cast<size_t>(n * 4), kSentinel);
   for (int64_t t : {1, 4}) {
@@ -203,7 +229,7 @@ TEST_P(TernaryIsaTest, FloatEpilogueIsBitExact) {
       TernaryMatmul::ActivationSums(q.data(), k, n_tokens, sums.data());
       const float scale = 1.7182818f;
 
-      const TernaryMatmul mm(k, n, isa());
+      const TernaryMatmul mm(k, n, isa(), tile());
       const TernaryPackedWeights w = mm.Pack(i2s.data(), scale);
       std::vector<float> y(static_cast<size_t>(n * n_tokens), -1.0f);
       mm.RunF32(w, q.data(), s.data(), n_tokens, 2, n - 1, y.data());
@@ -248,7 +274,7 @@ TEST_P(TernaryIsaTest, BitLinearChainMatchesTheReferenceChain) {
       std::vector<float> s(static_cast<size_t>(n_tokens));
       std::vector<int32_t> sums(static_cast<size_t>(n_tokens));
       ActivationQuantizer(k, isa()).Run(x.data(), n_tokens, q.data(), s.data(), sums.data());
-      const TernaryMatmul mm(k, n, isa());
+      const TernaryMatmul mm(k, n, isa(), tile());
       const TernaryPackedWeights w = mm.Pack(i2s.data(), weight_scale);
       std::vector<float> y(want.size());
       mm.RunF32(w, q.data(), s.data(), n_tokens, 0, n, y.data(), 0, sums.data());
@@ -277,7 +303,7 @@ TEST_P(TernaryIsaTest, ReadsNoActivationPastK) {
       int8_t* guarded = static_cast<int8_t*>(mem) + page - q.size();
       std::memcpy(guarded, q.data(), q.size());
       const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
-      const TernaryMatmul mm(k, n, isa());
+      const TernaryMatmul mm(k, n, isa(), tile());
       const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
       std::vector<int32_t> out(static_cast<size_t>(n * n_tokens));
       mm.RunI32(w, guarded, n_tokens, 0, n, out.data());
@@ -304,7 +330,9 @@ TEST_P(TernaryIsaTest, BothKernelsHandleAnyTokenCount) {
     p.isa = isa();
     p.tile_rows = DefaultTernaryTile(isa()).rows;
     p.tile_tokens = 3;
-    const TernaryPackedWeights w = PackTernaryWeights(i2s.data(), k, n, 1.0f, p.tile_rows);
+    p.packing = packing();
+    const TernaryPackedWeights w =
+        PackTernaryWeights(i2s.data(), k, n, 1.0f, p.tile_rows, packing());
     TernaryGemvKernel gemv(p);
     TernaryGemmKernel gemm(p);
     for (TernaryKernelBase* kernel :
@@ -326,8 +354,63 @@ TEST_P(TernaryIsaTest, BothKernelsHandleAnyTokenCount) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryIsaTest, ::testing::ValuesIn(bitjit::testing::kAllIsas),
-                         bitjit::testing::IsaParamName);
+std::string ParamName(const ::testing::TestParamInfo<TernaryIsaTest::ParamType>& info) {
+  const bool base3 = std::get<1>(info.param) == TernaryPacking::k1p6Bit;
+  return std::string(IsaName(std::get<0>(info.param))) + (base3 ? "_1p6bit" : "_2bit");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas2Bit, TernaryIsaTest,
+                         ::testing::Combine(::testing::ValuesIn(bitjit::testing::kAllIsas),
+                                            ::testing::Values(TernaryPacking::k2Bit)),
+                         ParamName);
+INSTANTIATE_TEST_SUITE_P(Isas1p6Bit, TernaryIsaTest,
+                         ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx512Vnni),
+                                            ::testing::Values(TernaryPacking::k1p6Bit)),
+                         ParamName);
+
+// The other ISAs have no 1.6-bit kernels and say so, rather than run the wrong unpack.
+TEST(TernaryPacking, OtherIsasRefuse1p6Bit) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvxVnni}) {
+    EXPECT_FALSE(TernaryPackingSupported(isa, TernaryPacking::k1p6Bit)) << isa;
+    if (!IsaSupported(isa)) continue;  // the constructor would refuse the ISA itself
+    try {
+      TernaryMatmul mm(64, 8, isa, {0, 0, TernaryPacking::k1p6Bit});
+      ADD_FAILURE() << isa << " accepted 1.6-bit weights";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("AVX512_VBMI"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(TernaryPackingSupported(Isa::kAvx512Vnni, TernaryPacking::k1p6Bit), HasAvx512Vbmi());
+  EXPECT_EQ(ParseTernaryPacking("1.6bit"), TernaryPacking::k1p6Bit);
+  EXPECT_EQ(ParseTernaryPacking(TernaryPackingName(TernaryPacking::k2Bit)), TernaryPacking::k2Bit);
+  EXPECT_THROW(ParseTernaryPacking("1.58bit"), Error);
+}
+
+// Every base-3 byte decodes to its five codes, and the kernels' tables agree with the code.
+TEST(TernaryPacking, Base3BytesAndTablesRoundTrip) {
+  const Base3Tables& t = TernaryBase3Tables();
+  int seen = 0;
+  for (int v = 0; v < 243; ++v) {
+    const uint8_t codes[5] = {static_cast<uint8_t>(v % 3), static_cast<uint8_t>(v / 3 % 3),
+                              static_cast<uint8_t>(v / 9 % 3), static_cast<uint8_t>(v / 27 % 3),
+                              static_cast<uint8_t>(v / 81)};
+    const uint8_t byte = EncodeBase3(codes);
+    uint8_t back[5];
+    DecodeBase3(byte, back);
+    for (int j = 0; j < 5; ++j) ASSERT_EQ(back[j], codes[j]) << "v " << v << " digit " << j;
+    // What the kernels do: band and c_4 from byte >> 2, then c_0..c_3 from byte - band.
+    const int x = byte >> 2;
+    ASSERT_EQ(t.top[x], codes[4]) << "byte " << int{byte};
+    ASSERT_EQ(t.band[x], kTernaryBase3Band * codes[4]) << "byte " << int{byte};
+    const int r = byte - t.band[x];
+    ASSERT_LT(r, 128);
+    ASSERT_EQ(t.low[r], codes[0] | codes[1] << 2 | codes[2] << 4 | codes[3] << 6) << "r " << r;
+    ++seen;
+  }
+  EXPECT_EQ(seen, 243);
+  const uint8_t zeros[5] = {0, 0, 0, 0, 0};
+  EXPECT_EQ(EncodeBase3(zeros), 0);  // zero-filled padding holds code 0 in all five places
+}
 
 // The packed layout holds the I2_S weights (code 3 as 0) and zero-weight padding.
 TEST(TernaryLayout, RepacksEveryWeight) {
@@ -335,16 +418,22 @@ TEST(TernaryLayout, RepacksEveryWeight) {
   for (int64_t k : {128, 200, 17, 6912}) {
     for (int64_t n : {1, 13, 40}) {
       for (int rows : {8, 16, 32, 64}) {
-        const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-        const TernaryPackedWeights w = PackTernaryWeights(i2s.data(), k, n, 0.25f, rows);
-        ASSERT_EQ(w.scale, 0.25f);
-        ASSERT_EQ(w.bytes, static_cast<size_t>(w.n_tiles * w.n_chunks * 4 * rows));
-        ASSERT_EQ(reinterpret_cast<uintptr_t>(w.data.get()) % 64, 0u);
-        for (int64_t r = 0; r < w.n_tiles * rows; ++r) {
-          for (int64_t c = 0; c < w.n_chunks * kTernaryChunkK; ++c) {
-            const int want = r < n && c < k ? ref::I2sWeight(i2s.data(), r * k + c) : -1;
-            ASSERT_EQ(PackedTernaryWeight(w, r, c), want)
-                << "K " << k << " N " << n << " R " << rows << " row " << r << " k " << c;
+        for (TernaryPacking packing : {TernaryPacking::k2Bit, TernaryPacking::k1p6Bit}) {
+          const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+          const TernaryPackedWeights w = PackTernaryWeights(i2s.data(), k, n, 0.25f, rows, packing);
+          const int block_k = TernaryBlockK(packing);
+          ASSERT_EQ(w.scale, 0.25f);
+          ASSERT_EQ(w.n_chunks, (k + block_k - 1) / block_k);
+          ASSERT_EQ(w.bytes, static_cast<size_t>(w.n_tiles * w.n_chunks * 4 * rows));
+          ASSERT_EQ(w.bytes, TernaryPackedBytes(k, n, rows, packing));
+          ASSERT_EQ(reinterpret_cast<uintptr_t>(w.data.get()) % 64, 0u);
+          for (int64_t r = 0; r < w.n_tiles * rows; ++r) {
+            for (int64_t c = 0; c < w.n_chunks * block_k; ++c) {
+              const int want = r < n && c < k ? ref::I2sWeight(i2s.data(), r * k + c) : -1;
+              ASSERT_EQ(PackedTernaryWeight(w, r, c), want)
+                  << TernaryPackingName(packing) << " K " << k << " N " << n << " R " << rows
+                  << " row " << r << " k " << c;
+            }
           }
         }
       }
@@ -367,6 +456,9 @@ TEST(TernaryMatmulFrontDoor, RejectsMismatchedWeightsAndRows) {
   std::vector<int8_t> q(64);
   std::vector<int32_t> out(8);
   EXPECT_THROW(mm.RunI32(other, q.data(), 1, 0, 8, out.data()), Error);
+  const TernaryPackedWeights dense =
+      AllocateTernaryPacked(64, 8, 16, 1.0f, nullptr, TernaryPacking::k1p6Bit);
+  EXPECT_THROW(mm.RunI32(dense, q.data(), 1, 0, 8, out.data()), Error);  // packed otherwise
   EXPECT_THROW(mm.RunI32(w, q.data(), 1, 0, 9, out.data()), Error);
   EXPECT_THROW(mm.RunI32(w, q.data(), 1, 5, 4, out.data()), Error);
   EXPECT_NO_THROW(mm.RunI32(w, q.data(), 1, 0, 8, out.data()));

@@ -1,21 +1,26 @@
 #include "codegen/ternary/ternary_gemm.h"
 
+#include <algorithm>
 #include <string>
 
 namespace bitjit::codegen {
 
 std::string TernaryGemmKernel::Name(const TernaryKernelParams& p) {
   return "TernaryGemm_" + std::to_string(p.tile_rows) + "r" + std::to_string(p.tile_tokens) + "t_" +
-         std::string(IsaName(p.isa)) + "_K" + std::to_string(p.k) +
-         (p.output == TernaryOutput::kF32 ? "_f32" : "_i32");
+         (p.packing == TernaryPacking::k1p6Bit ? "b3_" : "") + std::string(IsaName(p.isa)) + "_K" +
+         std::to_string(p.k) + (p.output == TernaryOutput::kF32 ? "_f32" : "_i32");
 }
 
 TernaryGemmKernel::TernaryGemmKernel(const TernaryKernelParams& params)
     : TernaryKernelBase(Name(params), params) {
   base_ = p_.tile_tokens * vecs_;
   // VNNI needs no int16 sum / temp, but keeps the layout uniform; the budget counts them.
-  CheckRegisterBudget(base_ + 7);
-  if (vnni_) {
+  CheckRegisterBudget(base_ + (base3_ ? 8 : 7));
+  if (base3_) {
+    PlaceConstants(base_ + 7,
+                   {TernaryConst::kBase3Low0, TernaryConst::kMask03, TernaryConst::kBase3Band,
+                    TernaryConst::kBase3Top, TernaryConst::kBase3Low1});
+  } else if (vnni_) {
     PlaceConstants(base_ + 7, {TernaryConst::kMask03});
   } else {
     PlaceConstants(base_ + 7, {TernaryConst::kMask03, TernaryConst::kInt16Ones});
@@ -35,14 +40,19 @@ void TernaryGemmKernel::EmitChunk(int nt, int c, int valid_k) {
   const Vmm w = V(base_ + 4), q_reg = V(base_ + 4);  // the weights die before q is needed
   const Vmm sum16 = V(base_ + 5), tmp = V(base_ + 6);
   const Xbyak::PreferredEncoding enc = zmm_ ? Xbyak::EvexEncoding : Xbyak::VexEncoding;
-  int quads = 0;
-  while (quads < 4 && QuadBytes(valid_k, quads) > 0) ++quads;
+  const int quads = Quads(valid_k);
 
   for (int v = 0; v < vecs_; ++v) {
     Load(w, WeightAddr(c, v));
-    for (int j = 0; j < quads; ++j) {
-      if (j > 0) vpsrlw(Code(j), w, 2 * j);
-      const Vmm src = j > 0 ? Code(j) : w;
+    // 2-bit byte of quads 0..3: the weights, or their 1.6-bit lookup (c_4 into Code(4)).
+    Vmm bits = w;
+    if (base3_) {
+      EmitBase3Unpack(w, tmp, Code(4), /*top=*/true);
+      bits = tmp;
+    }
+    for (int j = std::min(quads, 4) - 1; j >= 0; --j) {  // Code(0) may be `bits` itself
+      if (j > 0) vpsrlw(Code(j), bits, 2 * j);
+      const Vmm src = j > 0 ? Code(j) : bits;
       WithConst(TernaryConst::kMask03,
                 [&](const Xbyak::Operand& mask) { And(Code(j), src, mask); });
     }

@@ -3,6 +3,8 @@
 // then multiplied against up to tile_tokens tokens, so the unpack cost is shared and the
 // kernel runs at the multiply units' rate:
 //   VNNI (avx512vnni, avxvnni): one vpdpbusd per (token, row vector, k-quad).
+//   1.6 bits (avx512vnni + VBMI): two lookups per vector (ternary_layout.h) give c_0..c_3 as a
+//     2-bit byte, split as above, and c_4 as a fifth code vector: 5 vpdpbusd per 20 k.
 //   AVX2 / AVX-512BW: per (token, row vector) the four vpmaddubsw int16 pair sums are added
 //     (4 * 512 fits int16) and widened once per chunk with vpmaddwd.
 // The row tile's weights (R*K/4 bytes, 27 KB at R=32, K=6912) stay cache resident while every
@@ -32,8 +34,10 @@ class TernaryGemmKernel : public TernaryKernelBase {
   // Register map after the tile_tokens * V accumulators (base = tile_tokens * V):
   //   codes base..base+3 | weights/q base+4 | int16 sum base+5 | temp base+6 |
   //   then, while registers last: byte mask 0x03, int16 ones
+  // 1.6 bits (VNNI, so no int16 sum): code 4 in base+5, then low table half 0 (must fit),
+  // mask 0x03, band, top and low half 1 tables.
   int base_ = 0;
-  Vmm Code(int j) const { return V(base_ + j); }
+  Vmm Code(int j) const { return V(j < 4 ? base_ + j : base_ + 5); }
 };
 
 }  // namespace bitjit::codegen

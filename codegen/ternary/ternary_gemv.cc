@@ -13,24 +13,32 @@ TernaryKernelParams GemvParams(TernaryKernelParams params) {
 }  // namespace
 
 std::string TernaryGemvKernel::Name(const TernaryKernelParams& p) {
-  return "TernaryGemv_" + std::to_string(p.tile_rows) + "r_" + std::string(IsaName(p.isa)) + "_K" +
+  return "TernaryGemv_" + std::to_string(p.tile_rows) + "r_" +
+         (p.packing == TernaryPacking::k1p6Bit ? "b3_" : "") + std::string(IsaName(p.isa)) + "_K" +
          std::to_string(p.k) + (p.output == TernaryOutput::kF32 ? "_f32" : "_i32") +
          (p.prefetch_bytes ? "_pf" + std::to_string(p.prefetch_bytes) : "");
 }
 
 // Register map (V = vecs_, F = first_free_), then constants while registers last:
 //   VNNI:    acc 0..4V-1 | weights F..F+V-1 | 2 temps | q | masks 0x03 0x0C 0x30 0xC0
+//   1.6 bit: acc 0..5V-1 | weights | lo4 x V | band x V | q | 2 temps | low table half 0,
+//            masks, band table, low table half 1
 //   MADDUBS: acc32 0..V-1, acc16 V..2V-1, acc16x4 2V..3V-1 | weights F..F+V-1 |
 //            weights >> 4 F+V..F+2V-1 | q | 2 temps | masks 0x03 0x0C, int16 ones
 TernaryGemvKernel::TernaryGemvKernel(const TernaryKernelParams& params)
     : TernaryKernelBase(Name(GemvParams(params)), GemvParams(params)) {
-  first_free_ = vnni_ ? 4 * vecs_ : 3 * vecs_;
+  first_free_ = vnni_ ? planes_ * vecs_ : 3 * vecs_;
   weights_ = first_free_;
-  const int weight_regs = vnni_ ? vecs_ : 2 * vecs_;
+  lo4_ = weights_ + vecs_;
+  const int weight_regs = base3_ ? 3 * vecs_ : vnni_ ? vecs_ : 2 * vecs_;
   q_ = weights_ + weight_regs;
   tmp_ = q_ + 1;
-  CheckRegisterBudget(tmp_ + 2);
-  if (vnni_) {
+  CheckRegisterBudget(tmp_ + (base3_ ? 3 : 2));
+  if (base3_) {
+    PlaceConstants(tmp_ + 2, {TernaryConst::kBase3Low0, TernaryConst::kMask03,
+                              TernaryConst::kMask0C, TernaryConst::kMask30, TernaryConst::kMaskC0,
+                              TernaryConst::kBase3Band, TernaryConst::kBase3Low1});
+  } else if (vnni_) {
     PlaceConstants(tmp_ + 2, {TernaryConst::kMask03, TernaryConst::kMask0C, TernaryConst::kMask30,
                               TernaryConst::kMaskC0});
   } else {
@@ -64,16 +72,26 @@ void TernaryGemvKernel::EmitChunkVnni(int c, int valid_k) {
   const Vmm q_reg = V(q_);
   const Xbyak::PreferredEncoding enc = zmm_ ? Xbyak::EvexEncoding : Xbyak::VexEncoding;
   for (int v = 0; v < vecs_; ++v) Load(V(weights_ + v), WeightAddr(c, v));
+  // 1.6 bits: c_0..c_3 go through the 2-bit planes below; the band is plane 4.
+  auto lo4 = [&](int v) { return V(base3_ ? lo4_ + v : weights_ + v); };
+  auto band = [&](int v) { return V(lo4_ + vecs_ + v); };
+  if (base3_) {
+    for (int v = 0; v < vecs_; ++v) EmitBase3Unpack(V(weights_ + v), lo4(v), band(v));
+  }
   int n = 0;
-  for (int j = 0; j < 4; ++j) {
+  for (int j = 0; j < planes_; ++j) {
     const int bytes = QuadBytes(valid_k, j);
     if (bytes == 0) continue;  // padding quads: weights 0, nothing to add
     // zmm takes the 4 activation bytes as an embedded broadcast; VEX needs a register.
     const bool embedded = zmm_ && bytes == 4;
     if (!embedded) BroadcastQ(q_reg, 0, c, j, bytes);
     for (int v = 0; v < vecs_; ++v, ++n) {
-      const Vmm t = V(tmp_ + n % 2);
-      WithConst(ByteMask(j), [&](const Xbyak::Operand& mask) { And(t, V(weights_ + v), mask); });
+      Vmm t = V(tmp_ + n % 2);
+      if (j == 4) {
+        t = band(v);
+      } else {
+        WithConst(ByteMask(j), [&](const Xbyak::Operand& mask) { And(t, lo4(v), mask); });
+      }
       if (embedded) {
         vpdpbusd(Acc(v, j), t, ptr_b[QExp(0, c, j)], enc);
       } else {
@@ -126,6 +144,21 @@ void TernaryGemvKernel::EmitFlush(int /*nt*/) {
 
 void TernaryGemvKernel::EmitReduce(int /*nt*/) {
   if (!vnni_) return;
+  if (base3_) {
+    // acc_4 = 86 * S_4 = 2 * 43 * S_4 exactly (|86 * S_4| < 2^31 for K <= kTernaryMaxK), so
+    // S_4 = (acc_4 >> 1) * 43^-1 mod 2^32.
+    uint32_t inverse = 1;
+    for (int i = 0; i < 5; ++i) inverse *= 2 - (kTernaryBase3Band / 2) * inverse;  // Newton
+    static_assert(kTernaryBase3Band % 2 == 0 && kTernaryBase3Band % 4 != 0, "band = 2 * odd");
+    const Vmm inv = V(weights_);
+    mov(eax, inverse);
+    vpbroadcastd(inv, eax);
+    for (int v = 0; v < vecs_; ++v) {
+      vpsrad(Acc(v, 4), Acc(v, 4), 1);
+      vpmulld(Acc(v, 4), Acc(v, 4), inv);
+      vpaddd(Acc(v, 0), Acc(v, 0), Acc(v, 4));
+    }
+  }
   for (int v = 0; v < vecs_; ++v) {
     for (int j = 1; j < 4; ++j) {
       vpsrad(Acc(v, j), Acc(v, j), 2 * j);  // exact: acc_j is 4^j times a sum

@@ -8,6 +8,11 @@
 //     (<= 128, still an unsigned byte) into its own accumulator acc_j = 4^j * S_j; the four
 //     are combined once per tile as acc_0 + (acc_1 >> 2) + (acc_2 >> 4) + (acc_3 >> 6), exact
 //     since acc_j is a multiple of 4^j. Per vector of weights: 4 AND + 4 vpdpbusd, no shifts.
+//   1.6 bits (avx512vnni + VBMI): each byte is unpacked by two lookups (ternary_layout.h) into
+//     c_0..c_3 as a 2-bit layout byte, then the scaled bit pairs above; and the band byte
+//     86 * c_4 (<= 172, still unsigned) goes straight into a fifth accumulator = 86 * S_4,
+//     divided exactly once per tile: (acc >> 1) times the inverse of 43 modulo 2^32.
+//     Per vector: shift, vpermb, subtract, vpermi2b, then 4 AND + 5 vpdpbusd for 20 k.
 //   AVX2 / AVX-512BW: one shift per vector (bytes >> 4) and masks 0x03 / 0x0C give the codes
 //     of quads 0, 2 and 4x the codes of quads 1, 3; vpmaddubsw turns them into int16 pair
 //     sums, added in two int16 accumulators (plain and 4x) for 8 chunks, whose worst case
@@ -41,14 +46,15 @@ class TernaryGemvKernel : public TernaryKernelBase {
   void EmitChunkVnni(int c, int valid_k);
   void EmitChunkMaddubs(int c, int valid_k);
 
-  // VNNI: acc(v, j) = 4v + j. MADDUBS: acc32(v) = v, acc16(v) = V + v (quads 0, 2),
+  // VNNI: acc(v, j) = planes * v + j. MADDUBS: acc32(v) = v, acc16(v) = V + v (quads 0, 2),
   // acc16x4(v) = 2V + v (quads 1, 3, which hold 4x their pair sums).
-  Vmm Acc(int v, int j) const { return V(4 * v + j); }
+  Vmm Acc(int v, int j) const { return V(planes_ * v + j); }
   Vmm Acc32(int v) const { return V(v); }
   Vmm Acc16(int v) const { return V(vecs_ + v); }
   Vmm Acc16x4(int v) const { return V(2 * vecs_ + v); }
   int first_free_ = 0;  // first register after the accumulators
   int weights_ = 0;     // first weight register
+  int lo4_ = 0;         // 1.6 bits: V unpacked c_0..c_3 vectors, then V band vectors
   int q_ = 0;           // broadcast activations
   int tmp_ = 0;         // two temps
 };

@@ -16,6 +16,24 @@ using namespace Xbyak::util;  // NOLINT: register names read like assembly
 constexpr int kConstByteMask = 0;     // 4 rows: bytes 0x03, 0x0C, 0x30, 0xC0
 constexpr int kConstInt16Ones = 256;  // int16 1
 constexpr int kConstIota = 320;       // int32 0..15
+constexpr int kConstBase3 = 384;      // Base3Tables: band, top, low (2 rows)
+
+int ConstOffset(TernaryConst c) {
+  switch (c) {
+    case TernaryConst::kInt16Ones:
+      return kConstInt16Ones;
+    case TernaryConst::kBase3Band:
+      return kConstBase3 + offsetof(Base3Tables, band);
+    case TernaryConst::kBase3Top:
+      return kConstBase3 + offsetof(Base3Tables, top);
+    case TernaryConst::kBase3Low0:
+      return kConstBase3 + offsetof(Base3Tables, low);
+    case TernaryConst::kBase3Low1:
+      return kConstBase3 + offsetof(Base3Tables, low) + 64;
+    default:
+      return kConstByteMask + 64 * static_cast<int>(c);
+  }
+}
 
 bool IsZmmIsa(Isa isa) {
   return isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni;
@@ -34,8 +52,15 @@ TernaryKernelBase::TernaryKernelBase(std::string name, const TernaryKernelParams
       vnni_(params.isa == Isa::kAvx512Vnni || params.isa == Isa::kAvxVnni),
       lanes_(TernaryLanes(params.isa)),
       vecs_(params.tile_rows / TernaryLanes(params.isa)),
-      chunk_bytes_(4 * params.tile_rows) {
+      chunk_bytes_(4 * params.tile_rows),
+      base3_(params.packing == TernaryPacking::k1p6Bit),
+      block_k_(TernaryBlockK(params.packing)),
+      planes_(base3_ ? 5 : 4) {
+  std::fill(std::begin(const_reg_), std::end(const_reg_), -1);
   if (p_.isa == Isa::kRef) Fail("ternary JIT kernels need a vector ISA, not ref");
+  if (base3_ && p_.isa != Isa::kAvx512Vnni) {
+    Fail("1.6-bit ternary kernels need avx512vnni (with VBMI), not ", IsaName(p_.isa));
+  }
   if (p_.k < 1 || p_.k > kTernaryMaxK) Fail("ternary kernel K = ", p_.k, " out of range");
   if (p_.tile_rows % lanes_ != 0 || vecs_ < 1 || vecs_ > 4 ||
       (p_.tile_rows & (p_.tile_rows - 1)) != 0) {
@@ -69,11 +94,35 @@ Xbyak::Address TernaryKernelBase::WeightAddr(int c, int v) const {
 }
 
 Xbyak::RegExp TernaryKernelBase::QExp(int t, int c, int j) const {
-  return reg_q_ + static_cast<int>(t * p_.k + c * kTernaryChunkK + 4 * j);
+  return reg_q_ + static_cast<int>(t * p_.k + c * block_k_ + 4 * j);
 }
 
 int TernaryKernelBase::QuadBytes(int valid_k, int j) {
   return std::clamp(valid_k - 4 * j, 0, 4);
+}
+
+int TernaryKernelBase::Quads(int valid_k) const {
+  int quads = 0;
+  while (quads < planes_ && QuadBytes(valid_k, quads) > 0) ++quads;
+  return quads;
+}
+
+// byte >> 2 (a word shift: bits 6-7 of each byte take the neighbour's bits, which vpermb's
+// 6-bit index ignores) picks the band; byte - band is 0..80, vpermi2b's 7-bit index.
+void TernaryKernelBase::EmitBase3Unpack(const Vmm& w, const Vmm& lo4, const Vmm& band, bool top) {
+  const int low0 = const_reg_[static_cast<int>(TernaryConst::kBase3Low0)];
+  if (low0 < 0) Fail(name(), ": the 1.6-bit low table needs a register");
+  vpsrlw(band, w, 2);
+  if (top) {
+    // c_4 for the GEMM; the band for the subtraction comes from the band table too.
+    WithConst(TernaryConst::kBase3Band, [&](const Xbyak::Operand& t) { vpermb(lo4, band, t); });
+    WithConst(TernaryConst::kBase3Top, [&](const Xbyak::Operand& t) { vpermb(band, band, t); });
+    vpsubb(lo4, w, lo4);
+  } else {
+    WithConst(TernaryConst::kBase3Band, [&](const Xbyak::Operand& t) { vpermb(band, band, t); });
+    vpsubb(lo4, w, band);
+  }
+  WithConst(TernaryConst::kBase3Low1, [&](const Xbyak::Operand& t) { vpermi2b(lo4, V(low0), t); });
 }
 
 void TernaryKernelBase::BroadcastQ(const Vmm& dst, int t, int c, int j, int bytes) {
@@ -143,14 +192,13 @@ void TernaryKernelBase::PlaceConstants(int first, std::initializer_list<TernaryC
 }
 
 void TernaryKernelBase::LoadConstants() {
-  for (int c = 0; c < 5; ++c) {
+  for (int c = 0; c < static_cast<int>(TernaryConst::kCount); ++c) {
     if (const_reg_[c] >= 0) Load(V(const_reg_[c]), ConstAddr(static_cast<TernaryConst>(c)));
   }
 }
 
 Xbyak::Address TernaryKernelBase::ConstAddr(TernaryConst c) {
-  const int off =
-      c == TernaryConst::kInt16Ones ? kConstInt16Ones : kConstByteMask + 64 * static_cast<int>(c);
+  const int off = ConstOffset(c);
   return zmm_ ? zword[rip + l_const_ + off] : yword[rip + l_const_ + off];
 }
 
@@ -161,7 +209,8 @@ Xbyak::Address TernaryKernelBase::ConstAddr(TernaryConst c) {
 void TernaryKernelBase::generate() {
   Preamble();
   const int log2_rows = __builtin_ctz(static_cast<unsigned>(p_.tile_rows));
-  const int64_t tile_bytes = static_cast<int64_t>(chunk_bytes_) * ((p_.k + 15) / 16);
+  const int64_t tile_bytes =
+      static_cast<int64_t>(chunk_bytes_) * ((p_.k + block_k_ - 1) / block_k_);
   if (tile_bytes > INT32_MAX / 2) Fail("ternary kernel tile too large");
 
   // First tile: reg_tile_row = row_begin rounded down to R, reg_w_tile = its weights.
@@ -229,14 +278,14 @@ void TernaryKernelBase::EmitTokenBlock(int nt) {
   EmitStores(nt);
 }
 
-// Chunks whose 16 k are all real run in a loop unrolled by ChunkUnroll(); the partial last
-// chunk (K % 16 != 0) is generated separately so that it reads no activation past K.
+// Chunks whose k are all real run in a loop unrolled by ChunkUnroll(); the partial last
+// chunk (K % block_k != 0) is generated separately so that it reads no activation past K.
 void TernaryKernelBase::EmitKLoop(int nt) {
   const int unroll = ChunkUnroll();
   const int flush = FlushPeriod();
   if (flush > 0 && unroll > flush) Fail(name(), ": unroll exceeds the flush period");
-  const int64_t full_chunks = p_.k / kTernaryChunkK;
-  const int tail_k = static_cast<int>(p_.k % kTernaryChunkK);
+  const int64_t full_chunks = p_.k / block_k_;
+  const int tail_k = static_cast<int>(p_.k % block_k_);
   const int64_t iters = full_chunks / unroll;
   const int rem = static_cast<int>(full_chunks % unroll);
 
@@ -246,18 +295,18 @@ void TernaryKernelBase::EmitKLoop(int nt) {
     L(l_loop);
     for (int c = 0; c < unroll; ++c) {
       Prefetch(c);
-      EmitChunk(nt, c, kTernaryChunkK);
+      EmitChunk(nt, c, block_k_);
     }
     if (flush > 0) EmitFlush(nt);  // unroll <= flush chunks since the last flush
     add(reg_w_, unroll * chunk_bytes_);
-    add(reg_q_, unroll * kTernaryChunkK);
+    add(reg_q_, unroll * block_k_);
     if (iters > 1) {
       dec(reg_cnt_);
       jnz(l_loop);
     }
   }
   // rem + 1 <= unroll <= flush chunks after the last flush.
-  for (int c = 0; c < rem; ++c) EmitChunk(nt, c, kTernaryChunkK);
+  for (int c = 0; c < rem; ++c) EmitChunk(nt, c, block_k_);
   if (tail_k > 0) EmitChunk(nt, rem, tail_k);
   if (flush > 0 && (rem > 0 || tail_k > 0)) EmitFlush(nt);
 }
@@ -375,6 +424,9 @@ void TernaryKernelBase::EmitConstants() {
   }
   for (int i = 0; i < 32; ++i) dw(1);
   for (int i = 0; i < 16; ++i) dd(i);
+  static_assert(sizeof(Base3Tables) == 256, "the pool's base-3 rows");
+  const auto* tables = reinterpret_cast<const uint8_t*>(&TernaryBase3Tables());
+  for (size_t i = 0; i < sizeof(Base3Tables); ++i) db(tables[i]);
 }
 
 }  // namespace bitjit::codegen

@@ -16,11 +16,24 @@
 #include "codegen/cpu_features.h"
 #include "codegen/jit/jit_generator.h"
 #include "codegen/ternary/ternary_kernel_args.h"
+#include "codegen/ternary/ternary_layout.h"
 
 namespace bitjit::codegen {
 
-// Vector constants the kernels use: byte masks 0x03 << 2j, and int16 ones for vpmaddwd.
-enum class TernaryConst { kMask03, kMask0C, kMask30, kMaskC0, kInt16Ones };
+// Vector constants the kernels use: byte masks 0x03 << 2j, int16 ones for vpmaddwd, and the
+// 1.6-bit lookup tables (ternary_layout.h: Base3Tables; low in two 64-byte halves).
+enum class TernaryConst {
+  kMask03,
+  kMask0C,
+  kMask30,
+  kMaskC0,
+  kInt16Ones,
+  kBase3Band,
+  kBase3Top,
+  kBase3Low0,
+  kBase3Low1,
+  kCount
+};
 
 struct TernaryKernelParams {
   int64_t k = 0;  // K, baked into the code
@@ -29,6 +42,7 @@ struct TernaryKernelParams {
   int tile_tokens = 1;  // tokens that share each unpacked weight chunk
   TernaryOutput output = TernaryOutput::kI32;
   int prefetch_bytes = 0;  // software prefetch distance ahead of the weight stream; 0 = none
+  TernaryPacking packing = TernaryPacking::k2Bit;  // k1p6Bit: kAvx512Vnni kernels only
 };
 
 // Vector lanes (int32) of the Isa's kernels: 16 for AVX-512, 8 for AVX2 / AVX-VNNI.
@@ -49,8 +63,9 @@ class TernaryKernelBase : public JitGenerator {
   // --- The microkernel, supplied by subclasses ---
   virtual void ZeroAccumulators(int nt) = 0;
   // Multiplies chunk c of the current unrolled block (weights at reg_w + c*4R, activations at
-  // reg_q + t*K + 16c) into the accumulators. valid_k (1..16) is how many of the chunk's 16 k
-  // are real; past them the weights are 0 and activation bytes must not be read.
+  // reg_q + t*K + block_k*c) into the accumulators. valid_k (1..block_k) is how many of the
+  // chunk's k are real; past them the weights are 0 and activation bytes must not be read.
+  // (A "chunk" here is a 16-k chunk or a 20-k 1.6-bit block alike.)
   virtual void EmitChunk(int nt, int c, int valid_k) = 0;
   virtual int ChunkUnroll() const = 0;  // chunks per K-loop iteration
   virtual int FlushPeriod() const {
@@ -69,6 +84,12 @@ class TernaryKernelBase : public JitGenerator {
   Xbyak::RegExp QExp(int t, int c, int j) const;  // k-quad j of chunk c for token t
   // Bytes of k-quad j that are real when the chunk has valid_k real k: 4, 1..3, or 0.
   static int QuadBytes(int valid_k, int j);
+  // Quads of a chunk with valid_k real k that hold any (planes_ for a whole chunk).
+  int Quads(int valid_k) const;
+  // 1.6-bit unpack of the weight vector w: lo4 = c_0..c_3 as a 2-bit layout byte, band =
+  // 86 * c_4 (or c_4 itself when `top`). w is left intact; lo4, band and w must differ. The
+  // first low-table half must be in a register (vpermi2b's first table cannot be in memory).
+  void EmitBase3Unpack(const Vmm& w, const Vmm& lo4, const Vmm& band, bool top = false);
   // dst = the 4 activation bytes of quad j in every lane; reads only `bytes` (1..4) bytes.
   void BroadcastQ(const Vmm& dst, int t, int c, int j, int bytes);
   void Zero(const Vmm& v);
@@ -96,6 +117,9 @@ class TernaryKernelBase : public JitGenerator {
   const int lanes_;        // L
   const int vecs_;         // V = R / L
   const int chunk_bytes_;  // 4R
+  const bool base3_;       // 1.6-bit packing
+  const int block_k_;      // k per chunk: 16 or 20
+  const int planes_;       // k-quads per chunk: 4 or 5
 
   // GPR roles (rax, rcx, rdx are scratch).
   const Xbyak::Reg64 reg_args_ = Xbyak::util::rdi;
@@ -120,10 +144,13 @@ class TernaryKernelBase : public JitGenerator {
   void EmitYmmRowMask(int v, const Vmm& mask, const Vmm& t1, const Vmm& t2);
   void EmitEpilogue(int t, const Vmm& res, const Vmm& tmp);
   void EmitConstants();
+
+ protected:
   Xbyak::Address ConstAddr(TernaryConst c);
 
+ private:
   Xbyak::Label l_const_;
-  int const_reg_[5] = {-1, -1, -1, -1, -1};  // register of each TernaryConst, -1: in memory
+  int const_reg_[static_cast<int>(TernaryConst::kCount)];  // register of each, -1: in memory
 };
 
 }  // namespace bitjit::codegen

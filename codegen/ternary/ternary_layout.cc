@@ -32,7 +32,57 @@ void DecodeI2s(const uint8_t* i2s, int64_t first, int64_t count, uint8_t* out) {
   for (; e < end; ++e) *out++ = decode_one(e);
 }
 
+// Tables of the base-3 byte code, built from EncodeBase3 so the two cannot disagree. Every
+// byte of one band has the same top six bits, so the band lookups are well defined; x = 42 is
+// no byte's top bits (entries stay 0).
+Base3Tables MakeBase3Tables() {
+  Base3Tables t = {};
+  for (int v = 0; v < 243; ++v) {
+    const uint8_t codes[5] = {static_cast<uint8_t>(v % 3), static_cast<uint8_t>(v / 3 % 3),
+                              static_cast<uint8_t>(v / 9 % 3), static_cast<uint8_t>(v / 27 % 3),
+                              static_cast<uint8_t>(v / 81)};
+    const uint8_t byte = EncodeBase3(codes);
+    t.top[byte >> 2] = codes[4];
+    t.band[byte >> 2] = static_cast<uint8_t>(kTernaryBase3Band * codes[4]);
+    t.low[byte - kTernaryBase3Band * codes[4]] =
+        static_cast<uint8_t>(codes[0] | codes[1] << 2 | codes[2] << 4 | codes[3] << 6);
+  }
+  return t;
+}
+
 }  // namespace
+
+const char* TernaryPackingName(TernaryPacking packing) {
+  return packing == TernaryPacking::k1p6Bit ? "1.6bit" : "2bit";
+}
+
+TernaryPacking ParseTernaryPacking(const std::string& name) {
+  if (name == "2bit") return TernaryPacking::k2Bit;
+  if (name == "1.6bit") return TernaryPacking::k1p6Bit;
+  Fail("unknown ternary packing '", name, "' (expected 2bit or 1.6bit)");
+}
+
+TernaryPacking TernaryPackingWithCodesPerByte(int codes_per_byte) {
+  if (codes_per_byte == 4) return TernaryPacking::k2Bit;
+  if (codes_per_byte == 5) return TernaryPacking::k1p6Bit;
+  Fail("ternary weights with ", codes_per_byte, " codes per byte (expected 4 or 5)");
+}
+
+uint8_t EncodeBase3(const uint8_t codes[5]) {
+  return static_cast<uint8_t>(codes[0] + 3 * codes[1] + 9 * codes[2] + 27 * codes[3] +
+                              kTernaryBase3Band * codes[4]);
+}
+
+void DecodeBase3(uint8_t byte, uint8_t codes[5]) {
+  codes[4] = static_cast<uint8_t>(byte / kTernaryBase3Band);
+  int r = byte % kTernaryBase3Band;
+  for (int j = 0; j < 4; ++j, r /= 3) codes[j] = static_cast<uint8_t>(r % 3);
+}
+
+const Base3Tables& TernaryBase3Tables() {
+  static const Base3Tables tables = MakeBase3Tables();
+  return tables;
+}
 
 size_t I2sCodeBytes(int64_t n_elements) {
   return static_cast<size_t>((n_elements + 127) / 128) * 32;
@@ -46,20 +96,22 @@ void ValidateTernaryShape(int64_t k, int64_t n, int tile_rows) {
   if (n < 1 || n > (int64_t{1} << 31) - 1 - tile_rows) Fail("ternary matmul N = ", n, " too large");
 }
 
-size_t TernaryPackedBytes(int64_t k, int64_t n, int tile_rows) {
+size_t TernaryPackedBytes(int64_t k, int64_t n, int tile_rows, TernaryPacking packing) {
   ValidateTernaryShape(k, n, tile_rows);
+  const int block_k = TernaryBlockK(packing);
   return static_cast<size_t>((n + tile_rows - 1) / tile_rows) *
-         static_cast<size_t>((k + kTernaryChunkK - 1) / kTernaryChunkK) * 4 * tile_rows;
+         static_cast<size_t>((k + block_k - 1) / block_k) * 4 * tile_rows;
 }
 
 TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale,
-                                           WeightArena* arena) {
+                                           WeightArena* arena, TernaryPacking packing) {
   ValidateTernaryShape(k, n, tile_rows);
   TernaryPackedWeights w;
   w.k = k;
   w.n = n;
   w.tile_rows = tile_rows;
-  w.n_chunks = (k + kTernaryChunkK - 1) / kTernaryChunkK;
+  w.packing = packing;
+  w.n_chunks = (k + TernaryBlockK(packing) - 1) / TernaryBlockK(packing);
   w.n_tiles = (n + tile_rows - 1) / tile_rows;
   w.scale = scale;
   w.bytes = static_cast<size_t>(w.n_tiles) * w.tile_bytes();
@@ -73,22 +125,28 @@ void PackTernaryRows(const uint8_t* i2s, int64_t row_begin, int64_t row_end,
     Fail("PackTernaryRows: rows [", row_begin, ", ", row_end, ") outside [0, ", out->n, ")");
   }
   const int64_t k = out->k, r_tile = out->tile_rows;
-  std::vector<uint8_t> codes(static_cast<size_t>(out->n_chunks) * kTernaryChunkK, 0);
+  const int block_k = TernaryBlockK(out->packing);
+  std::vector<uint8_t> codes(static_cast<size_t>(out->n_chunks) * block_k, 0);
   for (int64_t row = row_begin; row < row_end; ++row) {
     DecodeI2s(i2s, row * k, k, codes.data());  // codes past k stay 0 (padding)
     uint8_t* dst = out->data.get() + (row / r_tile) * out->tile_bytes() + 4 * (row % r_tile);
     for (int64_t s = 0; s < out->n_chunks; ++s, dst += 4 * r_tile) {
-      const uint8_t* c = codes.data() + s * kTernaryChunkK;
+      const uint8_t* c = codes.data() + s * block_k;
       for (int p = 0; p < 4; ++p) {
-        dst[p] = static_cast<uint8_t>(c[p] | c[4 + p] << 2 | c[8 + p] << 4 | c[12 + p] << 6);
+        if (out->packing == TernaryPacking::k2Bit) {
+          dst[p] = static_cast<uint8_t>(c[p] | c[4 + p] << 2 | c[8 + p] << 4 | c[12 + p] << 6);
+        } else {
+          const uint8_t digits[5] = {c[p], c[4 + p], c[8 + p], c[12 + p], c[16 + p]};
+          dst[p] = EncodeBase3(digits);
+        }
       }
     }
   }
 }
 
 TernaryPackedWeights PackTernaryWeights(const uint8_t* i2s, int64_t k, int64_t n, float scale,
-                                        int tile_rows) {
-  TernaryPackedWeights w = AllocateTernaryPacked(k, n, tile_rows, scale);
+                                        int tile_rows, TernaryPacking packing) {
+  TernaryPackedWeights w = AllocateTernaryPacked(k, n, tile_rows, scale, nullptr, packing);
   PackTernaryRows(i2s, 0, n, &w);
   return w;
 }

@@ -21,15 +21,65 @@
 //   * Padding (k >= K or row >= N) holds code 0, which adds 0 to sum c*q whatever the
 //     activation byte is. Kernels compute dot = sum_k c*q - sum_{k<K} q (the sum over real k
 //     only), so padding never contributes.
+//
+// Layout "R-row tiles, 20-k blocks, base 3" (TernaryPacking::k1p6Bit, 5 codes per byte):
+// decode streams every weight once per token, so 1.6 bits instead of 2 cut its DRAM traffic by
+// a fifth; the price is a table lookup per byte, which AVX-512 VBMI makes cheap.
+//   * Tiles, padding and addressing as above, with blocks of 20 k in place of chunks of 16:
+//     tile t, block s at offset (t * n_chunks + s) * 4R, byte 4i + p for row t*R + i.
+//   * The byte holds the codes c_j of k = 20s + 4j + p, j = 0..4, as
+//       r + 86 * c_4  with  r = c_0 + 3 c_1 + 9 c_2 + 27 c_3  (0..80).
+//     So plane j multiplies the 4 activation bytes at 20s + 4j, as chunk quads do above.
+//   * Why 86 and not 81: the three bands [0, 80], [86, 166], [172, 252] stay apart in the
+//     byte's top six bits (byte >> 2 is 0..20, 21..41, 43..63), so one 64-entry lookup on
+//     byte >> 2 gives the band (86 * c_4, or c_4), and a 128-entry lookup on byte - 86 c_4
+//     gives c_0..c_3 as the 2-bit layout's byte (c_0 | c_1 << 2 | c_2 << 4 | c_3 << 6).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace bitjit::codegen {
 
-inline constexpr int kTernaryChunkK = 16;  // k values per chunk
+inline constexpr int kTernaryChunkK = 16;       // k values per chunk (2 bits)
+inline constexpr int kTernaryBase3BlockK = 20;  // k values per block (1.6 bits)
+inline constexpr int kTernaryBase3Band = 86;    // byte = r + 86 * c_4
+
+enum class TernaryPacking {
+  k2Bit,    // 4 codes per byte, 16-k chunks
+  k1p6Bit,  // 5 codes per byte in base 3, 20-k blocks
+};
+
+// "2bit", "1.6bit"; ParseTernaryPacking is the inverse (bitjit::Error naming the choices).
+const char* TernaryPackingName(TernaryPacking packing);
+TernaryPacking ParseTernaryPacking(const std::string& name);
+
+// Codes per byte: 4 or 5; and the packing with that many (bitjit::Error for other counts).
+inline int TernaryCodesPerByte(TernaryPacking packing) {
+  return packing == TernaryPacking::k1p6Bit ? 5 : 4;
+}
+TernaryPacking TernaryPackingWithCodesPerByte(int codes_per_byte);
+
+// K values per chunk / block of the packing: 16 or 20.
+inline int TernaryBlockK(TernaryPacking packing) {
+  return packing == TernaryPacking::k1p6Bit ? kTernaryBase3BlockK : kTernaryChunkK;
+}
+
+// The base-3 byte of codes c[0..4] (each 0..2), and back.
+uint8_t EncodeBase3(const uint8_t codes[5]);
+void DecodeBase3(uint8_t byte, uint8_t codes[5]);
+
+// The kernels' lookup tables for 1.6-bit bytes b (ternary_layout.cc fills them from
+// EncodeBase3): by (b >> 2) & 63, the band 86 * c_4 and c_4; by r = b - 86 * c_4 (0..127),
+// the 2-bit layout's byte of c_0..c_3.
+struct Base3Tables {
+  uint8_t band[64];
+  uint8_t top[64];
+  uint8_t low[128];
+};
+const Base3Tables& TernaryBase3Tables();
 
 // Largest K the kernels accept: keeps every partial sum (the VNNI GEMV keeps bit pair j
 // scaled by 4^j, i.e. up to 64 * 2 * 128 * K/4) and every activation offset inside int32.
@@ -39,10 +89,11 @@ class WeightArena;
 
 // A repacked ternary weight matrix (ne = [k, n] in GGUF terms: n rows of k weights).
 struct TernaryPackedWeights {
-  int64_t k = 0;         // inner (input) dimension
-  int64_t n = 0;         // rows (outputs)
-  int tile_rows = 0;     // R
-  int64_t n_chunks = 0;  // ceil(k / 16)
+  int64_t k = 0;      // inner (input) dimension
+  int64_t n = 0;      // rows (outputs)
+  int tile_rows = 0;  // R
+  TernaryPacking packing = TernaryPacking::k2Bit;
+  int64_t n_chunks = 0;  // ceil(k / TernaryBlockK(packing)): chunks or blocks per tile
   int64_t n_tiles = 0;   // ceil(n / R)
   float scale = 0.0f;    // per-tensor weight scale (real weight = w * scale)
   size_t bytes = 0;      // n_tiles * n_chunks * 4R
@@ -63,13 +114,15 @@ size_t I2sCodeBytes(int64_t n_elements);
 // Throws bitjit::Error unless (k, n, tile_rows) is a shape the layout can hold.
 void ValidateTernaryShape(int64_t k, int64_t n, int tile_rows);
 
-// Bytes of the packed matrix: ceil(n / R) * ceil(k / 16) * 4R.
-size_t TernaryPackedBytes(int64_t k, int64_t n, int tile_rows);
+// Bytes of the packed matrix: ceil(n / R) * ceil(k / block k) * 4R.
+size_t TernaryPackedBytes(int64_t k, int64_t n, int tile_rows,
+                          TernaryPacking packing = TernaryPacking::k2Bit);
 
 // A zeroed (all padding) packed matrix in weight memory: a piece of `arena` when given (sized
 // with WeightArena::Footprint(TernaryPackedBytes(...)) per matrix), else its own mapping.
 TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale,
-                                           WeightArena* arena = nullptr);
+                                           WeightArena* arena = nullptr,
+                                           TernaryPacking packing = TernaryPacking::k2Bit);
 
 // Repacks rows [row_begin, row_end) of the I2_S codes `i2s` (an [k, n] tensor, I2sCodeBytes(k*n)
 // readable bytes) into `out`. Rows own whole bytes of the packed layout, so disjoint row ranges
@@ -79,14 +132,19 @@ void PackTernaryRows(const uint8_t* i2s, int64_t row_begin, int64_t row_end,
 
 // AllocateTernaryPacked + PackTernaryRows over all rows.
 TernaryPackedWeights PackTernaryWeights(const uint8_t* i2s, int64_t k, int64_t n, float scale,
-                                        int tile_rows);
+                                        int tile_rows,
+                                        TernaryPacking packing = TernaryPacking::k2Bit);
 
 // Weight (-1, 0, +1) at (row, k) of the packed matrix: the portable reading of the layout.
 inline int PackedTernaryWeight(const TernaryPackedWeights& w, int64_t row, int64_t k) {
+  const int block_k = TernaryBlockK(w.packing);
   const int64_t tile = row / w.tile_rows, i = row % w.tile_rows;
-  const int64_t chunk = k / kTernaryChunkK, j = (k % kTernaryChunkK) / 4, p = k % 4;
+  const int64_t chunk = k / block_k, j = (k % block_k) / 4, p = k % 4;
   const uint8_t byte = w.data[(tile * w.n_chunks + chunk) * 4 * w.tile_rows + 4 * i + p];
-  return ((byte >> (2 * j)) & 3) - 1;
+  if (w.packing == TernaryPacking::k2Bit) return ((byte >> (2 * j)) & 3) - 1;
+  uint8_t codes[5];
+  DecodeBase3(byte, codes);
+  return codes[j] - 1;
 }
 
 }  // namespace bitjit::codegen

@@ -19,7 +19,7 @@ std::shared_ptr<const TernaryKernelBase> GetKernel(const TernaryKernelParams& p,
                (p.output == TernaryOutput::kF32 ? "_f32" : "_i32");
   key.shape = {p.k};
   key.isa = p.isa;
-  key.tile = {p.tile_rows, gemm ? p.tile_tokens : 1, p.prefetch_bytes};
+  key.tile = {p.tile_rows, gemm ? p.tile_tokens : 1, p.prefetch_bytes, static_cast<int>(p.packing)};
   auto kernel = KernelCache::Global().GetOrCreate(key, [&]() -> std::unique_ptr<JitGenerator> {
     if (gemm) return std::make_unique<TernaryGemmKernel>(p);
     return std::make_unique<TernaryGemvKernel>(p);
@@ -43,12 +43,21 @@ TernaryTile DefaultTernaryTile(Isa isa) {
   return {16, 1};
 }
 
+bool TernaryPackingSupported(Isa isa, TernaryPacking packing) {
+  if (packing == TernaryPacking::k2Bit || isa == Isa::kRef) return true;
+  return isa == Isa::kAvx512Vnni && HasAvx512Vbmi();
+}
+
 TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
     : k_(k), n_(n), isa_(ResolveIsa(isa)), tile_(tile) {
   const TernaryTile def = DefaultTernaryTile(isa_);
   if (tile_.rows == 0) tile_.rows = def.rows;
   if (tile_.tokens == 0) tile_.tokens = def.tokens;
   ValidateTernaryShape(k, n, tile_.rows);
+  if (!TernaryPackingSupported(isa_, tile_.packing)) {
+    Fail(TernaryPackingName(tile_.packing), " ternary weights need the avx512vnni kernels on a ",
+         "CPU with AVX512_VBMI (ISA ", IsaName(isa_), ", ", HostCpu().brand, ")");
+  }
   if (isa_ == Isa::kRef) return;
   for (TernaryOutput output : {TernaryOutput::kI32, TernaryOutput::kF32}) {
     TernaryKernelParams p;
@@ -57,6 +66,7 @@ TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
     p.tile_rows = tile_.rows;
     p.tile_tokens = tile_.tokens;
     p.output = output;
+    p.packing = tile_.packing;
     const int o = output == TernaryOutput::kF32;
     kernels_[o][0] = GetKernel(p, /*gemm=*/false);
     kernels_[o][1] = GetKernel(p, /*gemm=*/true);
@@ -64,7 +74,15 @@ TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
 }
 
 TernaryPackedWeights TernaryMatmul::Pack(const uint8_t* i2s, float weight_scale) const {
-  return PackTernaryWeights(i2s, k_, n_, weight_scale, tile_.rows);
+  return PackTernaryWeights(i2s, k_, n_, weight_scale, tile_.rows, tile_.packing);
+}
+
+size_t TernaryMatmul::PackedBytes() const {
+  return TernaryPackedBytes(k_, n_, tile_.rows, tile_.packing);
+}
+
+TernaryPackedWeights TernaryMatmul::Allocate(float weight_scale, WeightArena* arena) const {
+  return AllocateTernaryPacked(k_, n_, tile_.rows, weight_scale, arena, tile_.packing);
 }
 
 void TernaryMatmul::ActivationSums(const int8_t* q, int64_t k, int64_t n_tokens, int32_t* q_sum) {
@@ -90,9 +108,10 @@ void TernaryMatmul::RunF32(const TernaryPackedWeights& w, const int8_t* q, const
 void TernaryMatmul::Run(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale,
                         int64_t n_tokens, int64_t row_begin, int64_t row_end, void* out,
                         int64_t ld_out, const int32_t* q_sum, TernaryOutput output) const {
-  if (w.k != k_ || w.n != n_ || w.tile_rows != tile_.rows) {
-    Fail("ternary matmul: weights packed as [", w.k, ", ", w.n, "] / ", w.tile_rows,
-         " rows, kernel wants [", k_, ", ", n_, "] / ", tile_.rows, " rows");
+  if (w.k != k_ || w.n != n_ || w.tile_rows != tile_.rows || w.packing != tile_.packing) {
+    Fail("ternary matmul: weights packed as [", w.k, ", ", w.n, "] / ", w.tile_rows, " rows / ",
+         TernaryPackingName(w.packing), ", kernel wants [", k_, ", ", n_, "] / ", tile_.rows,
+         " rows / ", TernaryPackingName(tile_.packing));
   }
   if (ld_out == 0) ld_out = n_;
   if (row_begin < 0 || row_begin > row_end || row_end > n_ || ld_out < row_end) {
@@ -138,7 +157,7 @@ void TernaryMatmul::Run(const TernaryPackedWeights& w, const int8_t* q, const fl
 void TernaryMatmul::RunRef(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale,
                            int64_t n_tokens, int64_t row_begin, int64_t row_end, void* out,
                            int64_t ld_out, const int32_t* q_sum, TernaryOutput output) const {
-  std::vector<int8_t> row(static_cast<size_t>(w.n_chunks) * kTernaryChunkK);
+  std::vector<int8_t> row(static_cast<size_t>(k_));
   for (int64_t r = row_begin; r < row_end; ++r) {
     for (int64_t k = 0; k < k_; ++k) row[k] = static_cast<int8_t>(PackedTernaryWeight(w, r, k));
     for (int64_t t = 0; t < n_tokens; ++t) {

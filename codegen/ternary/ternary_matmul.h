@@ -22,10 +22,16 @@ namespace bitjit::codegen {
 struct TernaryTile {
   int rows = 0;    // rows per tile of the packed layout; 0 = the ISA's default
   int tokens = 0;  // tokens per GEMM block; 0 = the ISA's default
+  TernaryPacking packing = TernaryPacking::k2Bit;  // codes per byte: 4, or 5 (1.6 bits)
 };
 
 // AVX-512: 32 rows x 8 tokens; AVX2 / AVX-VNNI: 16 rows x 4 tokens; ref: 16 rows x 1 token.
+// All 2 bits.
 TernaryTile DefaultTernaryTile(Isa isa);
+
+// True when `isa`'s kernels read `packing` on this CPU: 2 bits everywhere; 1.6 bits on ref and
+// on avx512vnni with AVX512_VBMI.
+bool TernaryPackingSupported(Isa isa, TernaryPacking packing);
 
 class TernaryMatmul {
  public:
@@ -40,6 +46,10 @@ class TernaryMatmul {
 
   // Repacks an I2_S tensor (ne = [k, n]; I2sCodeBytes(k * n) bytes of codes) for this matmul.
   TernaryPackedWeights Pack(const uint8_t* i2s, float weight_scale) const;
+  // Bytes of this matmul's packed weights, and a zeroed matrix of them (ternary_layout.h:
+  // AllocateTernaryPacked) to fill with PackTernaryRows or a plan's copy.
+  size_t PackedBytes() const;
+  TernaryPackedWeights Allocate(float weight_scale, WeightArena* arena = nullptr) const;
 
   // out[t * ld_out + r] = sum_k w[r][k] * q[t * k + k'] for t < n_tokens, r in
   // [row_begin, row_end); nothing else of `out` is written, so threads can split the rows.
