@@ -32,7 +32,7 @@ enum class OpKind : uint8_t {
   kLmHead,         // x . table^T -> logits
   kOutput,         // marks a graph output
   // Fused by passes (never produced by lowering):
-  kBitLinear,      // [rmsnorm·w +] quantize, one or more ternary matmuls, [epilogue]
+  kBitLinear,  // [rmsnorm·w +] quantize, one or more ternary matmuls, [epilogue]
 };
 
 // What a kBitLinear does before its matmuls.
@@ -69,26 +69,35 @@ class Value {
 
 // Where a constant's bytes are.
 struct ConstantData {
-  std::string name;              // tensor name in the model file
+  std::string name;  // tensor name in the model file
   const uint8_t* data = nullptr;
   uint64_t n_bytes = 0;
-  float scale = 1.0f;            // i2_s: per-tensor weight scale
+  float scale = 1.0f;  // i2_s: per-tensor weight scale
+};
+
+// One ternary weight's packed layout: rows per tile, tokens per prefill block, and ternary codes
+// per byte (4: 2 bits each; 5: base 3, 1.6 bits each).
+struct WeightTile {
+  int rows = 0;
+  int tokens = 0;
+  int codes_per_byte = 4;
+  bool operator==(const WeightTile&) const = default;
 };
 
 struct Attrs {
-  float eps = 0.0f;        // RmsNorm
-  float rope_base = 0.0f;  // Rope
-  int layer = -1;          // Attention: which KV cache layer
-  int n_head = 0;          // Rope, Attention
-  int n_head_kv = 0;       // Attention
-  int head_dim = 0;        // Rope, Attention
-  Numerics numerics = Numerics::kBitnet;  // Rope, Attention, LmHead
+  float eps = 0.0f;                         // RmsNorm
+  float rope_base = 0.0f;                   // Rope
+  int layer = -1;                           // Attention: which KV cache layer
+  int n_head = 0;                           // Rope, Attention
+  int n_head_kv = 0;                        // Attention
+  int head_dim = 0;                         // Rope, Attention
+  Numerics numerics = Numerics::kBitnet;    // Rope, Attention, LmHead
   Prologue prologue = Prologue::kQuantize;  // BitLinear
   Epilogue epilogue = Epilogue::kNone;      // BitLinear
   int n_weights = 0;                        // BitLinear
-  // BitLinear: the packed weight layout chosen for each weight by the weight-layout pass, as
-  // {rows per tile, tokens per block}; empty = the kernels' defaults.
-  std::vector<std::pair<int, int>> weight_tiles;
+  // BitLinear: the packed weight layout chosen for each weight by the weight-layout pass;
+  // empty = the kernels' defaults.
+  std::vector<WeightTile> weight_tiles;
 };
 
 class Node {
@@ -104,10 +113,14 @@ class Node {
 
   // kBitLinear operand layout: x, [norm weight], weights..., [residual].
   Value* bl_input() const { return operands[0]; }
-  Value* bl_norm() const { return attrs.prologue == Prologue::kRmsNormQuantize ? operands[1] : nullptr; }
+  Value* bl_norm() const {
+    return attrs.prologue == Prologue::kRmsNormQuantize ? operands[1] : nullptr;
+  }
   int bl_first_weight() const { return attrs.prologue == Prologue::kRmsNormQuantize ? 2 : 1; }
   Value* bl_weight(int i) const { return operands[bl_first_weight() + i]; }
-  Value* bl_residual() const { return attrs.epilogue == Epilogue::kResidualAdd ? operands.back() : nullptr; }
+  Value* bl_residual() const {
+    return attrs.epilogue == Epilogue::kResidualAdd ? operands.back() : nullptr;
+  }
 };
 
 class Graph {

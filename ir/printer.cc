@@ -13,7 +13,9 @@ std::string AttrText(const Node& n) {
   std::ostringstream os;
   const Attrs& a = n.attrs;
   switch (n.kind) {
-    case OpKind::kRmsNorm: os << "eps=" << a.eps; break;
+    case OpKind::kRmsNorm:
+      os << "eps=" << a.eps;
+      break;
     case OpKind::kRope:
       os << "heads=" << a.n_head << " head_dim=" << a.head_dim << " base=" << a.rope_base;
       break;
@@ -25,19 +27,24 @@ std::string AttrText(const Node& n) {
       os << "prologue=" << (a.prologue == Prologue::kQuantize ? "quantize" : "rmsnorm_quantize");
       if (a.prologue == Prologue::kRmsNormQuantize) os << " eps=" << a.eps;
       os << " epilogue="
-         << (a.epilogue == Epilogue::kNone ? "none"
-             : a.epilogue == Epilogue::kReluSqrMul ? "relu_sqr_mul" : "residual_add");
+         << (a.epilogue == Epilogue::kNone         ? "none"
+             : a.epilogue == Epilogue::kReluSqrMul ? "relu_sqr_mul"
+                                                   : "residual_add");
       if (!a.weight_tiles.empty()) {
         os << " layout=";
         for (size_t i = 0; i < a.weight_tiles.size(); ++i) {
-          os << (i ? "," : "") << a.weight_tiles[i].first << "r" << a.weight_tiles[i].second << "t";
+          const WeightTile& t = a.weight_tiles[i];
+          os << (i ? "," : "") << t.rows << "r" << t.tokens << "t"
+             << (t.codes_per_byte == 5 ? ":1.6b" : ":2b");
         }
       }
       break;
-    default: break;
+    default:
+      break;
   }
   if (n.kind == OpKind::kRope || n.kind == OpKind::kAttention || n.kind == OpKind::kLmHead) {
-    os << (os.tellp() > 0 ? " " : "") << "numerics=" << (a.numerics == Numerics::kBitnet ? "bitnet" : "f32");
+    os << (os.tellp() > 0 ? " " : "")
+       << "numerics=" << (a.numerics == Numerics::kBitnet ? "bitnet" : "f32");
   }
   return os.str();
 }
@@ -47,7 +54,8 @@ std::string AttrText(const Node& n) {
 std::string Print(const Graph& graph) {
   std::ostringstream os;
   os << "graph " << graph.name();
-  if (graph.arena_bytes_per_token() > 0) os << " (arena " << graph.arena_bytes_per_token() << "*T bytes)";
+  if (graph.arena_bytes_per_token() > 0)
+    os << " (arena " << graph.arena_bytes_per_token() << "*T bytes)";
   os << " {\n";
   for (const auto& np : graph.nodes()) {
     const Node& n = *np;
@@ -64,7 +72,8 @@ std::string Print(const Graph& graph) {
       os << " " << n.constant.name;
       if (n.result()->dtype == DType::kI2S) os << " (scale " << n.constant.scale << ")";
     }
-    for (size_t i = 0; i < n.operands.size(); ++i) os << (i ? ", " : " ") << "%" << n.operands[i]->id;
+    for (size_t i = 0; i < n.operands.size(); ++i)
+      os << (i ? ", " : " ") << "%" << n.operands[i]->id;
     const std::string attrs = AttrText(n);
     if (!attrs.empty()) os << " {" << attrs << "}";
     os << " : ";

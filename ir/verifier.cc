@@ -52,8 +52,9 @@ class Checker {
         Expect(is(ops[0], DType::kF32) && is(ops[1], DType::kF32), n, "operands must be f32");
         Expect(ops[1]->shape == ops[0]->shape ||
                    (ops[1]->shape.rank() == 1 && ops[1]->shape[0] == ops[0]->shape.back()),
-               n, "shapes " + ops[0]->shape.ToString() + " and " + ops[1]->shape.ToString() +
-                      " do not broadcast");
+               n,
+               "shapes " + ops[0]->shape.ToString() + " and " + ops[1]->shape.ToString() +
+                   " do not broadcast");
         break;
       case OpKind::kQuantizeAct:
         if (!arity(1)) return;
@@ -114,11 +115,16 @@ class Checker {
         }
         for (int i = 0; i < a.n_weights; ++i) {
           const Value* w = n.bl_weight(i);
-          Expect(is(w, DType::kI2S) && w->shape.rank() == 2 && w->shape[1] == x->shape[1], n,
-                 "weight " + std::to_string(i) + " must be i2_s[N, " + x->shape.ToString() + "[1]]");
+          Expect(
+              is(w, DType::kI2S) && w->shape.rank() == 2 && w->shape[1] == x->shape[1], n,
+              "weight " + std::to_string(i) + " must be i2_s[N, " + x->shape.ToString() + "[1]]");
         }
         Expect(a.weight_tiles.empty() || static_cast<int>(a.weight_tiles.size()) == a.n_weights, n,
                "one layout per weight");
+        for (const WeightTile& t : a.weight_tiles) {
+          Expect(t.codes_per_byte == 4 || t.codes_per_byte == 5, n,
+                 "weight layout with " + std::to_string(t.codes_per_byte) + " codes per byte");
+        }
         if (a.epilogue == Epilogue::kReluSqrMul) {
           Expect(a.n_weights == 2 && n.bl_weight(0)->shape == n.bl_weight(1)->shape, n,
                  "relu_sqr_mul needs two weights of one shape");

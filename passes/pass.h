@@ -17,9 +17,9 @@ namespace bitjit::passes {
 // passes stay independent of codegen. Empty members mean "no target decisions".
 struct PassContext {
   std::string target;  // ISA name, "" or "ref" for the interpreter
-  // Chooses {rows per tile, tokens per block} of the packed layout for a ternary matmul of
-  // k inputs and n outputs.
-  std::function<std::pair<int, int>(int64_t k, int64_t n)> choose_weight_tile;
+  // Chooses the packed layout (rows per tile, tokens per block, codes per byte) for a ternary
+  // matmul of k inputs and n outputs.
+  std::function<ir::WeightTile(int64_t k, int64_t n)> choose_weight_tile;
 };
 
 class Pass {

@@ -8,7 +8,7 @@ bool WeightLayout::run(ir::Graph* g) {
   bool changed = false;
   for (const auto& n : g->nodes()) {
     if (n->kind != ir::OpKind::kBitLinear) continue;
-    std::vector<std::pair<int, int>> tiles;
+    std::vector<ir::WeightTile> tiles;
     for (int i = 0; i < n->attrs.n_weights; ++i) {
       const ir::Value* w = n->bl_weight(i);
       tiles.push_back(choose(w->shape[1], w->shape[0]));

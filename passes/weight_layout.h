@@ -1,9 +1,10 @@
 // weight-layout: decides, once at compile time, the packed layout each ternary weight will be
-// repacked into: rows interleaved in tiles of R rows (one vector lane per row) and the token
-// block of the prefill kernel, as the target's chooser says (ISA default or the tuning
-// cache's winner). Codegen then repacks the I2_S bytes into exactly that layout (and a plan
-// stores the result), so the decision is visible in the IR and reproducible. Without a
-// target (the interpreter) the pass leaves the graph alone.
+// repacked into: rows interleaved in tiles of R rows (one vector lane per row), the token
+// block of the prefill kernel, and 4 or 5 codes per byte (2 or 1.6 bits), as the target's
+// chooser says (ISA default, --ternary-packing, or the tuning cache's winner). Codegen then repacks
+// the I2_S bytes into exactly that layout (and a plan stores the result), so the decision is
+// visible in the IR and reproducible. Without a target (the interpreter) the pass leaves the graph
+// alone.
 #pragma once
 
 #include "passes/pass.h"

@@ -99,8 +99,7 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
       // The weight-layout pass's choice; graphs that skipped it get the tuning cache's.
       const codegen::TernaryTile tile = n->attrs.weight_tiles.empty()
                                             ? ChooseTernaryTile(k, rows, compiled->isa)
-                                            : codegen::TernaryTile{n->attrs.weight_tiles[i].first,
-                                                                   n->attrs.weight_tiles[i].second};
+                                            : ToTernaryTile(n->attrs.weight_tiles[i]);
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(k, rows, compiled->isa, tile));
       pl.splits.push_back({ChooseTasksPerThread(k, rows, compiled->isa, 1),
                            ChooseTasksPerThread(k, rows, compiled->isa, 2)});
@@ -118,9 +117,8 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
     pl.weights.reserve(n->attrs.n_weights);  // jobs point into it
     for (int i = 0; i < n->attrs.n_weights; ++i) {
       const Value* w = n->bl_weight(i);
-      const int64_t k = w->shape[1], rows = w->shape[0];
-      pl.weights.push_back(codegen::AllocateTernaryPacked(k, rows, pl.matmuls[i]->tile().rows,
-                                                          w->producer->constant.scale, &arena));
+      const int64_t rows = w->shape[0];
+      pl.weights.push_back(pl.matmuls[i]->Allocate(w->producer->constant.scale, &arena));
       constexpr int64_t kRowsPerJob = 256;
       for (int64_t r = 0; r < rows; r += kRowsPerJob) {
         jobs.push_back(
@@ -160,11 +158,7 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
 size_t JitExecutor::CompiledWeights::PackedFootprint() const {
   size_t bytes = 0;
   for (const auto& [node, pl] : linears) {
-    for (size_t i = 0; i < pl.matmuls.size(); ++i) {
-      const codegen::TernaryMatmul& mm = *pl.matmuls[i];
-      bytes += codegen::WeightArena::Footprint(
-          codegen::TernaryPackedBytes(mm.k(), mm.n(), mm.tile().rows));
-    }
+    for (const auto& mm : pl.matmuls) bytes += codegen::WeightArena::Footprint(mm->PackedBytes());
   }
   return bytes;
 }

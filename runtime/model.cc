@@ -37,7 +37,8 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
   m->options_.lm_head = lm_head::LmHeadTypeName(lm_head);
   m->graph_ = LowerBitnet(*m->file_, m->config_, options.numerics);
   if (options.optimize) {
-    passes::Pipeline::Default().Run(m->graph_.get(), nullptr, TargetContext(options.isa));
+    passes::Pipeline::Default().Run(m->graph_.get(), nullptr,
+                                    TargetContext(options.isa, options.ternary_packing));
   }
   if (options.isa != "ref") {
     if (!options.optimize) Fail("the JIT path needs the optimized graph (use --isa ref)");
@@ -67,19 +68,38 @@ void Model::ReleaseLmHeadPages() const {
   }
 }
 
-passes::PassContext Model::TargetContext(const std::string& isa_option) {
+passes::PassContext Model::TargetContext(const std::string& isa_option,
+                                         const std::string& packing_option) {
   passes::PassContext context;
-  if (isa_option == "ref") return context;
+  const std::optional<codegen::TernaryPacking> packing = ParsePackingOption(packing_option);
+  if (isa_option == "ref") {
+    if (packing) Fail("--ternary-packing needs the JIT path: --isa ref reads the I2_S bytes");
+    return context;
+  }
   const codegen::Isa isa =
       codegen::ResolveIsa(isa_option.empty() ? codegen::BestIsa() : codegen::ParseIsa(isa_option));
+  if (packing && !codegen::TernaryPackingSupported(isa, *packing)) {
+    Fail("--ternary-packing ", packing_option, " needs the avx512vnni kernels and AVX512_VBMI (",
+         codegen::IsaName(isa), " on ", codegen::HostCpu().brand, ")");
+  }
   context.target = std::string(codegen::IsaName(isa));
-  context.choose_weight_tile = [isa](int64_t k, int64_t n) {
-    codegen::TernaryTile tile = ChooseTernaryTile(k, n, isa);
+  context.choose_weight_tile = [isa, packing](int64_t k, int64_t n) {
+    codegen::TernaryTile tile = ChooseTernaryTile(k, n, isa, packing);
     const codegen::TernaryTile def = codegen::DefaultTernaryTile(isa);
-    return std::pair<int, int>{tile.rows ? tile.rows : def.rows,
-                               tile.tokens ? tile.tokens : def.tokens};
+    if (tile.rows == 0) tile.rows = def.rows;
+    if (tile.tokens == 0) tile.tokens = def.tokens;
+    return ToWeightTile(tile);
   };
   return context;
+}
+
+std::optional<codegen::TernaryPacking> Model::ParsePackingOption(const std::string& option) {
+  if (option.empty() || option == "auto") return std::nullopt;
+  try {
+    return codegen::ParseTernaryPacking(option);
+  } catch (const Error&) {
+    Fail("--ternary-packing '", option, "': expected auto, 2bit or 1.6bit");
+  }
 }
 
 std::unique_ptr<Executor> Model::CreateExecutor(int n_threads) const {

@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "codegen/ternary/ternary_layout.h"
 #include "frontend/gguf/gguf_file.h"
 #include "frontend/model/model_config.h"
 #include "frontend/tokenizer/tokenizer.h"
@@ -31,6 +33,10 @@ struct ModelOptions {
   // (bitnet.cpp's numerics); "q8_0" / "q6_k" quantize it at compile time (JIT path only; Load
   // refuses them with isa "ref"). LoadPlan: "" takes the plan's, anything else must match it.
   std::string lm_head = "f16";
+  // --ternary-packing: "auto" (the tuning cache's choice, else 1.6 bits where the CPU has
+  // the kernels: runtime/tuning/tile_choice.h), "2bit" or "1.6bit" (refused where the CPU
+  // lacks avx512vnni + AVX512_VBMI). LoadPlan: "auto" takes the plan's, else must match it.
+  std::string ternary_packing = "auto";
 };
 
 class Model {
@@ -69,7 +75,10 @@ class Model {
   // The instruction set the executors use ("ref" = interpreter).
   std::string isa_name() const;
   // What the passes know of the target an isa option ("" = best, "ref", avx2, ...) means.
-  static passes::PassContext TargetContext(const std::string& isa_option);
+  static passes::PassContext TargetContext(const std::string& isa_option,
+                                           const std::string& packing_option = "auto");
+  // --ternary-packing's value: nullopt for "auto" (or ""); bitjit::Error naming the choices.
+  static std::optional<codegen::TernaryPacking> ParsePackingOption(const std::string& option);
 
   // The context a session gets when none is asked for: the model's, capped so that the KV
   // cache stays within kDefaultKvBudget bytes.

@@ -5,12 +5,12 @@
 
 #include <map>
 
+#include "codegen/cpu_features.h"
 #include "frontend/lowering/lower_bitnet.h"
 #include "ir/base/error.h"
 #include "ir/verifier.h"
 #include "passes/pass.h"
 #include "passes/plan_memory.h"
-#include "codegen/cpu_features.h"
 #include "runtime/interpreter.h"
 #include "runtime/jit_executor.h"
 #include "runtime/model.h"
@@ -93,7 +93,8 @@ TEST_F(PassTest, FuseNormFoldsEveryNormIntoAPrologue) {
   EXPECT_EQ(after[OpKind::kRmsNorm], 1);
   int with_norm = 0;
   for (const auto& n : g->nodes())
-    with_norm += n->kind == OpKind::kBitLinear && n->attrs.prologue == ir::Prologue::kRmsNormQuantize;
+    with_norm +=
+        n->kind == OpKind::kBitLinear && n->attrs.prologue == ir::Prologue::kRmsNormQuantize;
   EXPECT_EQ(with_norm, 7 * layers);
 }
 
@@ -114,8 +115,8 @@ TEST_F(PassTest, MergeMatmulsMakesQkvAndGateUpOne) {
 
 TEST_F(PassTest, EpilogueFusionsRemoveActivationAndResidualOps) {
   const int layers = static_cast<int>(model_->config().n_layer);
-  auto g = RunAndCompare({"form-bitlinear", "fuse-norm", "merge-matmuls", "fuse-glu",
-                          "fuse-residual", "dce"});
+  auto g = RunAndCompare(
+      {"form-bitlinear", "fuse-norm", "merge-matmuls", "fuse-glu", "fuse-residual", "dce"});
   auto after = Count(*g);
   EXPECT_EQ(after[OpKind::kReluSqr], 0);
   EXPECT_EQ(after[OpKind::kAdd], 0);
@@ -219,7 +220,9 @@ TEST_F(PassTest, WeightLayoutRecordsTheTargetsChoicePerWeight) {
   for (const auto& n : g->nodes()) EXPECT_TRUE(n->attrs.weight_tiles.empty());
   passes::PassContext ctx;
   ctx.target = "test";
-  ctx.choose_weight_tile = [](int64_t k, int64_t n) { return std::pair<int, int>{k > 512 ? 16 : 32, n > 300 ? 4 : 8}; };
+  ctx.choose_weight_tile = [](int64_t k, int64_t n) {
+    return ir::WeightTile{k > 512 ? 16 : 32, n > 300 ? 4 : 8, n > 300 ? 5 : 4};
+  };
   passes::Pipeline({"weight-layout"}).Run(g.get(), nullptr, ctx);
   int seen = 0;
   for (const auto& n : g->nodes()) {
@@ -234,29 +237,37 @@ TEST_F(PassTest, WeightLayoutRecordsTheTargetsChoicePerWeight) {
   EXPECT_EQ(seen, 7 * model_->config().n_layer);
 }
 
-// The layout changes how weights are stored, never what is computed: every tile the JIT
-// accepts gives bit-identical logits.
+// The layout changes how weights are stored, never what is computed: every tile and packing
+// the JIT accepts gives bit-identical logits.
 TEST(WeightLayout, NonDefaultTilesComputeTheSameLogits) {
-  if (!codegen::IsaSupported(codegen::Isa::kAvx512)) GTEST_SKIP() << "needs AVX-512 for 16 and 32 row tiles";
+  if (!codegen::IsaSupported(codegen::Isa::kAvx512))
+    GTEST_SKIP() << "needs AVX-512 for 16 and 32 row tiles";
   const std::string path = testing::SharedDir() + "/golden/gqa4-k4224/model.gguf";
-  auto logits_with = [&](std::pair<int, int> tile) {
+  auto logits_with = [&](codegen::Isa isa, ir::WeightTile tile) {
     ModelOptions o;
-    o.isa = "avx512";
+    o.isa = std::string(codegen::IsaName(isa));
     auto model = Model::Load(path, o);  // default tiles
     auto g = LowerBitnet(model->file(), model->config(), ir::Numerics::kBitnet);
     passes::PassContext ctx;
     ctx.choose_weight_tile = [tile](int64_t, int64_t) { return tile; };
     passes::Pipeline::Default().Run(g.get(), nullptr, ctx);
-    JitExecutor exec(*g, JitExecutor::Compile(*g, codegen::Isa::kAvx512, 1), 1);
+    JitExecutor exec(*g, JitExecutor::Compile(*g, isa, 1), 1);
     KvCache cache(model->config().n_layer, 16, model->config().n_embd_kv(), true);
     const std::vector<int32_t> toks = {5, 60, 7, 99}, pos = {0, 1, 2, 3}, rows = {0, 1, 2, 3};
     std::vector<float> out(4 * model->config().n_vocab);
     exec.Forward({toks, pos, rows}, cache, out.data());
     return out;
   };
-  const auto base = logits_with({32, 8});
-  EXPECT_EQ(logits_with({16, 4}), base);
-  EXPECT_EQ(logits_with({16, 8}), base);
+  const auto base = logits_with(codegen::Isa::kAvx512, {32, 8});
+  EXPECT_EQ(logits_with(codegen::Isa::kAvx512, {16, 4}), base);
+  EXPECT_EQ(logits_with(codegen::Isa::kAvx512, {16, 8}), base);
+  if (!codegen::TernaryPackingSupported(codegen::Isa::kAvx512Vnni,
+                                        codegen::TernaryPacking::k1p6Bit)) {
+    GTEST_SKIP() << "1.6-bit weights need avx512vnni with AVX512_VBMI (2-bit tiles passed)";
+  }
+  const auto vnni = logits_with(codegen::Isa::kAvx512Vnni, {32, 8, 4});
+  EXPECT_EQ(logits_with(codegen::Isa::kAvx512Vnni, {32, 8, 5}), vnni);
+  EXPECT_EQ(logits_with(codegen::Isa::kAvx512Vnni, {16, 3, 5}), vnni);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "codegen/cpu_features.h"
+#include "codegen/ternary/ternary_matmul.h"
 #include "ir/base/error.h"
 #include "ir/printer.h"
 #include "plan.pb.h"
@@ -113,6 +114,83 @@ TEST(Plan, RefusesDamagedFiles) {
   EXPECT_FALSE(msg.empty());
 }
 
+// A plan keeps the packing it was compiled with: its sidecar holds those bytes, it computes
+// what the model computes, and asking for the other packing at load is refused.
+TEST(Plan, KeepsItsTernaryPackingAndRefusesAnother) {
+  const codegen::Isa isa = codegen::BestIsa();
+  if (!codegen::TernaryPackingSupported(isa, codegen::TernaryPacking::k1p6Bit) ||
+      isa == codegen::Isa::kRef) {
+    GTEST_SKIP() << "1.6-bit weights need avx512vnni with AVX512_VBMI";
+  }
+  testing::TempDir dir;
+  std::vector<float> first;
+  uint64_t packed_bytes[2] = {};
+  int64_t decode_bytes[2] = {};
+  for (int dense = 0; dense < 2; ++dense) {
+    ModelOptions o;
+    o.ternary_packing = dense ? "1.6bit" : "2bit";
+    SCOPED_TRACE(o.ternary_packing);
+    auto model = Model::Load(Golden("gqa4-k4224"), o);
+    const std::string path = dir.File(o.ternary_packing + ".plan");
+    model->SavePlan(path);
+    decode_bytes[dense] = model->DecodeWeightBytes();
+    const plan::Plan p = [&] {
+      plan::Plan p;
+      std::ifstream in(path, std::ios::binary);
+      EXPECT_TRUE(p.ParseFromIstream(&in));
+      return p;
+    }();
+    for (const plan::TernaryKernel& k : p.kernels()) {
+      EXPECT_EQ(k.codes_per_byte(), 4 + dense);
+      const auto packing =
+          dense ? codegen::TernaryPacking::k1p6Bit : codegen::TernaryPacking::k2Bit;
+      EXPECT_EQ(k.sidecar_bytes(),
+                codegen::TernaryPackedBytes(k.k(), k.n(), k.tile_rows(), packing));
+      packed_bytes[dense] += k.sidecar_bytes();
+    }
+    auto loaded = Model::LoadPlan(path);
+    const std::vector<float> logits = StepLogits(*loaded);
+    EXPECT_EQ(logits, StepLogits(*model));
+    if (dense) {
+      EXPECT_EQ(logits, first) << "the packing changed the logits";
+    } else {
+      first = logits;
+    }
+    ModelOptions other;
+    other.ternary_packing = dense ? "2bit" : "1.6bit";
+    const std::string msg = ExpectError([&] { Model::LoadPlan(path, other); });
+    EXPECT_NE(msg.find(std::string("plan holds ") + (dense ? "1.6bit" : "2bit")), std::string::npos)
+        << msg;
+  }
+  // 4/5 of the bytes where K is a multiple of 80, a little more for the other K (256: 13
+  // blocks of 20 vs 16 chunks of 16).
+  EXPECT_LT(packed_bytes[1] * 100, packed_bytes[0] * 83);
+  EXPECT_GE(packed_bytes[1] * 5, packed_bytes[0] * 4);
+  EXPECT_LT(decode_bytes[1], decode_bytes[0]);
+
+  // A plan from before packings (no codes per byte) is 2 bits: the 2-bit plan loads, the
+  // 1.6-bit one no longer matches its sidecar.
+  for (int dense = 0; dense < 2; ++dense) {
+    const std::string path = dir.File(dense ? "1.6bit.plan" : "2bit.plan");
+    plan::Plan p;
+    {
+      std::ifstream in(path, std::ios::binary);
+      ASSERT_TRUE(p.ParseFromIstream(&in));
+    }
+    for (plan::TernaryKernel& k : *p.mutable_kernels()) k.clear_codes_per_byte();
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      ASSERT_TRUE(p.SerializeToOstream(&out));
+    }
+    if (dense) {
+      const std::string msg = ExpectError([&] { Model::LoadPlan(path); });
+      EXPECT_NE(msg.find("bytes do not match the plan"), std::string::npos) << msg;
+    } else {
+      EXPECT_EQ(StepLogits(*Model::LoadPlan(path)), first);
+    }
+  }
+}
+
 TEST(Plan, CliCompilesAndRunsAPlan) {
   testing::TempDir dir;
   const std::string plan = dir.File("tiny.plan");
@@ -128,6 +206,20 @@ TEST(Plan, CliCompilesAndRunsAPlan) {
   EXPECT_NE(r.out.find("bitlinear"), std::string::npos);
   r = testing::RunCli({"compile", "-m", Golden("tiny"), "-o", plan, "--isa", "ref"});
   EXPECT_EQ(r.exit_code, 2);
+  // --ternary-packing: a typo, and a packing the ISA has no kernels for, are one-line errors.
+  r = testing::RunCli({"compile", "-m", Golden("tiny"), "-o", plan, "--ternary-packing", "3bit"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("expected auto, 2bit or 1.6bit"), std::string::npos) << r.err;
+  if (codegen::IsaSupported(codegen::Isa::kAvx2)) {
+    r = testing::RunCli({"compile", "-m", Golden("tiny"), "-o", plan, "--isa", "avx2",
+                         "--ternary-packing", "1.6bit"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("AVX512_VBMI"), std::string::npos) << r.err;
+    r = testing::RunCli({"ir", "-m", Golden("tiny"), "--isa", "avx2", "--ternary-packing", "2bit",
+                         "--after", "weight-layout"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("r4t:2b"), std::string::npos) << r.out;
+  }
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ TuningEntry Entry(const codegen::CpuIdentity& cpu, Isa isa, int64_t k, int64_t n
   TuningEntry e = tuning::MakeKey(cpu, isa, k, n);
   e.set_tile_rows(tile.rows);
   e.set_tile_tokens(tile.tokens);
+  e.set_packing(codegen::TernaryPackingName(tile.packing));
   e.set_decode_tasks_per_thread(tasks_per_thread);
   e.set_prefill_tasks_per_thread(tasks_per_thread ? tasks_per_thread + 1 : 0);
   return e;
@@ -218,6 +219,60 @@ TEST(TileChoice, RefusesATileTheKernelsCannotRun) {
   EXPECT_EQ(c.tile.rows, 0);
   EXPECT_EQ(c.decode_tasks_per_thread, kDefaultTasksPerThread);
   EXPECT_EQ(c.prefill_tasks_per_thread, kDefaultTasksPerThread);
+}
+
+// The packing: the entry's (2 bits for entries from before packings), the default without one
+// (1.6 bits where the CPU has its kernels), and --ternary-packing over both.
+TEST(TileChoice, PackingComesFromTheEntryElseTheDefault) {
+  using codegen::TernaryPacking;
+  EXPECT_EQ(DefaultTernaryPacking(Isa::kAvx2), TernaryPacking::k2Bit);
+  EXPECT_EQ(DefaultTernaryPacking(Isa::kRef), TernaryPacking::k2Bit);
+  EXPECT_EQ(DefaultTernaryPacking(Isa::kAvx512Vnni),
+            codegen::HasAvx512Vbmi() ? TernaryPacking::k1p6Bit : TernaryPacking::k2Bit);
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  const TernaryPacking def = DefaultTernaryPacking(isa);
+  TuningCache cache;
+  EXPECT_EQ(ChooseFromCache(cache, codegen::HostCpu(), isa, 256, 256).tile.packing, def);
+
+  TuningEntry old = Entry(codegen::HostCpu(), isa, 256, 256, codegen::DefaultTernaryTile(isa));
+  old.clear_packing();
+  tuning::MergeEntries(&cache, {old});
+  TernaryChoice c = ChooseFromCache(cache, codegen::HostCpu(), isa, 256, 256);
+  EXPECT_TRUE(c.tuned);
+  EXPECT_EQ(c.tile.packing, TernaryPacking::k2Bit);
+
+  TuningEntry bad = old;
+  bad.set_packing("3bit");
+  tuning::MergeEntries(&cache, {bad});
+  c = ChooseFromCache(cache, codegen::HostCpu(), isa, 256, 256);
+  EXPECT_FALSE(c.tuned);
+  EXPECT_EQ(c.tile.packing, def);
+
+  TuningEntry dense = old;
+  dense.set_packing("1.6bit");
+  tuning::MergeEntries(&cache, {dense});
+  c = ChooseFromCache(cache, codegen::HostCpu(), isa, 256, 256);
+  const bool has_dense = codegen::TernaryPackingSupported(isa, TernaryPacking::k1p6Bit);
+  EXPECT_EQ(c.tuned, has_dense);  // elsewhere the kernels refuse it: a warning, the defaults
+  EXPECT_EQ(c.tile.packing, has_dense ? TernaryPacking::k1p6Bit : def);
+  if (!has_dense) return;
+
+  // --ternary-packing over a tuned tile: kept where the other packing's kernels run it.
+  testing::TempDir dir;
+  const std::string path = dir.File("cache.textproto");
+  tuning::MergeIntoTuningCacheFile(
+      path, {Entry(codegen::HostCpu(), isa, 256, 256, {64, 1, TernaryPacking::k2Bit}),
+             Entry(codegen::HostCpu(), isa, 256, 128, {16, 3, TernaryPacking::k2Bit})});
+  ScopedCachePath scoped(path);
+  EXPECT_EQ(ChooseTernaryTile(256, 256, isa).packing, TernaryPacking::k2Bit);
+  const TernaryTile forced = ChooseTernaryTile(256, 256, isa, TernaryPacking::k1p6Bit);
+  EXPECT_EQ(forced.packing, TernaryPacking::k1p6Bit);
+  EXPECT_EQ(forced.rows, 0) << "64-row tiles need more registers at 1.6 bits: the default";
+  const TernaryTile kept = ChooseTernaryTile(256, 128, isa, TernaryPacking::k1p6Bit);
+  EXPECT_EQ(kept.rows, 16);
+  EXPECT_EQ(kept.tokens, 3);
+  EXPECT_EQ(kept.packing, TernaryPacking::k1p6Bit);
 }
 
 // bitjit tune writes an entry per shape, --show prints them, and a plan compiled afterwards

@@ -160,7 +160,7 @@ int RunBench(const Args& args) {
 BITJIT_COMMAND(bench, "bench", "throughput table: prompt (ppN) and generation (tgN) tokens/s",
                "-m MODEL|--plan PLAN [-p 128,512] [-n 128] [-t 1,2] [-r 5] [--json] [--roofline]",
                {"m", "plan", "numerics", "isa", "bench_p", "bench_n", "bench_t", "r", "json",
-                "roofline", "tuning_cache", "lm_head"},
+                "roofline", "tuning_cache", "lm_head", "ternary_packing"},
                &RunBench, {{"p", "bench_p"}, {"n", "bench_n"}, {"t", "bench_t"}});
 
 }  // namespace bitjit::cli

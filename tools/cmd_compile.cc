@@ -24,19 +24,23 @@ int RunCompile(const Args& args) {
   const double compile_s = Since(start);
   const auto save_start = std::chrono::steady_clock::now();
   const Model::PlanStats stats = model->SavePlan(FLAGS_o);
-  std::printf("wrote %s (%llu bytes) and %s.weights (%llu bytes): %d ternary kernels for %s; "
-              "compile %.2f s, save %.2f s\n",
-              FLAGS_o.c_str(), static_cast<unsigned long long>(stats.plan_bytes), FLAGS_o.c_str(),
-              static_cast<unsigned long long>(stats.sidecar_bytes), stats.n_kernels,
-              model->isa_name().c_str(), compile_s, Since(save_start));
+  std::printf(
+      "wrote %s (%llu bytes) and %s.weights (%llu bytes): %d ternary kernels for %s; "
+      "compile %.2f s, save %.2f s\n",
+      FLAGS_o.c_str(), static_cast<unsigned long long>(stats.plan_bytes), FLAGS_o.c_str(),
+      static_cast<unsigned long long>(stats.sidecar_bytes), stats.n_kernels,
+      model->isa_name().c_str(), compile_s, Since(save_start));
   return 0;
 }
 
 }  // namespace
 
-BITJIT_COMMAND(compile, "compile", "compile a model to a plan (optimized graph, kernels, repacked weights)",
+BITJIT_COMMAND(compile, "compile",
+               "compile a model to a plan (optimized graph, kernels, repacked weights)",
                "-m MODEL -o MODEL.plan [--isa avx2|avx512|avx512vnni|avxvnni] "
-               "[--lm-head f16|q8_0|q6_k]",
-               {"m", "numerics", "pre_tokenizer", "isa", "o", "lm_head", "tuning_cache"}, &RunCompile);
+               "[--lm-head f16|q8_0|q6_k] [--ternary-packing auto|2bit|1.6bit]",
+               {"m", "numerics", "pre_tokenizer", "isa", "o", "lm_head", "ternary_packing",
+                "tuning_cache"},
+               &RunCompile);
 
 }  // namespace bitjit::cli

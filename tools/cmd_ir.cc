@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "ir/base/error.h"
 #include "frontend/lowering/lower_bitnet.h"
+#include "ir/base/error.h"
 #include "ir/printer.h"
 #include "passes/pass.h"
 #include "tools/command.h"
@@ -48,7 +48,7 @@ int RunIr(const Args& args) {
                       changed ? "changed" : "unchanged", ir::Print(g).c_str());
         }
       },
-      Model::TargetContext(FLAGS_isa));
+      Model::TargetContext(FLAGS_isa, FLAGS_ternary_packing));
   return 0;
 }
 

@@ -146,17 +146,17 @@ int RunTune(const Args& args) {
       "budget: %.0f s\n",
       cpu.brand.c_str(), cpu.vendor.c_str(), cpu.family, cpu.model,
       std::string(codegen::IsaName(isa)).c_str(), threads, FLAGS_prefill_tokens, FLAGS_budget);
-  std::printf("| %-11s | %-8s | %5s | %-8s | %-8s | %13s | %13s | %7s |\n", "shape k x n", "kind",
-              "tried", "winner", "default", "winner", "default", "speedup");
+  std::printf("| %-11s | %-8s | %5s | %-10s | %-10s | %13s | %13s | %7s |\n", "shape k x n",
+              "kind", "tried", "winner", "default", "winner", "default", "speedup");
   std::printf(
-      "| ----------- | -------- | ----: | -------- | -------- | ------------: | "
+      "| ----------- | -------- | ----: | ---------- | ---------- | ------------: | "
       "------------: | ------: |\n");
   for (size_t i = 0; i < results.size(); ++i) {
     const std::string dims = std::to_string(shapes[i].k) + "x" + std::to_string(shapes[i].n);
     for (const tuning::TunedRow& row : results[i].rows) {
       char speedup[16] = "-";
       if (row.speedup > 0) std::snprintf(speedup, sizeof speedup, "%.2fx", row.speedup);
-      std::printf("| %-11s | %-8s | %5d | %-8s | %-8s | %13s | %13s | %7s |\n", dims.c_str(),
+      std::printf("| %-11s | %-8s | %5d | %-10s | %-10s | %13s | %13s | %7s |\n", dims.c_str(),
                   row.kind.c_str(), row.tried, row.winner.c_str(), row.fallback.c_str(),
                   Figure(row.winner_figure, row.unit).c_str(),
                   Figure(row.default_figure, row.unit).c_str(), speedup);
@@ -164,7 +164,9 @@ int RunTune(const Args& args) {
   }
   std::printf(
       "figures: medians of interleaved samples; speedup: median of per-round ratios; "
-      "decode and prefill compare the whole winning configuration with the defaults\n");
+      "decode and prefill compare the whole winning configuration with the defaults; "
+      "decode GB/s counts 2 bits per weight whatever the packing (:2b, :1.6b), so packings "
+      "compare by weights per second\n");
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i].note.empty()) continue;
     std::printf("%lldx%lld: %s\n", static_cast<long long>(shapes[i].k),

@@ -39,9 +39,13 @@ std::string DefaultModelPath() {
 
 }  // namespace
 
-bool UsingDefaultModel() { return FLAGS_m.empty() && FLAGS_plan.empty(); }
+bool UsingDefaultModel() {
+  return FLAGS_m.empty() && FLAGS_plan.empty();
+}
 
-std::string ModelPathFromFlags() { return FLAGS_m.empty() ? DefaultModelPath() : FLAGS_m; }
+std::string ModelPathFromFlags() {
+  return FLAGS_m.empty() ? DefaultModelPath() : FLAGS_m;
+}
 
 std::unique_ptr<Model> LoadModelFromFlags() {
   ModelOptions options;
@@ -61,6 +65,8 @@ std::unique_ptr<Model> LoadModelFromFlags() {
   // --lm-head: checked now (typos); unset means f16, or the plan's own with --plan.
   lm_head::ParseLmHeadType(FLAGS_lm_head);
   options.lm_head = FLAGS_lm_head.empty() && FLAGS_plan.empty() ? "f16" : FLAGS_lm_head;
+  Model::ParsePackingOption(FLAGS_ternary_packing);  // typos, before loading
+  options.ternary_packing = FLAGS_ternary_packing;
   options.n_threads = FLAGS_t;
   if (FLAGS_t < 0) Fail("-t must not be negative");
   if (FLAGS_c < 0) Fail("-c must not be negative");

@@ -17,19 +17,26 @@ using ir::Prologue;
 constexpr OpKind kLastKind = OpKind::kBitLinear;
 
 template <typename Enum>
-Enum ParseEnum(const std::string& text, int last, std::string_view (*name)(Enum), const char* what) {
+Enum ParseEnum(const std::string& text, int last, std::string_view (*name)(Enum),
+               const char* what) {
   for (int i = 0; i <= last; ++i)
     if (name(static_cast<Enum>(i)) == text) return static_cast<Enum>(i);
   Fail("plan: unknown ", what, " '", text, "'");
 }
 
-std::string_view DTypeNameOf(ir::DType t) { return ir::DTypeName(t); }
-std::string_view NumericsName(Numerics n) { return n == Numerics::kBitnet ? "bitnet" : "f32"; }
+std::string_view DTypeNameOf(ir::DType t) {
+  return ir::DTypeName(t);
+}
+std::string_view NumericsName(Numerics n) {
+  return n == Numerics::kBitnet ? "bitnet" : "f32";
+}
 std::string_view PrologueName(Prologue p) {
   return p == Prologue::kQuantize ? "quantize" : "rmsnorm_quantize";
 }
 std::string_view EpilogueName(Epilogue e) {
-  return e == Epilogue::kNone ? "none" : e == Epilogue::kReluSqrMul ? "relu_sqr_mul" : "residual_add";
+  return e == Epilogue::kNone         ? "none"
+         : e == Epilogue::kReluSqrMul ? "relu_sqr_mul"
+                                      : "residual_add";
 }
 
 }  // namespace
@@ -60,9 +67,10 @@ void GraphToProto(const ir::Graph& graph, plan::Plan* out) {
     p->set_epilogue(std::string(EpilogueName(a.epilogue)));
     p->set_n_weights(a.n_weights);
     if (n->kind == OpKind::kConstant) p->set_tensor(n->constant.name);
-    for (const auto& [rows, tokens] : a.weight_tiles) {
-      p->add_tile_rows(rows);
-      p->add_tile_tokens(tokens);
+    for (const ir::WeightTile& t : a.weight_tiles) {
+      p->add_tile_rows(t.rows);
+      p->add_tile_tokens(t.tokens);
+      p->add_tile_codes_per_byte(t.codes_per_byte);
     }
   }
 }
@@ -71,7 +79,8 @@ std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::Gg
   auto g = std::make_unique<ir::Graph>("bitnet-b1.58");
   std::unordered_map<int32_t, ir::Value*> values;
   for (const plan::Node& p : plan.nodes()) {
-    const OpKind kind = ParseEnum<OpKind>(p.kind(), static_cast<int>(kLastKind), ir::OpKindName, "op");
+    const OpKind kind =
+        ParseEnum<OpKind>(p.kind(), static_cast<int>(kLastKind), ir::OpKindName, "op");
     std::vector<ir::Value*> operands;
     for (int32_t id : p.operands()) {
       auto it = values.find(id);
@@ -86,16 +95,23 @@ std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::Gg
     a.n_head_kv = p.n_head_kv();
     a.head_dim = p.head_dim();
     a.numerics = p.numerics() == "f32" ? Numerics::kF32 : Numerics::kBitnet;
-    a.prologue = p.prologue() == "rmsnorm_quantize" ? Prologue::kRmsNormQuantize : Prologue::kQuantize;
+    a.prologue =
+        p.prologue() == "rmsnorm_quantize" ? Prologue::kRmsNormQuantize : Prologue::kQuantize;
     a.epilogue = ParseEnum<Epilogue>(p.epilogue(), 2, EpilogueName, "epilogue");
     a.n_weights = p.n_weights();
-    if (p.tile_rows_size() != p.tile_tokens_size()) Fail("plan: node '", p.name(), "' has bad tiles");
-    for (int i = 0; i < p.tile_rows_size(); ++i) a.weight_tiles.push_back({p.tile_rows(i), p.tile_tokens(i)});
+    // Plans from before 1.6-bit packing list no codes per byte: all 2 bits.
+    if (p.tile_rows_size() != p.tile_tokens_size() ||
+        (p.tile_codes_per_byte_size() != 0 && p.tile_codes_per_byte_size() != p.tile_rows_size()))
+      Fail("plan: node '", p.name(), "' has bad tiles");
+    for (int i = 0; i < p.tile_rows_size(); ++i) {
+      const int per_byte = p.tile_codes_per_byte_size() ? p.tile_codes_per_byte(i) : 4;
+      a.weight_tiles.push_back({p.tile_rows(i), p.tile_tokens(i), per_byte});
+    }
     std::vector<std::pair<ir::DType, ir::Shape>> types;
     for (const plan::Value& v : p.results()) {
-      types.push_back({ParseEnum<ir::DType>(v.dtype(), static_cast<int>(ir::DType::kI32),
-                                            DTypeNameOf, "dtype"),
-                       ir::Shape(std::vector<int64_t>(v.dims().begin(), v.dims().end()))});
+      types.push_back(
+          {ParseEnum<ir::DType>(v.dtype(), static_cast<int>(ir::DType::kI32), DTypeNameOf, "dtype"),
+           ir::Shape(std::vector<int64_t>(v.dims().begin(), v.dims().end()))});
     }
     ir::Node* n = g->AddNode(kind, p.name(), operands, types, a);
     if (kind == OpKind::kConstant) {

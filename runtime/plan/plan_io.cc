@@ -105,6 +105,7 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
       k->set_n(w.n);
       k->set_tile_rows(pl.matmuls[i]->tile().rows);
       k->set_tile_tokens(pl.matmuls[i]->tile().tokens);
+      k->set_codes_per_byte(codegen::TernaryCodesPerByte(w.packing));
       k->set_decode_tasks_per_thread(pl.splits[i].decode_tasks_per_thread);
       k->set_prefill_tasks_per_thread(pl.splits[i].prefill_tasks_per_thread);
       k->set_scale(w.scale);
@@ -174,6 +175,19 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
          "; drop --lm-head or compile the plan again");
   }
   opts.lm_head = plan_lm_head;
+  // --ternary-packing: likewise; the sidecar holds the plan's bytes.
+  if (const auto want = ParsePackingOption(options.ternary_packing)) {
+    for (const plan::TernaryKernel& k : p.kernels()) {
+      const int per_byte = k.codes_per_byte() ? k.codes_per_byte() : 4;
+      if (per_byte != codegen::TernaryCodesPerByte(*want)) {
+        Fail(path, ": plan holds ",
+             codegen::TernaryPackingName(codegen::TernaryPackingWithCodesPerByte(per_byte)),
+             " weights, not ", options.ternary_packing,
+             "; drop --ternary-packing or compile the plan again");
+      }
+    }
+  }
+  opts.ternary_packing = "auto";
   std::unique_ptr<Model> m = Open(model_path.empty() ? p.model().path() : model_path, opts);
   if (m->file_->file_size() != p.model().size() ||
       HeaderHash(*m->file_) != p.model().header_hash()) {
@@ -205,8 +219,10 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
           k.n() != w->shape[0]) {
         Fail(path, ": kernel ", next, " (", k.tensor(), ") does not match the graph");
       }
+      const codegen::TernaryPacking packing =  // 0: a plan from before 1.6-bit packing
+          codegen::TernaryPackingWithCodesPerByte(k.codes_per_byte() ? k.codes_per_byte() : 4);
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
-          k.k(), k.n(), isa, codegen::TernaryTile{k.tile_rows(), k.tile_tokens()}));
+          k.k(), k.n(), isa, codegen::TernaryTile{k.tile_rows(), k.tile_tokens(), packing}));
       auto tasks = [&](int stored, int64_t n_tokens) {
         if (stored == 0) return ChooseTasksPerThread(k.k(), k.n(), isa, n_tokens);
         if (stored < 1 || stored > 64)
@@ -215,7 +231,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
       };
       pl.splits.push_back(
           {tasks(k.decode_tasks_per_thread(), 1), tasks(k.prefill_tasks_per_thread(), 2)});
-      if (codegen::TernaryPackedBytes(k.k(), k.n(), k.tile_rows()) != k.sidecar_bytes() ||
+      if (pl.matmuls.back()->PackedBytes() != k.sidecar_bytes() ||
           k.sidecar_offset() > side.size() ||
           k.sidecar_bytes() > side.size() - k.sidecar_offset()) {
         Fail(sidecar, ": kernel ", k.tensor(), " bytes do not match the plan");
@@ -235,8 +251,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     auto& pl = compiled->linears[n.get()];
     for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
       const plan::TernaryKernel& k = p.kernels(next);
-      pl.weights.push_back(
-          codegen::AllocateTernaryPacked(k.k(), k.n(), k.tile_rows(), k.scale(), &arena));
+      pl.weights.push_back(pl.matmuls[i]->Allocate(k.scale(), &arena));
       copies.push_back({pl.weights.back().data.get(), k.sidecar_offset(), k.sidecar_bytes()});
     }
   }

@@ -38,14 +38,38 @@ TernaryChoice HostChoice(int64_t k, int64_t n, codegen::Isa isa) {
 
 }  // namespace
 
+codegen::TernaryPacking DefaultTernaryPacking(codegen::Isa isa) {
+  const bool dense = isa != codegen::Isa::kRef &&
+                     codegen::TernaryPackingSupported(isa, codegen::TernaryPacking::k1p6Bit);
+  return dense ? codegen::TernaryPacking::k1p6Bit : codegen::TernaryPacking::k2Bit;
+}
+
+codegen::TernaryTile DefaultTile(codegen::Isa isa) {
+  codegen::TernaryTile tile = codegen::DefaultTernaryTile(isa);
+  tile.packing = DefaultTernaryPacking(isa);
+  return tile;
+}
+
+codegen::TernaryTile ToTernaryTile(const ir::WeightTile& tile) {
+  return {tile.rows, tile.tokens, codegen::TernaryPackingWithCodesPerByte(tile.codes_per_byte)};
+}
+
+ir::WeightTile ToWeightTile(const codegen::TernaryTile& tile) {
+  return {tile.rows, tile.tokens, codegen::TernaryCodesPerByte(tile.packing)};
+}
+
 TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::CpuIdentity& cpu,
                               codegen::Isa isa, int64_t k, int64_t n) {
   TernaryChoice choice;
+  choice.tile.packing = DefaultTernaryPacking(isa);
   const tuning::TuningEntry* e = tuning::FindEntry(cache, tuning::MakeKey(cpu, isa, k, n));
   if (e == nullptr) return choice;
-  const codegen::TernaryTile tile{e->tile_rows(), e->tile_tokens()};
   try {
     // The kernels are the judge of which tiles fit (a hand-edited or stale entry may not).
+    const codegen::TernaryTile tile{e->tile_rows(), e->tile_tokens(),
+                                    e->packing().empty()
+                                        ? codegen::TernaryPacking::k2Bit
+                                        : codegen::ParseTernaryPacking(e->packing())};
     if (tile.rows <= 0 || tile.tokens <= 0) Fail("tile ", tile.rows, "x", tile.tokens);
     codegen::TernaryMatmul probe(k, n, isa, tile);
     choice.tile = tile;
@@ -65,8 +89,17 @@ TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::C
   return choice;
 }
 
-codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa) {
-  return HostChoice(k, n, isa).tile;
+codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
+                                       std::optional<codegen::TernaryPacking> packing) {
+  codegen::TernaryTile tile = HostChoice(k, n, isa).tile;
+  if (!packing || *packing == tile.packing) return tile;
+  tile.packing = *packing;
+  try {
+    codegen::TernaryMatmul probe(k, n, isa, tile);  // tuned for the other packing: still fits?
+  } catch (const Error&) {
+    tile = {0, 0, *packing};
+  }
+  return tile;
 }
 
 int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa, int64_t n_tokens) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <tuple>
 #include <utility>
 
 #include "codegen/ternary/ternary_layout.h"
@@ -30,10 +31,15 @@ constexpr int kSplitOptions[] = {kDefaultTasksPerThread, 1, 2, 8, 16};  // defau
 constexpr size_t kMaxCopies = 4096;
 
 bool SameTile(const TernaryTile& a, const TernaryTile& b) {
-  return a.rows == b.rows && a.tokens == b.tokens;
+  return a.rows == b.rows && a.tokens == b.tokens && a.packing == b.packing;
 }
 
-// Packed copies of a shape's weights for one tile rows, handed out round robin. The model's
+// Packed copies are shared by the tiles of one layout: same rows and packing.
+std::pair<int, int> LayoutKey(const TernaryTile& tile) {
+  return {tile.rows, static_cast<int>(tile.packing)};
+}
+
+// Packed copies of a shape's weights for one layout, handed out round robin. The model's
 // own tensors come first; when they are fewer bytes than `target`, they are repeated, so that
 // every call reads its weights from DRAM (decode reads each weight once per token).
 class Rotation {
@@ -47,8 +53,7 @@ class Rotation {
     const size_t distinct = copies_.size();
     while (bytes < target && copies_.size() < kMaxCopies) {
       const TernaryPackedWeights& src = copies_[copies_.size() % distinct];
-      TernaryPackedWeights copy =
-          codegen::AllocateTernaryPacked(src.k, src.n, src.tile_rows, src.scale);
+      TernaryPackedWeights copy = mm.Allocate(src.scale);
       std::memcpy(copy.data.get(), src.data.get(), src.bytes);
       bytes += copy.bytes;
       copies_.push_back(std::move(copy));  // `src` is not used past this point
@@ -130,13 +135,16 @@ std::string Ratio(double r) {
 
 std::vector<TernaryTile> AcceptedTiles(int64_t k, int64_t n, codegen::Isa isa) {
   std::vector<TernaryTile> tiles;
-  for (int rows = 8; rows <= 64; rows *= 2) {  // the layout's range (ternary_layout.h)
-    for (int tokens = 1; tokens <= 16; ++tokens) {
-      try {
-        TernaryMatmul probe(k, n, isa, TernaryTile{rows, tokens});
-        tiles.push_back(TernaryTile{rows, tokens});
-      } catch (const Error&) {
-        break;  // more tokens need more registers: no larger count fits either
+  for (auto packing : {codegen::TernaryPacking::k2Bit, codegen::TernaryPacking::k1p6Bit}) {
+    if (!codegen::TernaryPackingSupported(isa, packing)) continue;
+    for (int rows = 8; rows <= 64; rows *= 2) {  // the layout's range (ternary_layout.h)
+      for (int tokens = 1; tokens <= 16; ++tokens) {
+        try {
+          TernaryMatmul probe(k, n, isa, TernaryTile{rows, tokens, packing});
+          tiles.push_back(TernaryTile{rows, tokens, packing});
+        } catch (const Error&) {
+          break;  // more tokens need more registers: no larger count fits either
+        }
       }
     }
   }
@@ -144,7 +152,8 @@ std::vector<TernaryTile> AcceptedTiles(int64_t k, int64_t n, codegen::Isa isa) {
 }
 
 std::string TileLabel(const TernaryTile& tile, bool with_tokens) {
-  return std::to_string(tile.rows) + "r" + (with_tokens ? std::to_string(tile.tokens) + "t" : "");
+  return std::to_string(tile.rows) + "r" + (with_tokens ? std::to_string(tile.tokens) + "t" : "") +
+         (tile.packing == codegen::TernaryPacking::k1p6Bit ? ":1.6b" : ":2b");
 }
 
 ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
@@ -153,7 +162,7 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   }
   if (o.prefill_tokens < 2) Fail("tune: prefill needs at least 2 tokens per call");
   Budget budget(o.budget_s);
-  const TernaryTile def = codegen::DefaultTernaryTile(o.isa);
+  const TernaryTile def = DefaultTile(o.isa);
   const std::vector<TernaryTile> tiles = AcceptedTiles(t.k, t.n, o.isa);
   ThreadPool pool(o.threads);
   const int threads = pool.n_threads();
@@ -168,16 +177,16 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
     RunInterleaved(stage, {budget.Take(share, &shares_left), 3, 1000, o.tick});
   };
 
-  std::map<std::pair<int, int>, std::unique_ptr<TernaryMatmul>> matmuls;
+  std::map<std::tuple<int, int, int>, std::unique_ptr<TernaryMatmul>> matmuls;
   auto mm = [&](const TernaryTile& tile) -> const TernaryMatmul& {
-    auto& slot = matmuls[{tile.rows, tile.tokens}];
+    auto& slot = matmuls[{tile.rows, tile.tokens, static_cast<int>(tile.packing)}];
     if (!slot) slot = std::make_unique<TernaryMatmul>(t.k, t.n, o.isa, tile);
     return *slot;
   };
-  std::map<int, std::unique_ptr<Rotation>> rotations;  // by tile rows
+  std::map<std::pair<int, int>, std::unique_ptr<Rotation>> rotations;  // by LayoutKey
   auto candidate = [&](const TernaryTile& tile, int tasks_per_thread, bool gemm) {
     const TernaryMatmul& m = mm(tile);
-    Rotation* r = rotations.at(tile.rows).get();
+    Rotation* r = rotations.at(LayoutKey(tile)).get();
     Activations* a = gemm ? &prefill_act : &decode_act;
     return BenchCandidate{
         [&pool, &m, r, a, tasks_per_thread] { RunSplit(pool, m, r->Next(), *a, tasks_per_thread); },
@@ -191,17 +200,20 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   };
   ShapeTuning result;
 
-  // Decode: tile rows. The GEMV kernel ignores tokens, so any accepted tile of those rows does.
+  // Decode: tile rows and packing (the layout). The GEMV kernel ignores tokens, so any
+  // accepted tile of a layout does. Decode work is k*n/4 whatever the packing (bytes at 2 bits
+  // per weight), so that layouts compare by weights per second.
   std::vector<TernaryTile> by_rows;
   for (const TernaryTile& tile : tiles) {
-    const bool seen = std::any_of(by_rows.begin(), by_rows.end(),
-                                  [&](const TernaryTile& b) { return b.rows == tile.rows; });
-    if (!seen) by_rows.push_back(tile.rows == def.rows ? def : tile);
+    const bool seen = std::any_of(by_rows.begin(), by_rows.end(), [&](const TernaryTile& b) {
+      return LayoutKey(b) == LayoutKey(tile);
+    });
+    if (!seen) by_rows.push_back(LayoutKey(tile) == LayoutKey(def) ? def : tile);
   }
   std::vector<BenchCandidate> stage;
   int fallback = -1;
   for (const TernaryTile& tile : by_rows) {
-    rotations[tile.rows] = std::make_unique<Rotation>(mm(tile), t, o.rotation_bytes);
+    rotations[LayoutKey(tile)] = std::make_unique<Rotation>(mm(tile), t, o.rotation_bytes);
     if (SameTile(tile, def)) fallback = static_cast<int>(stage.size());
     stage.push_back(candidate(tile, kDefaultTasksPerThread, false));
   }
@@ -210,17 +222,17 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   run(&stage, kDecodeShare);
   const int rows_win =
       PickWinner(stage, std::vector<bool>(stage.size(), true), fallback, o.min_gain);
-  const int rows = by_rows[rows_win].rows;
+  const TernaryTile layout = by_rows[rows_win];
   TunedRow decode_row =
       row("decode", static_cast<int>(stage.size()), TileLabel(by_rows[rows_win], false),
           TileLabel(def, false), stage[rows_win], stage[fallback], "GB/s");
   int candidates = static_cast<int>(stage.size());
 
-  // Prefill: tokens per block among the tiles with the chosen rows. With other rows than the
-  // default's, the default tile still runs alongside, as the reference for the speedup.
+  // Prefill: tokens per block among the tiles of the chosen layout. With another layout than
+  // the default's, the default tile still runs alongside, as the reference for the speedup.
   std::vector<TernaryTile> same_rows;
   for (const TernaryTile& tile : tiles)
-    if (tile.rows == rows) same_rows.push_back(tile);
+    if (LayoutKey(tile) == LayoutKey(layout)) same_rows.push_back(tile);
   stage.clear();
   fallback = -1;
   for (const TernaryTile& tile : same_rows) {
@@ -235,7 +247,8 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
     eligible.push_back(false);
   }
   for (auto it = rotations.begin(); it != rotations.end();) {  // free the losers' copies
-    it = it->first == rows || it->first == def.rows ? std::next(it) : rotations.erase(it);
+    const bool keep = it->first == LayoutKey(layout) || it->first == LayoutKey(def);
+    it = keep ? std::next(it) : rotations.erase(it);
   }
   run(&stage, kPrefillShare);
   const int tile_win = PickWinner(stage, eligible, fallback, o.min_gain);
@@ -328,6 +341,7 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   e = MakeKey(codegen::HostCpu(), o.isa, t.k, t.n);
   e.set_tile_rows(winner.rows);
   e.set_tile_tokens(winner.tokens);
+  e.set_packing(codegen::TernaryPackingName(winner.packing));
   e.set_decode_tasks_per_thread(split ? decode_tasks : 0);
   e.set_prefill_tasks_per_thread(split ? prefill_tasks : 0);
   e.set_cpu_brand(codegen::HostCpu().brand);
