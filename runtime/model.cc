@@ -128,6 +128,18 @@ int64_t Model::DecodeWeightBytes() const {
   return bytes;
 }
 
+std::string Model::ternary_packing_name() const {
+  if (!compiled_) return "i2_s";
+  bool seen[2] = {false, false};
+  const auto& compiled = *std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_);
+  for (const auto& [node, pl] : compiled.linears) {
+    for (const auto& w : pl.weights) seen[w.packing == codegen::TernaryPacking::k1p6Bit] = true;
+  }
+  if (seen[0] && seen[1]) return "2bit+1.6bit";
+  return codegen::TernaryPackingName(seen[1] ? codegen::TernaryPacking::k1p6Bit
+                                             : codegen::TernaryPacking::k2Bit);
+}
+
 std::string Model::isa_name() const {
   if (!compiled_) return "ref";
   return std::string(codegen::IsaName(

@@ -74,6 +74,9 @@ class Model {
   int64_t DecodeWeightBytes() const;
   // The instruction set the executors use ("ref" = interpreter).
   std::string isa_name() const;
+  // How the kernels store the ternary weights: "2bit", "1.6bit", "2bit+1.6bit" when tuned
+  // shapes differ, "i2_s" on the interpreter (it reads the file's bytes).
+  std::string ternary_packing_name() const;
   // What the passes know of the target an isa option ("" = best, "ref", avx2, ...) means.
   static passes::PassContext TargetContext(const std::string& isa_option,
                                            const std::string& packing_option = "auto");

@@ -108,6 +108,15 @@ TEST(Plan, RefusesDamagedFiles) {
   }
   msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("1000 tasks per thread"), std::string::npos) << msg;
+  // A packing no kernel reads.
+  p.mutable_kernels(0)->set_prefill_tasks_per_thread(1);
+  p.mutable_kernels(0)->set_codes_per_byte(7);
+  {
+    std::ofstream out(dir.File("t.plan"), std::ios::binary | std::ios::trunc);
+    ASSERT_TRUE(p.SerializeToOstream(&out));
+  }
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("7 codes per byte"), std::string::npos) << msg;
   // Not a plan at all.
   std::ofstream(dir.File("junk.plan"), std::ios::binary) << "GGUF\x03 this is not a plan";
   msg = ExpectError([&] { Model::LoadPlan(dir.File("junk.plan")); });

@@ -118,10 +118,16 @@ int RunBench(const Args& args) {
   if (FLAGS_json) {
     nlohmann::json out = nlohmann::json::array();
     for (const Row& r : rows) {
-      nlohmann::json j = {
-          {"test", r.test},           {"threads", r.threads}, {"tokens_per_second", r.mean},
-          {"stddev", r.sd},           {"median", r.median},   {"reps", r.tps},
-          {"isa", model->isa_name()}, {"cpu", cpu.brand}};
+      nlohmann::json j = {{"test", r.test},
+                          {"threads", r.threads},
+                          {"tokens_per_second", r.mean},
+                          {"stddev", r.sd},
+                          {"median", r.median},
+                          {"reps", r.tps},
+                          {"isa", model->isa_name()},
+                          {"cpu", cpu.brand},
+                          {"ternary_packing", model->ternary_packing_name()},
+                          {"lm_head", model->options().lm_head}};
       if (FLAGS_roofline && r.test.rfind("tg", 0) == 0) {
         const double roof = r.bandwidth_gbps * 1e9 / bytes_per_token;
         j["bytes_per_token"] = bytes_per_token;
@@ -134,8 +140,10 @@ int RunBench(const Args& args) {
     std::printf("%s\n", out.dump(1).c_str());
     return 0;
   }
-  std::printf("model: %s | isa: %s | cpu: %s\n", model->file().path().c_str(),
-              model->isa_name().c_str(), cpu.brand.c_str());
+  std::printf("model: %s | isa: %s | ternary weights: %s | lm_head: %s | cpu: %s\n",
+              model->file().path().c_str(), model->isa_name().c_str(),
+              model->ternary_packing_name().c_str(), model->options().lm_head.c_str(),
+              cpu.brand.c_str());
   std::printf("| %-7s | %7s | %18s | %10s |%s\n", "test", "threads", "t/s (mean ± sd)", "median",
               FLAGS_roofline ? " roofline (bytes/token, GB/s, t/s, fraction) |" : "");
   std::printf("| ------- | ------: | -----------------: | ---------: |%s\n",

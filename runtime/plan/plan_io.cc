@@ -219,8 +219,11 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
           k.n() != w->shape[0]) {
         Fail(path, ": kernel ", next, " (", k.tensor(), ") does not match the graph");
       }
-      const codegen::TernaryPacking packing =  // 0: a plan from before 1.6-bit packing
-          codegen::TernaryPackingWithCodesPerByte(k.codes_per_byte() ? k.codes_per_byte() : 4);
+      const int per_byte = k.codes_per_byte() ? k.codes_per_byte() : 4;  // 0: an older plan
+      if (per_byte != 4 && per_byte != 5) {
+        Fail(path, ": kernel ", k.tensor(), ": ", per_byte, " codes per byte (expected 4 or 5)");
+      }
+      const codegen::TernaryPacking packing = codegen::TernaryPackingWithCodesPerByte(per_byte);
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
           k.k(), k.n(), isa, codegen::TernaryTile{k.tile_rows(), k.tile_tokens(), packing}));
       auto tasks = [&](int stored, int64_t n_tokens) {
