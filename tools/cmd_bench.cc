@@ -1,6 +1,11 @@
 // bitjit bench: llama-bench-like throughput table. ppN = one prompt batch of N tokens; tgN = N
 // decode steps of one token each (after a one-token prompt, not timed). Each test runs -r
 // times on a fresh session; the table shows mean ± sd and the median.
+//
+// --ternary-packing and --lm-head take lists with -m: each combination is loaded as its own
+// model and their repetitions are interleaved (A B A B ...), so that a machine whose speed
+// drifts (a shared VM's memory bandwidth can double within minutes) affects all of them alike;
+// "vs first" is the median of the per-repetition ratios to the first combination.
 #include <gflags/gflags.h>
 #include <nlohmann/json.hpp>
 
@@ -29,22 +34,33 @@ DEFINE_bool(roofline, false, "measure memory read bandwidth and report tg agains
 namespace bitjit::cli {
 namespace {
 
+// One model the run measures: -m MODEL with one --ternary-packing and one --lm-head, or --plan.
+struct Variant {
+  std::unique_ptr<Model> model;
+  double bytes_per_token = 0;  // decode reads (the roofline's numerator)
+};
+
 struct Row {
   std::string test;
   int threads;
+  size_t variant;
   std::vector<double> tps;
   double mean = 0, sd = 0, median = 0;
   double bandwidth_gbps = 0;  // --roofline, tg rows: read bandwidth measured around the test
+  double vs_first = 0;        // median of tps[i] / first variant's tps[i]; 0 for the first
 };
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
 
 void Summarize(Row* r) {
   const double n = static_cast<double>(r->tps.size());
   for (double x : r->tps) r->mean += x / n;
   for (double x : r->tps) r->sd += (x - r->mean) * (x - r->mean);
   r->sd = r->tps.size() > 1 ? std::sqrt(r->sd / (n - 1)) : 0;
-  std::vector<double> s = r->tps;
-  std::sort(s.begin(), s.end());
-  r->median = s[s.size() / 2];
+  r->median = Median(r->tps);
 }
 
 std::vector<int32_t> ParseList(const std::string& text, const char* flag) {
@@ -52,6 +68,65 @@ std::vector<int32_t> ParseList(const std::string& text, const char* flag) {
   for (int32_t x : v)
     if (x <= 0) Fail("--", flag, " values must be positive");
   return v;
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ',');) parts.push_back(part);
+  if (parts.empty()) parts.push_back("");
+  return parts;
+}
+
+// The models to measure: one per (packing, lm_head) of the flags' lists.
+std::vector<Variant> LoadVariants() {
+  const std::vector<std::string> packings = SplitCommas(FLAGS_ternary_packing);
+  const std::vector<std::string> heads = SplitCommas(FLAGS_lm_head);
+  if ((packings.size() > 1 || heads.size() > 1) && !FLAGS_plan.empty()) {
+    Fail("lists of --ternary-packing / --lm-head need -m: a plan holds one of each");
+  }
+  std::vector<Variant> variants;
+  for (const std::string& packing : packings) {
+    for (const std::string& head : heads) {
+      Variant v;
+      v.model = LoadModelFromFlags({packing, head});
+      v.bytes_per_token = static_cast<double>(v.model->DecodeWeightBytes());
+      variants.push_back(std::move(v));
+    }
+  }
+  return variants;
+}
+
+// Runs `once(session of variant v)` -r + 1 times per variant, interleaved; the first round
+// warms up (page cache, threads, activation buffers, the KV cache's pages) and is not kept.
+template <typename Once>
+std::vector<Row> Interleaved(const std::vector<Variant>& variants, const std::string& test,
+                             int threads, int64_t n_ctx, Once&& once) {
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<Row> rows;
+  for (size_t v = 0; v < variants.size(); ++v) {
+    sessions.push_back(std::make_unique<Session>(*variants[v].model, n_ctx, threads));
+    rows.push_back(Row{test, threads, v, {}});
+  }
+  for (int rep = 0; rep <= FLAGS_r; ++rep) {
+    for (size_t v = 0; v < variants.size(); ++v) {
+      sessions[v]->Truncate(0);  // as llama-bench clears its KV cache
+      const double tps = once(*sessions[v]);
+      if (rep > 0) rows[v].tps.push_back(tps);
+    }
+  }
+  for (Row& r : rows) {
+    Summarize(&r);
+    if (r.variant == 0) continue;
+    std::vector<double> ratios;
+    for (size_t i = 0; i < r.tps.size(); ++i) ratios.push_back(r.tps[i] / rows[0].tps[i]);
+    r.vs_first = Median(ratios);
+  }
+  return rows;
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
 int RunBench(const Args& args) {
@@ -63,8 +138,9 @@ int RunBench(const Args& args) {
   std::vector<int32_t> threads = FLAGS_bench_t.empty()
                                      ? std::vector<int32_t>{ThreadPool::PhysicalCores()}
                                      : ParseList(FLAGS_bench_t, "t");
-  auto model = LoadModelFromFlags();
-  const int64_t vocab = model->config().n_vocab;
+  const std::vector<Variant> variants = LoadVariants();
+  const Model& first = *variants[0].model;
+  const int64_t vocab = first.config().n_vocab;
   int32_t max_p = *std::max_element(prompts.begin(), prompts.end());
   int32_t max_n = *std::max_element(gens.begin(), gens.end());
   std::mt19937 rng(1234);
@@ -73,64 +149,50 @@ int RunBench(const Args& args) {
 
   std::vector<Row> rows;
   std::vector<float> logits;
+  auto add = [&](std::vector<Row> group) { rows.insert(rows.end(), group.begin(), group.end()); };
   for (int32_t t : threads) {
     for (int32_t p : prompts) {
-      Row row{"pp" + std::to_string(p), t, {}};
-      // One session per test, cleared between repetitions (as llama-bench clears its KV
-      // cache): rep 0 warms up page cache, threads, activation buffers and the cache's pages,
-      // which a served conversation pays once, not per prompt.
-      Session s(*model, p, t);
-      for (int rep = 0; rep <= FLAGS_r; ++rep) {
-        s.Truncate(0);
+      add(Interleaved(variants, "pp" + std::to_string(p), t, p, [&](Session& s) {
         const auto t0 = std::chrono::steady_clock::now();
         s.Eval(std::span(tokens.data(), p), false, &logits);
-        const double sec =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (rep > 0) row.tps.push_back(p / sec);
-      }
-      rows.push_back(row);
+        return p / Seconds(t0);
+      }));
     }
     for (int32_t n : gens) {
-      Row row{"tg" + std::to_string(n), t, {}};
       // The probe runs right before and after the test and the higher reading counts: a VM's
       // bandwidth drifts within minutes, and a probe taken elsewhere in the run can put decode
       // above "its" roofline.
-      if (FLAGS_roofline) row.bandwidth_gbps = MeasureReadBandwidth(t);
-      Session s(*model, n + 1, t);
-      for (int rep = 0; rep <= FLAGS_r; ++rep) {
-        s.Truncate(0);
-        s.Eval(std::span(tokens.data(), 1), false, &logits);
-        const auto t0 = std::chrono::steady_clock::now();
-        for (int32_t i = 0; i < n; ++i) s.Eval(std::span(&tokens[1 + i], 1), false, &logits);
-        const double sec =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (rep > 0) row.tps.push_back(n / sec);
-      }
-      if (FLAGS_roofline)
-        row.bandwidth_gbps = std::max(row.bandwidth_gbps, MeasureReadBandwidth(t));
-      rows.push_back(row);
+      const double before = FLAGS_roofline ? MeasureReadBandwidth(t) : 0;
+      std::vector<Row> group =
+          Interleaved(variants, "tg" + std::to_string(n), t, n + 1, [&](Session& s) {
+            s.Eval(std::span(tokens.data(), 1), false, &logits);
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int32_t i = 0; i < n; ++i) s.Eval(std::span(&tokens[1 + i], 1), false, &logits);
+            return n / Seconds(t0);
+          });
+      const double after = FLAGS_roofline ? MeasureReadBandwidth(t) : 0;
+      for (Row& r : group) r.bandwidth_gbps = std::max(before, after);
+      add(std::move(group));
     }
   }
-  for (Row& r : rows) Summarize(&r);
 
-  const double bytes_per_token = static_cast<double>(model->DecodeWeightBytes());
   const auto& cpu = codegen::HostCpu();
+  const bool several = variants.size() > 1;
+  auto packing = [&](const Row& r) { return variants[r.variant].model->ternary_packing_name(); };
+  auto lm_head = [&](const Row& r) { return variants[r.variant].model->options().lm_head; };
   if (FLAGS_json) {
     nlohmann::json out = nlohmann::json::array();
     for (const Row& r : rows) {
-      nlohmann::json j = {{"test", r.test},
-                          {"threads", r.threads},
-                          {"tokens_per_second", r.mean},
-                          {"stddev", r.sd},
-                          {"median", r.median},
-                          {"reps", r.tps},
-                          {"isa", model->isa_name()},
-                          {"cpu", cpu.brand},
-                          {"ternary_packing", model->ternary_packing_name()},
-                          {"lm_head", model->options().lm_head}};
+      nlohmann::json j = {
+          {"test", r.test},          {"threads", r.threads}, {"tokens_per_second", r.mean},
+          {"stddev", r.sd},          {"median", r.median},   {"reps", r.tps},
+          {"isa", first.isa_name()}, {"cpu", cpu.brand},     {"ternary_packing", packing(r)},
+          {"lm_head", lm_head(r)}};
+      if (several && r.variant > 0) j["vs_first"] = r.vs_first;
       if (FLAGS_roofline && r.test.rfind("tg", 0) == 0) {
-        const double roof = r.bandwidth_gbps * 1e9 / bytes_per_token;
-        j["bytes_per_token"] = bytes_per_token;
+        const double bytes = variants[r.variant].bytes_per_token;
+        const double roof = r.bandwidth_gbps * 1e9 / bytes;
+        j["bytes_per_token"] = bytes;
         j["bandwidth_gbps"] = r.bandwidth_gbps;
         j["roofline_tokens_per_second"] = roof;
         j["roofline_fraction"] = r.median / roof;
@@ -140,21 +202,33 @@ int RunBench(const Args& args) {
     std::printf("%s\n", out.dump(1).c_str());
     return 0;
   }
-  std::printf("model: %s | isa: %s | ternary weights: %s | lm_head: %s | cpu: %s\n",
-              model->file().path().c_str(), model->isa_name().c_str(),
-              model->ternary_packing_name().c_str(), model->options().lm_head.c_str(),
-              cpu.brand.c_str());
-  std::printf("| %-7s | %7s | %18s | %10s |%s\n", "test", "threads", "t/s (mean ± sd)", "median",
+  if (several) {
+    std::printf("model: %s | isa: %s | cpu: %s | %zu variants, repetitions interleaved\n",
+                first.file().path().c_str(), first.isa_name().c_str(), cpu.brand.c_str(),
+                variants.size());
+  } else {
+    std::printf("model: %s | isa: %s | ternary weights: %s | lm_head: %s | cpu: %s\n",
+                first.file().path().c_str(), first.isa_name().c_str(), packing(rows[0]).c_str(),
+                lm_head(rows[0]).c_str(), cpu.brand.c_str());
+  }
+  std::printf("| %-7s | %7s |%s %18s | %10s |%s%s\n", "test", "threads",
+              several ? " weights | lm_head |" : "", "t/s (mean ± sd)", "median",
+              several ? " vs first |" : "",
               FLAGS_roofline ? " roofline (bytes/token, GB/s, t/s, fraction) |" : "");
-  std::printf("| ------- | ------: | -----------------: | ---------: |%s\n",
+  std::printf("| ------- | ------: |%s -----------------: | ---------: |%s%s\n",
+              several ? " ------- | ------- |" : "", several ? " -------: |" : "",
               FLAGS_roofline ? " --- |" : "");
   for (const Row& r : rows) {
-    std::printf("| %-7s | %7d | %10.2f ± %5.2f | %10.2f |", r.test.c_str(), r.threads, r.mean, r.sd,
-                r.median);
+    std::printf("| %-7s | %7d |", r.test.c_str(), r.threads);
+    if (several) std::printf(" %-7s | %-7s |", packing(r).c_str(), lm_head(r).c_str());
+    std::printf(" %10.2f ± %5.2f | %10.2f |", r.mean, r.sd, r.median);
+    if (several && r.variant == 0) std::printf(" %8s |", "-");
+    if (several && r.variant > 0) std::printf(" %7.3fx |", r.vs_first);
     if (FLAGS_roofline && r.test.rfind("tg", 0) == 0) {
-      const double roof = r.bandwidth_gbps * 1e9 / bytes_per_token;
-      std::printf(" %.0f MB, %.1f GB/s, %.1f t/s, %.0f%% |", bytes_per_token / 1e6,
-                  r.bandwidth_gbps, roof, 100 * r.median / roof);
+      const double bytes = variants[r.variant].bytes_per_token;
+      const double roof = r.bandwidth_gbps * 1e9 / bytes;
+      std::printf(" %.0f MB, %.1f GB/s, %.1f t/s, %.0f%% |", bytes / 1e6, r.bandwidth_gbps, roof,
+                  100 * r.median / roof);
     } else if (FLAGS_roofline) {
       std::printf(" |");
     }
@@ -166,7 +240,8 @@ int RunBench(const Args& args) {
 }  // namespace
 
 BITJIT_COMMAND(bench, "bench", "throughput table: prompt (ppN) and generation (tgN) tokens/s",
-               "-m MODEL|--plan PLAN [-p 128,512] [-n 128] [-t 1,2] [-r 5] [--json] [--roofline]",
+               "-m MODEL|--plan PLAN [-p 128,512] [-n 128] [-t 1,2] [-r 5] [--json] [--roofline] "
+               "[--ternary-packing 2bit,1.6bit] [--lm-head f16,q6_k]",
                {"m", "plan", "numerics", "isa", "bench_p", "bench_n", "bench_t", "r", "json",
                 "roofline", "tuning_cache", "lm_head", "ternary_packing"},
                &RunBench, {{"p", "bench_p"}, {"n", "bench_n"}, {"t", "bench_t"}});

@@ -47,7 +47,10 @@ std::string ModelPathFromFlags() {
   return FLAGS_m.empty() ? DefaultModelPath() : FLAGS_m;
 }
 
-std::unique_ptr<Model> LoadModelFromFlags() {
+std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides) {
+  const std::string& lm_head = overrides.lm_head.empty() ? FLAGS_lm_head : overrides.lm_head;
+  const std::string& packing =
+      overrides.ternary_packing.empty() ? FLAGS_ternary_packing : overrides.ternary_packing;
   ModelOptions options;
   if (FLAGS_numerics == "bitnet") {
     options.numerics = ir::Numerics::kBitnet;
@@ -63,10 +66,10 @@ std::unique_ptr<Model> LoadModelFromFlags() {
   }
   options.isa = FLAGS_isa;
   // --lm-head: checked now (typos); unset means f16, or the plan's own with --plan.
-  lm_head::ParseLmHeadType(FLAGS_lm_head);
-  options.lm_head = FLAGS_lm_head.empty() && FLAGS_plan.empty() ? "f16" : FLAGS_lm_head;
-  Model::ParsePackingOption(FLAGS_ternary_packing);  // typos, before loading
-  options.ternary_packing = FLAGS_ternary_packing;
+  lm_head::ParseLmHeadType(lm_head);
+  options.lm_head = lm_head.empty() && FLAGS_plan.empty() ? "f16" : lm_head;
+  Model::ParsePackingOption(packing);  // typos, before loading
+  options.ternary_packing = packing;
   options.n_threads = FLAGS_t;
   if (FLAGS_t < 0) Fail("-t must not be negative");
   if (FLAGS_c < 0) Fail("-c must not be negative");

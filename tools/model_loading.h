@@ -12,7 +12,12 @@ namespace bitjit::cli {
 
 // The model path from -m, or the default model's path (synthesized if missing).
 std::string ModelPathFromFlags();
-std::unique_ptr<Model> LoadModelFromFlags();
+// Overrides of the flags' values for one load (bench measures several); empty = the flag.
+struct ModelOverrides {
+  std::string ternary_packing;
+  std::string lm_head;
+};
+std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides = {});
 // True when -m was not given and the embedded synthetic default is used.
 bool UsingDefaultModel();
 
