@@ -1,17 +1,22 @@
-// Would 1.6-bit ternary packing (5 weights per byte, base 3) win decode on this CPU?
+// Does 1.6-bit ternary packing (5 weights per byte, base 3) win decode on this CPU, and which
+// unpack makes it win?
 //
 // Decode streams every ternary weight once per token, so fewer bytes per weight help only if
-// unpacking keeps up with memory. This benchmark runs three inner loops over the 2B model's
+// unpacking keeps up with memory. This benchmark runs four inner loops over the 2B model's
 // 521 MB of weights (2 bits) or the same weights at 1.6 bits (417 MB), from huge pages, K =
 // 2560, on 1 and 2 threads, and reports bytes read per second and the weights per second they
 // amount to ("weights" counter):
 //   2 bits: our layout (codegen/ternary/ternary_layout.h): one AND and one vpdpbusd per plane.
+//   1.6 bits, banded (the kernels' form, ternary_layout.h): bytes hold r + 86 c_4; vpermb on
+//     byte >> 2 gives the band 86 c_4 (into its own vpdpbusd, divided by 86 once), vpermi2b on
+//     byte - band gives c_0..c_3 as the 2-bit byte.
+// And two forms measured before and not used (too slow to win at one thread):
 //   1.6 bits, lookups (AVX-512 VBMI): bytes hold v = sum c_j 3^j; vpermi2b tables give c0..c3
 //     as 2-bit fields (the 2-bit layout's byte) and c4, then AND + vpdpbusd per plane.
 //   1.6 bits, multiplies: bytes hold q = ceil(256 * v / 243) (digits fall out of
 //     multiplications: c_j = (uint8(q * 3^j) * 3) >> 8); each byte goes to the high half of a
 //     16-bit lane, then per plane vpmullw by 3^j, vpmulhuw by 3, vpdpwssd.
-// In both 1.6-bit forms byte p of a row's dword in block s holds k = 20s + 4j + p for digit j,
+// In all 1.6-bit forms byte p of a row's dword in block s holds k = 20s + 4j + p for digit j,
 // so plane j multiplies the 4 activation bytes at 20s + 4j, as in the 2-bit layout.
 #include <benchmark/benchmark.h>
 // GCC 12's AVX-512 headers trip -Wuninitialized inside their own masked builtins when the
@@ -28,6 +33,7 @@
 
 #include "codegen/cpu_features.h"
 #include "codegen/memory/weight_memory.h"
+#include "codegen/ternary/ternary_layout.h"
 
 namespace bitjit::codegen {
 namespace {
@@ -141,6 +147,53 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) int64_t Gemv1p
   return _mm512_reduce_add_epi32(total);
 }
 
+// The kernels' banded form (see the top); the tables come from the layout itself.
+struct BandTables {
+  __m512i band, low[2];
+};
+
+BandTables MakeBandTables() {
+  const Base3Tables& t = TernaryBase3Tables();
+  BandTables b;
+  std::memcpy(&b.band, t.band, 64);
+  std::memcpy(&b.low[0], t.low, 64);
+  std::memcpy(&b.low[1], t.low + 64, 64);
+  return b;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) int64_t Gemv1p6BitBanded(
+    const uint8_t* w, size_t bytes, const int8_t* q, const BandTables& t) {
+  const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c),
+                m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8(static_cast<char>(0xc0));
+  __m512i total = _mm512_setzero_si512();
+  constexpr int kBlocks = kK / 20;  // 64 bytes: 16 rows x 20 k
+  for (size_t tile = 0; tile + kBlocks * 64 <= bytes; tile += kBlocks * 64) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+    for (int b = 0; b < kBlocks; ++b) {
+      const __m512i v = _mm512_load_si512(w + tile + b * 64);
+      const __m512i band = _mm512_permutexvar_epi8(_mm512_srli_epi16(v, 2), t.band);
+      const __m512i lo4 = _mm512_permutex2var_epi8(t.low[0], _mm512_sub_epi8(v, band), t.low[1]);
+      const auto* qq = reinterpret_cast<const int32_t*>(q + b * 20);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(lo4, m0), _mm512_set1_epi32(qq[0]));
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(lo4, m1), _mm512_set1_epi32(qq[1]));
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_and_si512(lo4, m2), _mm512_set1_epi32(qq[2]));
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_and_si512(lo4, m3), _mm512_set1_epi32(qq[3]));
+      a4 = _mm512_dpbusd_epi32(a4, band, _mm512_set1_epi32(qq[4]));
+    }
+    // 86 * S4 -> S4, exactly, once per tile (the kernels multiply by 43^-1 mod 2^32 after >> 1).
+    alignas(64) int32_t lanes[16];
+    _mm512_store_si512(lanes, a4);
+    for (int32_t& l : lanes) l /= kTernaryBase3Band;
+    a4 = _mm512_load_si512(lanes);
+    total = _mm512_add_epi32(
+        total, _mm512_add_epi32(
+                   _mm512_add_epi32(a0, _mm512_srai_epi32(a1, 2)),
+                   _mm512_add_epi32(
+                       _mm512_add_epi32(_mm512_srai_epi32(a2, 4), _mm512_srai_epi32(a3, 6)), a4)));
+  }
+  return _mm512_reduce_add_epi32(total);
+}
+
 // Runs gemv(first byte, bytes) over `bytes` split into `threads` whole-tile parts at once.
 template <typename Gemv>
 int64_t Split(int threads, size_t bytes, size_t tile_bytes, Gemv&& gemv) {
@@ -160,9 +213,16 @@ int64_t Split(int threads, size_t bytes, size_t tile_bytes, Gemv&& gemv) {
   return total;
 }
 
-std::shared_ptr<uint8_t[]> Weights(size_t bytes) {
+// Bytes v = sum c_j 3^j (0..242), or the same codes in the banded byte code.
+std::shared_ptr<uint8_t[]> Weights(size_t bytes, bool banded = false) {
   std::shared_ptr<uint8_t[]> w = AllocateWeightMemory(bytes);
-  for (size_t i = 0; i < bytes; ++i) w[i] = static_cast<uint8_t>(i * 131 % 243);
+  for (size_t i = 0; i < bytes; ++i) {
+    const int v = static_cast<int>(i * 131 % 243);
+    const uint8_t codes[5] = {static_cast<uint8_t>(v % 3), static_cast<uint8_t>(v / 3 % 3),
+                              static_cast<uint8_t>(v / 9 % 3), static_cast<uint8_t>(v / 27 % 3),
+                              static_cast<uint8_t>(v / 81)};
+    w[i] = banded ? EncodeBase3(codes) : static_cast<uint8_t>(v);
+  }
   return w;
 }
 
@@ -177,8 +237,9 @@ const T* Activations() {
 // Times gemv(weights, bytes) over `bytes` of weights, in tiles of `tile_bytes` split over
 // state.range(0) threads, and reports bytes and weights per second.
 template <typename Gemv>
-void RunDecode(benchmark::State& state, size_t bytes, size_t tile_bytes, Gemv&& gemv) {
-  const auto w = Weights(bytes);
+void RunDecode(benchmark::State& state, size_t bytes, size_t tile_bytes, Gemv&& gemv,
+               bool banded = false) {
+  const auto w = Weights(bytes, banded);
   const int threads = static_cast<int>(state.range(0));
   for (auto _ : state) {
     benchmark::DoNotOptimize(Split(threads, bytes, tile_bytes,
@@ -213,6 +274,22 @@ void BM_Decode1p6BitLut(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Decode2Bit)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+void BM_Decode1p6BitBanded(benchmark::State& state) {
+  if (!IsaSupported(Isa::kAvx512Vnni) || !HasAvx512Vbmi())
+    return state.SkipWithError("needs AVX-512 VNNI and VBMI");
+  const int8_t* q = Activations<int8_t>();
+  const BandTables tables = MakeBandTables();
+  RunDecode(
+      state, kWeights / 5, kK / 20 * 64,
+      [&](const uint8_t* w, size_t n) { return Gemv1p6BitBanded(w, n, q, tables); }, true);
+}
+
+BENCHMARK(BM_Decode1p6BitBanded)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
