@@ -116,8 +116,13 @@ Digits MakeDigitTables() {
   return d;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) int64_t Gemv1p6BitLut(
-    const uint8_t* w, size_t bytes, const int8_t* q, const Digits& d) {
+#define BITJIT_VBMI_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni")))
+
+// The 1.6-bit loop around an unpack of 64 bytes into c0..c3 as a 2-bit byte and c4 times
+// `c4_scale` (exact: divided out once per tile).
+template <typename Unpack>
+BITJIT_VBMI_TARGET int64_t Gemv1p6BitUnpacked(const uint8_t* w, size_t bytes, const int8_t* q,
+                                              int c4_scale, const Unpack& unpack) {
   const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c),
                 m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8(static_cast<char>(0xc0));
   __m512i total = _mm512_setzero_si512();
@@ -125,12 +130,8 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) int64_t Gemv1p
   for (size_t tile = 0; tile + kBlocks * 64 <= bytes; tile += kBlocks * 64) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
     for (int b = 0; b < kBlocks; ++b) {
-      const __m512i v = _mm512_load_si512(w + tile + b * 64);
-      const __mmask64 high = _mm512_movepi8_mask(v);
-      const __m512i lo4 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(d.a[0], v, d.a[1]),
-                                                 _mm512_permutex2var_epi8(d.a[2], v, d.a[3]));
-      const __m512i c4 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(d.b[0], v, d.b[1]),
-                                                _mm512_permutex2var_epi8(d.b[2], v, d.b[3]));
+      __m512i lo4, c4;
+      unpack(_mm512_load_si512(w + tile + b * 64), &lo4, &c4);
       const auto* qq = reinterpret_cast<const int32_t*>(q + b * 20);
       a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(lo4, m0), _mm512_set1_epi32(qq[0]));
       a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(lo4, m1), _mm512_set1_epi32(qq[1]));
@@ -138,6 +139,12 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) int64_t Gemv1p
       a3 = _mm512_dpbusd_epi32(a3, _mm512_and_si512(lo4, m3), _mm512_set1_epi32(qq[3]));
       a4 = _mm512_dpbusd_epi32(a4, c4, _mm512_set1_epi32(qq[4]));
     }
+    if (c4_scale != 1) {  // the kernels multiply by 43^-1 mod 2^32 after >> 1 instead
+      alignas(64) int32_t lanes[16];
+      _mm512_store_si512(lanes, a4);
+      for (int32_t& l : lanes) l /= c4_scale;
+      a4 = _mm512_load_si512(lanes);
+    }
     total = _mm512_add_epi32(
         total, _mm512_add_epi32(
                    _mm512_add_epi32(a0, _mm512_srai_epi32(a1, 2)),
@@ -147,52 +154,33 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) int64_t Gemv1p
   return _mm512_reduce_add_epi32(total);
 }
 
-// The kernels' banded form (see the top); the tables come from the layout itself.
-struct BandTables {
-  __m512i band, low[2];
+// Two 256-entry tables, each as two vpermi2b halves blended on the byte's top bit.
+struct LutUnpack {
+  Digits d;
+  BITJIT_VBMI_TARGET void operator()(__m512i v, __m512i* lo4, __m512i* c4) const {
+    const __mmask64 high = _mm512_movepi8_mask(v);
+    *lo4 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(d.a[0], v, d.a[1]),
+                                  _mm512_permutex2var_epi8(d.a[2], v, d.a[3]));
+    *c4 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(d.b[0], v, d.b[1]),
+                                 _mm512_permutex2var_epi8(d.b[2], v, d.b[3]));
+  }
 };
 
-BandTables MakeBandTables() {
-  const Base3Tables& t = TernaryBase3Tables();
-  BandTables b;
-  std::memcpy(&b.band, t.band, 64);
-  std::memcpy(&b.low[0], t.low, 64);
-  std::memcpy(&b.low[1], t.low + 64, 64);
-  return b;
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"))) int64_t Gemv1p6BitBanded(
-    const uint8_t* w, size_t bytes, const int8_t* q, const BandTables& t) {
-  const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c),
-                m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8(static_cast<char>(0xc0));
-  __m512i total = _mm512_setzero_si512();
-  constexpr int kBlocks = kK / 20;  // 64 bytes: 16 rows x 20 k
-  for (size_t tile = 0; tile + kBlocks * 64 <= bytes; tile += kBlocks * 64) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
-    for (int b = 0; b < kBlocks; ++b) {
-      const __m512i v = _mm512_load_si512(w + tile + b * 64);
-      const __m512i band = _mm512_permutexvar_epi8(_mm512_srli_epi16(v, 2), t.band);
-      const __m512i lo4 = _mm512_permutex2var_epi8(t.low[0], _mm512_sub_epi8(v, band), t.low[1]);
-      const auto* qq = reinterpret_cast<const int32_t*>(q + b * 20);
-      a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(lo4, m0), _mm512_set1_epi32(qq[0]));
-      a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(lo4, m1), _mm512_set1_epi32(qq[1]));
-      a2 = _mm512_dpbusd_epi32(a2, _mm512_and_si512(lo4, m2), _mm512_set1_epi32(qq[2]));
-      a3 = _mm512_dpbusd_epi32(a3, _mm512_and_si512(lo4, m3), _mm512_set1_epi32(qq[3]));
-      a4 = _mm512_dpbusd_epi32(a4, band, _mm512_set1_epi32(qq[4]));
-    }
-    // 86 * S4 -> S4, exactly, once per tile (the kernels multiply by 43^-1 mod 2^32 after >> 1).
-    alignas(64) int32_t lanes[16];
-    _mm512_store_si512(lanes, a4);
-    for (int32_t& l : lanes) l /= kTernaryBase3Band;
-    a4 = _mm512_load_si512(lanes);
-    total = _mm512_add_epi32(
-        total, _mm512_add_epi32(
-                   _mm512_add_epi32(a0, _mm512_srai_epi32(a1, 2)),
-                   _mm512_add_epi32(
-                       _mm512_add_epi32(_mm512_srai_epi32(a2, 4), _mm512_srai_epi32(a3, 6)), a4)));
+// The kernels' banded form (see the top); the tables come from the layout itself. c4 stays
+// the band, 86 c4.
+struct BandedUnpack {
+  __m512i band, low[2];
+  BandedUnpack() {
+    const Base3Tables& t = TernaryBase3Tables();
+    std::memcpy(&band, t.band, 64);
+    std::memcpy(&low[0], t.low, 64);
+    std::memcpy(&low[1], t.low + 64, 64);
   }
-  return _mm512_reduce_add_epi32(total);
-}
+  BITJIT_VBMI_TARGET void operator()(__m512i v, __m512i* lo4, __m512i* c4) const {
+    *c4 = _mm512_permutexvar_epi8(_mm512_srli_epi16(v, 2), band);
+    *lo4 = _mm512_permutex2var_epi8(low[0], _mm512_sub_epi8(v, *c4), low[1]);
+  }
+};
 
 // Runs gemv(first byte, bytes) over `bytes` split into `threads` whole-tile parts at once.
 template <typename Gemv>
@@ -268,9 +256,9 @@ void BM_Decode1p6BitLut(benchmark::State& state) {
   if (!IsaSupported(Isa::kAvx512Vnni) || !__builtin_cpu_supports("avx512vbmi"))
     return state.SkipWithError("needs AVX-512 VNNI and VBMI");
   const int8_t* q = Activations<int8_t>();
-  const Digits digits = MakeDigitTables();
+  const LutUnpack unpack{MakeDigitTables()};
   RunDecode(state, kWeights / 5, kK / 20 * 64,
-            [&](const uint8_t* w, size_t n) { return Gemv1p6BitLut(w, n, q, digits); });
+            [&](const uint8_t* w, size_t n) { return Gemv1p6BitUnpacked(w, n, q, 1, unpack); });
 }
 
 BENCHMARK(BM_Decode2Bit)
@@ -283,10 +271,13 @@ void BM_Decode1p6BitBanded(benchmark::State& state) {
   if (!IsaSupported(Isa::kAvx512Vnni) || !HasAvx512Vbmi())
     return state.SkipWithError("needs AVX-512 VNNI and VBMI");
   const int8_t* q = Activations<int8_t>();
-  const BandTables tables = MakeBandTables();
+  const BandedUnpack unpack;
   RunDecode(
       state, kWeights / 5, kK / 20 * 64,
-      [&](const uint8_t* w, size_t n) { return Gemv1p6BitBanded(w, n, q, tables); }, true);
+      [&](const uint8_t* w, size_t n) {
+        return Gemv1p6BitUnpacked(w, n, q, kTernaryBase3Band, unpack);
+      },
+      true);
 }
 
 BENCHMARK(BM_Decode1p6BitBanded)
