@@ -73,9 +73,8 @@ void Split(ThreadPool& pool, int64_t vocab, float* out, Rows&& rows, int64_t gra
 
 // One token's logits per iteration through a quantized table's GEMV (Q8_0Gemv or Q6KGemv):
 // the input row prepared, then every row of `table`.
-template <typename Gemv>
-void RunQuantized(benchmark::State& state, ThreadPool& pool, const Gemv& gemv, const uint8_t* table,
-                  int64_t vocab, size_t table_bytes) {
+void RunQuantized(benchmark::State& state, ThreadPool& pool, const QuantizedGemv& gemv,
+                  const uint8_t* table, int64_t vocab, size_t table_bytes) {
   const auto x = Input();
   std::vector<float> out(vocab);
   auto input = std::unique_ptr<uint8_t, Free>(

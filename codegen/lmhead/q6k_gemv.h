@@ -9,24 +9,25 @@
 
 #include "codegen/cpu_features.h"
 #include "codegen/lmhead/q6k_gemv_kernel.h"
+#include "codegen/lmhead/quantized_gemv.h"
 
 namespace bitjit::codegen {
 
-class Q6KGemv {
+class Q6KGemv : public QuantizedGemv {
  public:
   // n: row length, a positive multiple of 256. Throws bitjit::Error if the CPU cannot run `isa`.
   Q6KGemv(int64_t n, Isa isa);
 
-  int64_t n() const { return n_; }
+  int64_t n() const override { return n_; }
   // Bytes of a prepared input row: n/256 Q8_K blocks.
-  size_t InputBytes() const;
+  size_t InputBytes() const override;
   // Quantizes x (n floats) to Q8_K.
-  void PrepareInput(const float* x, uint8_t* input) const;
+  void PrepareInput(const float* x, uint8_t* input) const override;
   // out[v] = x . table[v] for v in [row_begin, row_end), table in ggml's Q6_K rows. The float
   // order is the kernel's (q6k_gemv_kernel.h) on every Isa, kRef included, so all Isas agree
   // bit for bit. Rows may be split across threads.
   void Run(const uint8_t* table, const uint8_t* input, int64_t row_begin, int64_t row_end,
-           float* out) const;
+           float* out) const override;
 
  private:
   int64_t n_;

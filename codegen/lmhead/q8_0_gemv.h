@@ -14,10 +14,11 @@
 
 #include "codegen/cpu_features.h"
 #include "codegen/lmhead/q8_0_gemv_kernel.h"
+#include "codegen/lmhead/quantized_gemv.h"
 
 namespace bitjit::codegen {
 
-class Q8_0Gemv {
+class Q8_0Gemv : public QuantizedGemv {
  public:
   // n: row length, a positive multiple of 32. Throws bitjit::Error if the CPU cannot run `isa`.
   Q8_0Gemv(int64_t n, Isa isa);
@@ -28,17 +29,17 @@ class Q8_0Gemv {
   // ggml Q8_0 blocks of one row (n / 32 × 34 bytes) -> the scales-first layout (RowBytes(n)).
   static void PackRow(const uint8_t* ggml_blocks, int64_t n, uint8_t* row);
 
-  int64_t n() const { return n_; }
+  int64_t n() const override { return n_; }
   // Bytes of a prepared input row (PrepareInput's output; keep it 64-byte aligned).
-  size_t InputBytes() const;
+  size_t InputBytes() const override;
   // Quantizes x (n floats) to Q8_0 and lays it out for Run.
-  void PrepareInput(const float* x, uint8_t* input) const;
+  void PrepareInput(const float* x, uint8_t* input) const override;
   // out[v] = x . table[v] for v in [row_begin, row_end), table rows in the scales-first layout
   // with quants in [-127, 127] (ggml's quantizers never write -128; the sign trick needs it).
   // The float order is the kernel's (q8_0_gemv_kernel.h) on every Isa, kRef included, so all
   // Isas agree bit for bit. Rows may be split across threads.
   void Run(const uint8_t* table, const uint8_t* input, int64_t row_begin, int64_t row_end,
-           float* out) const;
+           float* out) const override;
 
  private:
   int64_t n_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "codegen/lmhead/q6k_gemv.h"
+#include "codegen/lmhead/q8_0_gemv.h"
 #include "ir/base/error.h"
 #include "runtime/thread_pool.h"
 
@@ -11,16 +13,16 @@ QuantizedLmHead::QuantizedLmHead(QuantizedTable table, codegen::Isa isa)
     : table_(std::move(table)) {
   CheckRowLength(table_.type, table_.n);
   if (table_.type == LmHeadType::kQ8_0) {
-    q8_0_ = std::make_unique<codegen::Q8_0Gemv>(table_.n, isa);
+    gemv_ = std::make_unique<codegen::Q8_0Gemv>(table_.n, isa);
   } else if (table_.type == LmHeadType::kQ6_K) {
-    q6_k_ = std::make_unique<codegen::Q6KGemv>(table_.n, isa);
+    gemv_ = std::make_unique<codegen::Q6KGemv>(table_.n, isa);
   } else {
     Fail("an f16 lm_head has no quantized table");
   }
 }
 
 size_t QuantizedLmHead::ScratchBytes() const {
-  return q8_0_ ? q8_0_->InputBytes() : q6_k_->InputBytes();
+  return gemv_->InputBytes();
 }
 
 void QuantizedLmHead::Run(const float* x, int64_t rows, float* logits, uint8_t* scratch,
@@ -30,18 +32,10 @@ void QuantizedLmHead::Run(const float* x, int64_t rows, float* logits, uint8_t* 
   const int64_t chunks = std::min<int64_t>(vocab, 16 * pool.n_threads());
   for (int64_t r = 0; r < rows; ++r) {
     float* out = logits + r * vocab;
-    if (q8_0_) {
-      q8_0_->PrepareInput(x + r * n, scratch);
-    } else {
-      q6_k_->PrepareInput(x + r * n, scratch);
-    }
+    gemv_->PrepareInput(x + r * n, scratch);
     pool.ParallelFor(chunks, [&](int64_t c, int) {
       const int64_t v0 = vocab * c / chunks, v1 = vocab * (c + 1) / chunks;
-      if (q8_0_) {
-        q8_0_->Run(table_.data.get(), scratch, v0, v1, out);
-      } else {
-        q6_k_->Run(table_.data.get(), scratch, v0, v1, out);
-      }
+      gemv_->Run(table_.data.get(), scratch, v0, v1, out);
     });
   }
 }

@@ -9,8 +9,7 @@
 #include <memory>
 
 #include "codegen/cpu_features.h"
-#include "codegen/lmhead/q6k_gemv.h"
-#include "codegen/lmhead/q8_0_gemv.h"
+#include "codegen/lmhead/quantized_gemv.h"
 #include "ir/graph.h"
 #include "runtime/lm_head/quantized_table.h"
 
@@ -34,8 +33,7 @@ class QuantizedLmHead {
 
  private:
   QuantizedTable table_;
-  std::unique_ptr<codegen::Q8_0Gemv> q8_0_;
-  std::unique_ptr<codegen::Q6KGemv> q6_k_;
+  std::unique_ptr<const codegen::QuantizedGemv> gemv_;  // Q8_0Gemv or Q6KGemv
 };
 
 // The table operand of `graph`'s lm_head node; throws bitjit::Error if the graph has none.
