@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -19,12 +21,22 @@ std::string Tiny() {
   return testing::SharedDir() + "/golden/tiny/model.gguf";
 }
 
+// The packing bench reports by default must not depend on a tuning cache in the user's home.
+class BenchCli : public ::testing::Test {
+ protected:
+  void SetUp() override { setenv("BITJIT_TUNING_CACHE", dir_.File("none.textproto").c_str(), 1); }
+  void TearDown() override { unsetenv("BITJIT_TUNING_CACHE"); }
+
+ private:
+  testing::TempDir dir_;
+};
+
 bool Has1p6Bit() {
   return codegen::TernaryPackingSupported(codegen::BestIsa(), codegen::TernaryPacking::k1p6Bit) &&
          codegen::BestIsa() != codegen::Isa::kRef;
 }
 
-TEST(BenchCli, PrintsOneRowPerTestAndThreadCount) {
+TEST_F(BenchCli, PrintsOneRowPerTestAndThreadCount) {
   const testing::CliResult r = testing::RunCli(
       {"bench", "-m", Tiny(), "-p", "8,16", "-n", "4", "-t", "1,2", "-r", "2", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -51,7 +63,7 @@ TEST(BenchCli, PrintsOneRowPerTestAndThreadCount) {
 
 // Lists of --ternary-packing and --lm-head: one model per combination, rows in the lists'
 // order, each later combination with its ratio to the first.
-TEST(BenchCli, InterleavesEveryCombinationOfTheLists) {
+TEST_F(BenchCli, InterleavesEveryCombinationOfTheLists) {
   if (!Has1p6Bit()) GTEST_SKIP() << "1.6-bit weights need avx512vnni with AVX512_VBMI";
   const testing::CliResult r =
       testing::RunCli({"bench", "-m", Tiny(), "-p", "8", "-n", "4", "-t", "1", "-r", "2",
@@ -73,7 +85,7 @@ TEST(BenchCli, InterleavesEveryCombinationOfTheLists) {
   }
 }
 
-TEST(BenchCli, RefusesBadFlagsWithOneLine) {
+TEST_F(BenchCli, RefusesBadFlagsWithOneLine) {
   testing::TempDir dir;
   struct Case {
     std::vector<std::string> args;
@@ -84,6 +96,7 @@ TEST(BenchCli, RefusesBadFlagsWithOneLine) {
       {{"-p", "0"}, "must be positive"},
       {{"--ternary-packing", "2bit,3bit"}, "expected auto, 2bit or 1.6bit"},
       {{"--lm-head", "f16,q4"}, "q4"},
+      {{"--ternary-packing", ",1.6bit"}, "an empty list entry"},
       {{"--plan", dir.File("none.plan"), "--ternary-packing", "2bit,1.6bit"}, "need -m"},
   };
   for (const Case& c : cases) {

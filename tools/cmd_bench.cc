@@ -18,6 +18,7 @@
 
 #include "codegen/cpu_features.h"
 #include "ir/base/error.h"
+#include "runtime/lm_head/lm_head_type.h"
 #include "runtime/memory_bandwidth.h"
 #include "runtime/thread_pool.h"
 #include "tools/command.h"
@@ -52,7 +53,8 @@ struct Row {
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
 void Summarize(Row* r) {
@@ -78,12 +80,21 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   return parts;
 }
 
-// The models to measure: one per (packing, lm_head) of the flags' lists.
+// The models to measure: one per (packing, lm_head) of the flags' lists, every entry checked
+// before the first (slow) load.
 std::vector<Variant> LoadVariants() {
   const std::vector<std::string> packings = SplitCommas(FLAGS_ternary_packing);
   const std::vector<std::string> heads = SplitCommas(FLAGS_lm_head);
   if ((packings.size() > 1 || heads.size() > 1) && !FLAGS_plan.empty()) {
     Fail("lists of --ternary-packing / --lm-head need -m: a plan holds one of each");
+  }
+  for (const std::string& packing : packings) {
+    if (packing.empty() && packings.size() > 1) Fail("--ternary-packing: an empty list entry");
+    Model::ParsePackingOption(packing);
+  }
+  for (const std::string& head : heads) {
+    if (head.empty() && heads.size() > 1) Fail("--lm-head: an empty list entry");
+    lm_head::ParseLmHeadType(head);
   }
   std::vector<Variant> variants;
   for (const std::string& packing : packings) {

@@ -163,6 +163,13 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     Fail(path, ": plan was compiled for ", p.cpu().isa(), " (", p.cpu().brand(),
          ") and this CPU lacks its features; compile a plan on this machine");
   }
+  for (const plan::TernaryKernel& k : p.kernels()) {
+    if (k.codes_per_byte() == 5 &&
+        !codegen::TernaryPackingSupported(isa, codegen::TernaryPacking::k1p6Bit)) {
+      Fail(path, ": plan holds 1.6-bit weights, which need AVX512_VBMI, and this CPU (",
+           codegen::HostCpu().brand, ") lacks it; compile a plan on this machine");
+    }
+  }
   ModelOptions opts = options;
   opts.numerics = p.numerics() == "f32" ? ir::Numerics::kF32 : ir::Numerics::kBitnet;
   opts.isa = p.cpu().isa();

@@ -341,7 +341,11 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   e = MakeKey(codegen::HostCpu(), o.isa, t.k, t.n);
   e.set_tile_rows(winner.rows);
   e.set_tile_tokens(winner.tokens);
-  e.set_packing(codegen::TernaryPackingName(winner.packing));
+  // Only 1.6 bits is written: "" reads as 2 bits, and caches without the field stay readable
+  // by older binaries (text format refuses unknown fields).
+  if (winner.packing == codegen::TernaryPacking::k1p6Bit) {
+    e.set_packing(codegen::TernaryPackingName(winner.packing));
+  }
   e.set_decode_tasks_per_thread(split ? decode_tasks : 0);
   e.set_prefill_tasks_per_thread(split ? prefill_tasks : 0);
   e.set_cpu_brand(codegen::HostCpu().brand);
