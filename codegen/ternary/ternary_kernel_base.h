@@ -144,11 +144,8 @@ class TernaryKernelBase : public JitGenerator {
   void EmitYmmRowMask(int v, const Vmm& mask, const Vmm& t1, const Vmm& t2);
   void EmitEpilogue(int t, const Vmm& res, const Vmm& tmp);
   void EmitConstants();
-
- protected:
   Xbyak::Address ConstAddr(TernaryConst c);
 
- private:
   Xbyak::Label l_const_;
   int const_reg_[static_cast<int>(TernaryConst::kCount)];  // register of each, -1: in memory
 };
