@@ -25,6 +25,37 @@ struct Case {
   float q_scale;  // large: scores far apart, most softmax weights underflow to exactly 0
 };
 
+// The kernels' float order, written out per lane (the AVX2 one-head kernel defines it): per
+// key row, 8 lane sums of fma(q, k) over the row's 8-value chunks in order, added as
+// (l0+l4, l1+l5, l2+l6, l3+l7) -> (a0+a2, a1+a3) -> b0+b1, times 1/sqrt(head_dim); the
+// reference softmax; then per lane out = fma(p_j, v_j, out) over the rows in order, rows with
+// p_j == 0 skipped. Optimized kernels may block rows and dims any way that keeps this.
+void KernelOrderModel(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_width,
+                      int64_t col, int64_t n_kv, int head_dim, bool round_q, bool round_p,
+                      float* out) {
+  std::vector<float> qv(q, q + head_dim), scores(n_kv);
+  if (round_q)
+    for (float& x : qv) x = RoundToHalf(x);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  float max = -INFINITY;
+  for (int64_t j = 0; j < n_kv; ++j) {
+    float lane[8] = {};
+    for (int i = 0; i < head_dim; ++i)
+      lane[i % 8] = std::fma(qv[i], HalfToFloat(k[j * kv_width + col + i]), lane[i % 8]);
+    const float a[4] = {lane[0] + lane[4], lane[1] + lane[5], lane[2] + lane[6], lane[3] + lane[7]};
+    const float b[2] = {a[0] + a[2], a[1] + a[3]};
+    scores[j] = (b[0] + b[1]) * scale;
+    max = scores[j] > max ? scores[j] : max;
+  }
+  ref::SoftmaxScores(scores.data(), n_kv, max, round_p);
+  for (int i = 0; i < head_dim; ++i) out[i] = 0.0f;
+  for (int64_t j = 0; j < n_kv; ++j) {
+    if (scores[j] == 0.0f) continue;
+    for (int i = 0; i < head_dim; ++i)
+      out[i] = std::fma(scores[j], HalfToFloat(v[j * kv_width + col + i]), out[i]);
+  }
+}
+
 TEST(AttentionF16, GroupCallsAreBitIdenticalToOneHeadCalls) {
   if (!codegen::IsaSupported(codegen::Isa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
   std::mt19937 rng(5);
@@ -32,7 +63,8 @@ TEST(AttentionF16, GroupCallsAreBitIdenticalToOneHeadCalls) {
   for (const Case& c :
        {Case{20, 5, 128, 1, 1.0f}, Case{20, 5, 128, 77, 1.0f}, Case{8, 2, 64, 300, 1.0f},
         Case{6, 1, 32, 40, 60.0f}, Case{16, 2, 16, 9, 1.0f}, Case{15, 5, 24, 33, 1.0f},
-        Case{7, 1, 8, 12, 30.0f}}) {
+        Case{7, 1, 8, 12, 30.0f}, Case{20, 5, 128, 1001, 1.0f}, Case{8, 1, 128, 5, 1.0f},
+        Case{12, 4, 40, 3, 1.0f}}) {
     const int group = c.n_head / c.n_head_kv;
     const int64_t kv_width = int64_t{c.n_head_kv} * c.head_dim;
     std::vector<uint16_t> k(c.n_kv * kv_width), v(c.n_kv * kv_width);
@@ -85,6 +117,17 @@ TEST(AttentionF16, GroupCallsAreBitIdenticalToOneHeadCalls) {
                 << "avx512 " << i << ": " << paired[i] << " vs " << one[i];
           }
           ASSERT_NEAR(one[i], ref[i], 1e-3 + 2e-3 * std::fabs(ref[i])) << i;
+        }
+        // And the one-head calls follow the kernels' float order exactly.
+        std::vector<float> model(q.size());
+        for (int h = 0; h < c.n_head; ++h) {
+          KernelOrderModel(&q[h * c.head_dim], k.data(), v.data(), kv_width,
+                           int64_t{h / group} * c.head_dim, c.n_kv, c.head_dim, round_q, round_p,
+                           &model[h * c.head_dim]);
+        }
+        for (size_t i = 0; i < q.size(); ++i) {
+          ASSERT_EQ(std::memcmp(&one[i], &model[i], 4), 0)
+              << "model " << i << ": " << one[i] << " vs " << model[i];
         }
       }
     }

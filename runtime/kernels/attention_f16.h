@@ -2,7 +2,9 @@
 // group (grouped-query attention), one or several, on AVX2 + F16C + FMA or on AVX-512 with two
 // heads per register, all with the same results. Same roundings as ref::AttentionRowF16Cache
 // (q to f16 when asked, float softmax with a double sum, softmax output to f16 when asked);
-// float sums in 8 lanes.
+// float sums in 8 lanes. Scores take several key rows at a time (independent FMA chains) and
+// the output stays in registers over all value rows, blocked by dims; neither changes any
+// lane's order of operations (tests/attention_f16_test.cc checks it against a model of it).
 #pragma once
 
 #include <cstdint>
