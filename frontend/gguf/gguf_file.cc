@@ -69,28 +69,6 @@ class Cursor {
   uint64_t pos_ = 0;
 };
 
-uint64_t FixedSize(ValueType t) {
-  switch (t) {
-    case ValueType::kU8:
-    case ValueType::kI8:
-    case ValueType::kBool:
-      return 1;
-    case ValueType::kU16:
-    case ValueType::kI16:
-      return 2;
-    case ValueType::kU32:
-    case ValueType::kI32:
-    case ValueType::kF32:
-      return 4;
-    case ValueType::kU64:
-    case ValueType::kI64:
-    case ValueType::kF64:
-      return 8;
-    default:
-      return 0;
-  }
-}
-
 bool IsKnownValueType(uint32_t t) {
   return t <= 12;
 }
@@ -157,7 +135,7 @@ Value ReadArray(Cursor& c, int depth) {
   array->element_type = static_cast<ValueType>(raw_type);
   const uint64_t count_at = c.offset();
   array->count = c.Read<uint64_t>("array length");
-  const uint64_t elem = FixedSize(array->element_type);
+  const uint64_t elem = ValueTypeWidth(array->element_type);
   // Every element takes at least one byte (strings: 8 for the length, arrays: 12).
   const uint64_t min_elem = elem ? elem : (array->element_type == ValueType::kString ? 8 : 12);
   if (array->count > c.remaining() / min_elem) {
@@ -191,6 +169,30 @@ uint64_t AlignUp(uint64_t x, uint64_t a) {
 }
 
 }  // namespace
+
+uint64_t ValueTypeWidth(ValueType type) {
+  switch (type) {
+    case ValueType::kU8:
+    case ValueType::kI8:
+    case ValueType::kBool:
+      return 1;
+    case ValueType::kU16:
+    case ValueType::kI16:
+      return 2;
+    case ValueType::kU32:
+    case ValueType::kI32:
+    case ValueType::kF32:
+      return 4;
+    case ValueType::kU64:
+    case ValueType::kI64:
+    case ValueType::kF64:
+      return 8;
+    case ValueType::kString:
+    case ValueType::kArray:
+      return 0;
+  }
+  Fail("unknown GGUF value type ", static_cast<uint32_t>(type));
+}
 
 std::string_view ValueTypeName(ValueType type) {
   static constexpr const char* kNames[] = {"u8",   "i8",  "u16", "i16", "u32", "i32", "f32",

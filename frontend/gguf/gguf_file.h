@@ -23,6 +23,9 @@ enum class ValueType : uint32_t {
   kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
 };
 std::string_view ValueTypeName(ValueType type);
+// Bytes of one value of a fixed-size type; 0 for strings and arrays. bitjit::Error for a
+// number that is no ValueType (the reader checks file values before asking).
+uint64_t ValueTypeWidth(ValueType type);
 
 struct Value;
 

@@ -40,31 +40,6 @@ std::string ArrayEncoding(ValueType element_type, std::span<const T> values) {
   return ArrayEncoding(element_type, values.size(), values.data(), values.size_bytes());
 }
 
-// Width of a fixed-size element type; 0 for strings and arrays.
-size_t ElementSize(ValueType type) {
-  switch (type) {
-    case ValueType::kU8:
-    case ValueType::kI8:
-    case ValueType::kBool:
-      return 1;
-    case ValueType::kU16:
-    case ValueType::kI16:
-      return 2;
-    case ValueType::kU32:
-    case ValueType::kI32:
-    case ValueType::kF32:
-      return 4;
-    case ValueType::kU64:
-    case ValueType::kI64:
-    case ValueType::kF64:
-      return 8;
-    case ValueType::kString:
-    case ValueType::kArray:
-      return 0;
-  }
-  Fail("unknown GGUF value type ", static_cast<uint32_t>(type));
-}
-
 // The number held by a parsed scalar, whichever representation the reader chose for it.
 template <typename T>
 T Number(const Value& value) {
@@ -111,7 +86,7 @@ KvValue KvValue::String(std::string_view v) {
 }
 
 KvValue KvValue::U8Array(std::span<const uint8_t> v, ValueType element_type) {
-  CHECK(ElementSize(element_type) == 1) << "U8Array of a wider element type";
+  CHECK(ValueTypeWidth(element_type) == 1) << "U8Array of a wider element type";
   return KvValue(ValueType::kArray, ArrayEncoding(element_type, v));
 }
 KvValue KvValue::I32Array(std::span<const int32_t> v) {
@@ -193,7 +168,7 @@ KvValue KvValue::FromFile(const Value& value) {
 }
 
 KvValue KvValue::FromFileArray(const gguf::Array& array) {
-  if (const size_t width = ElementSize(array.element_type); width != 0) {
+  if (const uint64_t width = ValueTypeWidth(array.element_type); width != 0) {
     if (array.raw.size() != array.count * width) {
       Fail("array of ", array.count, " ", ValueTypeName(array.element_type), " holds ",
            array.raw.size(), " bytes");
