@@ -66,6 +66,16 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// How a plan kernel's sidecar bytes are packed; 0 codes per byte (plans from before 1.6-bit
+// packing) means 2 bits.
+codegen::TernaryPacking KernelPacking(const plan::TernaryKernel& k, const std::string& path) {
+  const int per_byte = k.codes_per_byte() ? k.codes_per_byte() : 4;
+  if (per_byte != 4 && per_byte != 5) {
+    Fail(path, ": kernel ", k.tensor(), ": ", per_byte, " codes per byte (expected 4 or 5)");
+  }
+  return codegen::TernaryPackingWithCodesPerByte(per_byte);
+}
+
 }  // namespace
 
 Model::PlanStats Model::SavePlan(const std::string& path) const {
@@ -163,11 +173,18 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     Fail(path, ": plan was compiled for ", p.cpu().isa(), " (", p.cpu().brand(),
          ") and this CPU lacks its features; compile a plan on this machine");
   }
+  // Packing: every kernel's must be one this CPU reads, and the one asked for, if any (the
+  // sidecar holds the plan's bytes; asking for another is refused, not ignored).
+  const auto want = ParsePackingOption(options.ternary_packing);
   for (const plan::TernaryKernel& k : p.kernels()) {
-    if (k.codes_per_byte() == 5 &&
-        !codegen::TernaryPackingSupported(isa, codegen::TernaryPacking::k1p6Bit)) {
+    const codegen::TernaryPacking packing = KernelPacking(k, path);
+    if (!codegen::TernaryPackingSupported(isa, packing)) {
       Fail(path, ": plan holds 1.6-bit weights, which need AVX512_VBMI, and this CPU (",
            codegen::HostCpu().brand, ") lacks it; compile a plan on this machine");
+    }
+    if (want && packing != *want) {
+      Fail(path, ": plan holds ", codegen::TernaryPackingName(packing), " weights, not ",
+           options.ternary_packing, "; drop --ternary-packing or compile the plan again");
     }
   }
   ModelOptions opts = options;
@@ -182,18 +199,6 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
          "; drop --lm-head or compile the plan again");
   }
   opts.lm_head = plan_lm_head;
-  // --ternary-packing: likewise; the sidecar holds the plan's bytes.
-  if (const auto want = ParsePackingOption(options.ternary_packing)) {
-    for (const plan::TernaryKernel& k : p.kernels()) {
-      const int per_byte = k.codes_per_byte() ? k.codes_per_byte() : 4;
-      if (per_byte != codegen::TernaryCodesPerByte(*want)) {
-        Fail(path, ": plan holds ",
-             codegen::TernaryPackingName(codegen::TernaryPackingWithCodesPerByte(per_byte)),
-             " weights, not ", options.ternary_packing,
-             "; drop --ternary-packing or compile the plan again");
-      }
-    }
-  }
   opts.ternary_packing = "auto";
   std::unique_ptr<Model> m = Open(model_path.empty() ? p.model().path() : model_path, opts);
   if (m->file_->file_size() != p.model().size() ||
@@ -226,13 +231,9 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
           k.n() != w->shape[0]) {
         Fail(path, ": kernel ", next, " (", k.tensor(), ") does not match the graph");
       }
-      const int per_byte = k.codes_per_byte() ? k.codes_per_byte() : 4;  // 0: an older plan
-      if (per_byte != 4 && per_byte != 5) {
-        Fail(path, ": kernel ", k.tensor(), ": ", per_byte, " codes per byte (expected 4 or 5)");
-      }
-      const codegen::TernaryPacking packing = codegen::TernaryPackingWithCodesPerByte(per_byte);
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
-          k.k(), k.n(), isa, codegen::TernaryTile{k.tile_rows(), k.tile_tokens(), packing}));
+          k.k(), k.n(), isa,
+          codegen::TernaryTile{k.tile_rows(), k.tile_tokens(), KernelPacking(k, path)}));
       auto tasks = [&](int stored, int64_t n_tokens) {
         if (stored == 0) return ChooseTasksPerThread(k.k(), k.n(), isa, n_tokens);
         if (stored < 1 || stored > 64)
