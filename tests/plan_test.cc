@@ -33,6 +33,17 @@ std::vector<float> StepLogits(const Model& model) {
   return all;
 }
 
+// A plan file as protobuf, to inspect or damage it; false when it cannot be read / written.
+bool ReadPlan(const std::string& path, plan::Plan* p) {
+  std::ifstream in(path, std::ios::binary);
+  return p->ParseFromIstream(&in);
+}
+
+bool WritePlan(const std::string& path, const plan::Plan& p) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  return p.SerializeToOstream(&out);
+}
+
 using testing::ExpectError;
 
 TEST(Plan, LoadedPlanComputesWhatTheCompiledModelComputes) {
@@ -71,15 +82,9 @@ TEST(Plan, RefusesAPlanForMissingCpuFeatures) {
   auto model = Model::Load(Golden("tiny"));
   model->SavePlan(dir.File("t.plan"));
   plan::Plan p;
-  {
-    std::ifstream in(dir.File("t.plan"), std::ios::binary);
-    ASSERT_TRUE(p.ParseFromIstream(&in));
-  }
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
   p.mutable_cpu()->set_isa(std::string(codegen::IsaName(missing)));
-  {
-    std::ofstream out(dir.File("t.plan"), std::ios::binary | std::ios::trunc);
-    ASSERT_TRUE(p.SerializeToOstream(&out));
-  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
   const std::string msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("lacks its features"), std::string::npos) << msg;
 }
@@ -95,26 +100,17 @@ TEST(Plan, RefusesDamagedFiles) {
   // A split across threads no executor would run.
   model->SavePlan(dir.File("t.plan"));
   plan::Plan p;
-  {
-    std::ifstream in(dir.File("t.plan"), std::ios::binary);
-    ASSERT_TRUE(p.ParseFromIstream(&in));
-  }
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
   ASSERT_GT(p.kernels_size(), 0);
   EXPECT_GE(p.kernels(0).decode_tasks_per_thread(), 1);  // written by SavePlan
   p.mutable_kernels(0)->set_prefill_tasks_per_thread(1000);
-  {
-    std::ofstream out(dir.File("t.plan"), std::ios::binary | std::ios::trunc);
-    ASSERT_TRUE(p.SerializeToOstream(&out));
-  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
   msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("1000 tasks per thread"), std::string::npos) << msg;
   // A packing no kernel reads.
   p.mutable_kernels(0)->set_prefill_tasks_per_thread(1);
   p.mutable_kernels(0)->set_codes_per_byte(7);
-  {
-    std::ofstream out(dir.File("t.plan"), std::ios::binary | std::ios::trunc);
-    ASSERT_TRUE(p.SerializeToOstream(&out));
-  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
   msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("7 codes per byte"), std::string::npos) << msg;
   // Not a plan at all.
@@ -143,12 +139,8 @@ TEST(Plan, KeepsItsTernaryPackingAndRefusesAnother) {
     const std::string path = dir.File(o.ternary_packing + ".plan");
     model->SavePlan(path);
     decode_bytes[dense] = model->DecodeWeightBytes();
-    const plan::Plan p = [&] {
-      plan::Plan p;
-      std::ifstream in(path, std::ios::binary);
-      EXPECT_TRUE(p.ParseFromIstream(&in));
-      return p;
-    }();
+    plan::Plan p;
+    ASSERT_TRUE(ReadPlan(path, &p));
     for (const plan::TernaryKernel& k : p.kernels()) {
       EXPECT_EQ(k.codes_per_byte(), 4 + dense);
       const auto packing =
@@ -182,15 +174,9 @@ TEST(Plan, KeepsItsTernaryPackingAndRefusesAnother) {
   for (int dense = 0; dense < 2; ++dense) {
     const std::string path = dir.File(dense ? "1.6bit.plan" : "2bit.plan");
     plan::Plan p;
-    {
-      std::ifstream in(path, std::ios::binary);
-      ASSERT_TRUE(p.ParseFromIstream(&in));
-    }
+    ASSERT_TRUE(ReadPlan(path, &p));
     for (plan::TernaryKernel& k : *p.mutable_kernels()) k.clear_codes_per_byte();
-    {
-      std::ofstream out(path, std::ios::binary | std::ios::trunc);
-      ASSERT_TRUE(p.SerializeToOstream(&out));
-    }
+    ASSERT_TRUE(WritePlan(path, p));
     if (dense) {
       const std::string msg = ExpectError([&] { Model::LoadPlan(path); });
       EXPECT_NE(msg.find("bytes do not match the plan"), std::string::npos) << msg;
