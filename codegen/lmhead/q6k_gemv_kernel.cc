@@ -33,7 +33,7 @@ std::string Q6KGemvKernel::Name(int64_t n, bool ternlog) {
 }
 
 Q6KGemvKernel::Q6KGemvKernel(int64_t n, bool ternlog)
-    : JitGenerator(Name(n, ternlog)), n_(n), ternlog_(ternlog) {
+    : RowDotKernel(Name(n, ternlog)), n_(n), ternlog_(ternlog) {
   if (n < q6k::kBlock || n % q6k::kBlock != 0 || n > (int64_t{1} << 24)) {
     Fail("Q6_K GEMV: row length ", n, " must be a positive multiple of 256");
   }
@@ -47,14 +47,9 @@ void Q6KGemvKernel::generate() {
   Preamble();
   const int64_t row_bytes = n_ / q6k::kBlock * q6k::kBlockBytes;
   Xbyak::Label l_shuffles, l_row, l_block;
-  mov(rax, qword[rdi + offsetof(Q6KGemvArgs, row_begin)]);
-  mov(rcx, qword[rdi + offsetof(Q6KGemvArgs, row_end)]);
-  sub(rcx, rax);
-  mov(r9, qword[rdi + offsetof(Q6KGemvArgs, out)]);
-  lea(r9, ptr[r9 + rax * 4]);
-  imul(rax, rax, static_cast<int>(row_bytes));
-  add(rax, qword[rdi + offsetof(Q6KGemvArgs, table)]);
-  mov(r8, rax);
+  EmitRowsBegin({offsetof(Q6KGemvArgs, table), offsetof(Q6KGemvArgs, out),
+                 offsetof(Q6KGemvArgs, row_begin), offsetof(Q6KGemvArgs, row_end)},
+                row_bytes);
   mov(r10, qword[rdi + offsetof(Q6KGemvArgs, x)]);
   mov(eax, 0x0F0F0F0F);
   vmovd(X(kLow), eax);
@@ -74,13 +69,7 @@ void Q6KGemvKernel::generate() {
   add(rdx, q6k::kQ8KBlockBytes);
   dec(rax);
   jnz(l_block);
-  // Pairwise lane reduction, one float store.
-  HorizontalSumPs(Y(kAcc), Y(kHorizontal));
-  vmovss(dword[r9], X(kAcc));
-  add(r8, static_cast<int>(row_bytes));
-  add(r9, 4);
-  dec(rcx);
-  jnz(l_row);
+  EmitRowEnd(Y(kAcc), Y(kHorizontal), row_bytes, l_row);
   Postamble();
 
   // vpshufb indices over one half block's 8 int16 scales (in both lanes): quarter k takes

@@ -24,7 +24,7 @@
 #include <string>
 
 #include "codegen/cpu_features.h"
-#include "codegen/jit/jit_generator.h"
+#include "codegen/lmhead/row_dot_kernel.h"
 
 namespace bitjit::codegen {
 
@@ -36,7 +36,7 @@ struct Q6KGemvArgs {
   int64_t row_end;
 };
 
-class Q6KGemvKernel : public JitGenerator {
+class Q6KGemvKernel : public RowDotKernel {
  public:
   using Fn = void (*)(const Q6KGemvArgs*);
 

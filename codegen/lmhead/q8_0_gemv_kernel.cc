@@ -24,7 +24,7 @@ std::string Q8_0GemvKernel::Name(int64_t n) {
   return "Q8_0Gemv_1r_avx2_N" + std::to_string(n);
 }
 
-Q8_0GemvKernel::Q8_0GemvKernel(int64_t n) : JitGenerator(Name(n)), n_(n) {
+Q8_0GemvKernel::Q8_0GemvKernel(int64_t n) : RowDotKernel(Name(n)), n_(n) {
   if (n < kBlock || n % kBlock != 0 || n > (int64_t{1} << 24)) {
     Fail("Q8_0 GEMV: row length ", n, " must be a positive multiple of 32");
   }
@@ -40,14 +40,9 @@ void Q8_0GemvKernel::generate() {
   const int64_t groups = (n_ / kBlock + kGroup - 1) / kGroup;
   const int64_t scale_bytes = groups * kGroup * 2;
   const int64_t row_bytes = groups * kGroup * (kBlock + 2);
-  mov(rax, qword[rdi + offsetof(Q8_0GemvArgs, row_begin)]);
-  mov(rcx, qword[rdi + offsetof(Q8_0GemvArgs, row_end)]);
-  sub(rcx, rax);
-  mov(r9, qword[rdi + offsetof(Q8_0GemvArgs, out)]);
-  lea(r9, ptr[r9 + rax * 4]);
-  imul(rax, rax, static_cast<int>(row_bytes));
-  add(rax, qword[rdi + offsetof(Q8_0GemvArgs, table)]);
-  mov(r8, rax);
+  EmitRowsBegin({offsetof(Q8_0GemvArgs, table), offsetof(Q8_0GemvArgs, out),
+                 offsetof(Q8_0GemvArgs, row_begin), offsetof(Q8_0GemvArgs, row_end)},
+                row_bytes);
   mov(r10, qword[rdi + offsetof(Q8_0GemvArgs, x_q)]);
   mov(r11, qword[rdi + offsetof(Q8_0GemvArgs, x_abs)]);
   mov(r12, qword[rdi + offsetof(Q8_0GemvArgs, x_d)]);
@@ -93,13 +88,7 @@ void Q8_0GemvKernel::generate() {
   add(r13, kGroup * 4);
   dec(rax);
   jnz(l_group);
-  // Pairwise lane reduction, one float store.
-  HorizontalSumPs(Y(kAcc), Y(kHorizontal));
-  vmovss(dword[r9], X(kAcc));
-  add(r8, static_cast<int>(row_bytes));
-  add(r9, 4);
-  dec(rcx);
-  jnz(l_row);
+  EmitRowEnd(Y(kAcc), Y(kHorizontal), row_bytes, l_row);
   Postamble();
 }
 

@@ -23,7 +23,7 @@
 #include <string>
 
 #include "codegen/cpu_features.h"
-#include "codegen/jit/jit_generator.h"
+#include "codegen/lmhead/row_dot_kernel.h"
 
 namespace bitjit::codegen {
 
@@ -37,7 +37,7 @@ struct Q8_0GemvArgs {
   int64_t row_end;
 };
 
-class Q8_0GemvKernel : public JitGenerator {
+class Q8_0GemvKernel : public RowDotKernel {
  public:
   using Fn = void (*)(const Q8_0GemvArgs*);
   static constexpr int kBlock = 32;
