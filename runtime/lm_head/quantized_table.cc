@@ -58,6 +58,9 @@ QuantizedTable AllocateTable(LmHeadType type, int64_t n, int64_t vocab) {
   return t;
 }
 
+// ggml's quantize_row_q8_0_ref, the table quantizer: q = roundf(x * (1/d)). Not
+// ref::QuantizeRowQ8_0, which is the activation path's (x * 127/amax, half to even): the two
+// round differently in the last bit, and each mirrors its own ggml function.
 void QuantizeRowQ8_0Table(const float* x, int64_t n, uint8_t* blocks) {
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const float* xb = x + b * kQ8Block;
