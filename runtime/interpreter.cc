@@ -82,9 +82,11 @@ class Step {
         auto& out = NewF32(n.result());
         const auto& ids = Buf(ops[1]).i32;
         for (size_t t = 0; t < ids.size(); ++t) {
-          if (ids[t] < 0 || ids[t] >= vocab) Fail("token id ", ids[t], " is outside the vocabulary");
+          if (ids[t] < 0 || ids[t] >= vocab)
+            Fail("token id ", ids[t], " is outside the vocabulary");
           if (table->dtype == DType::kF16) {
-            ref::EmbeddingRowF16(reinterpret_cast<const uint16_t*>(Const(table)), e, ids[t], &out[t * e]);
+            ref::EmbeddingRowF16(reinterpret_cast<const uint16_t*>(Const(table)), e, ids[t],
+                                 &out[t * e]);
           } else {
             ref::EmbeddingRowQ8_0(Const(table), e, ids[t], &out[t * e]);
           }
@@ -124,7 +126,8 @@ class Step {
         auto& scales = Buf(n.result(1)).f32;
         scales.resize(static_cast<size_t>(rows));
         const auto& x = F32(ops[0]);
-        for (int64_t r = 0; r < rows; ++r) scales[r] = ref::QuantizeRow(&x[r * k], k, &codes[r * k]);
+        for (int64_t r = 0; r < rows; ++r)
+          scales[r] = ref::QuantizeRow(&x[r * k], k, &codes[r * k]);
         break;
       }
       case OpKind::kTernaryMatmul: {
@@ -133,8 +136,8 @@ class Step {
         std::vector<int32_t> dot(static_cast<size_t>(rows * nout));
         ref::TernaryMatmulI32(Const(w), nout, k, Buf(ops[0]).i8.data(), rows, dot.data());
         auto& out = NewF32(n.result());
-        ref::TernaryEpilogue(dot.data(), F32(ops[1]).data(), w->producer->constant.scale, rows, nout,
-                             out.data());
+        ref::TernaryEpilogue(dot.data(), F32(ops[1]).data(), w->producer->constant.scale, rows,
+                             nout, out.data());
         break;
       }
       case OpKind::kRope: {
@@ -263,18 +266,18 @@ class Step {
     auto& out = NewF32(n.result());
     std::vector<float> scratch(static_cast<size_t>(cache_.n_ctx()));
     for (int64_t t = 0; t < n_tokens_; ++t) {
-      // bitnet.cpp: q goes to f16 for K.q except in a prompt batch of a one-head model (then
-      // tinyBLAS takes the contiguous f32 q); the softmax output goes to f16 in 1-token batches.
-      const bool decode = layout_.decode(t);
-      const ref::AttentionParams params{a.n_head, a.n_head_kv, a.head_dim,
-                                        bitnet && !(!decode && a.n_head == 1), bitnet && decode};
+      const ref::AttentionParams params =
+          bitnet ? ref::BitnetAttentionParams(a.n_head, a.n_head_kv, a.head_dim, layout_.decode(t))
+                 : ref::AttentionParams{a.n_head, a.n_head_kv, a.head_dim, false, false};
       const int64_t n_kv = pos[t] + 1;
       if (cache_.f16()) {
-        ref::AttentionRowF16Cache(&q[t * q_width], cache_.k16(layer, 0, seq(t)), cache_.v16(layer, 0, seq(t)), n_kv,
-                                  params, scratch.data(), &out[t * q_width]);
+        ref::AttentionRowF16Cache(&q[t * q_width], cache_.k16(layer, 0, seq(t)),
+                                  cache_.v16(layer, 0, seq(t)), n_kv, params, scratch.data(),
+                                  &out[t * q_width]);
       } else {
-        ref::AttentionRowF32Cache(&q[t * q_width], cache_.k32(layer, 0, seq(t)), cache_.v32(layer, 0, seq(t)), n_kv,
-                                  params, scratch.data(), &out[t * q_width]);
+        ref::AttentionRowF32Cache(&q[t * q_width], cache_.k32(layer, 0, seq(t)),
+                                  cache_.v32(layer, 0, seq(t)), n_kv, params, scratch.data(),
+                                  &out[t * q_width]);
       }
     }
   }

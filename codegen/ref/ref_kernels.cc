@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
+#include "codegen/ref/ggml_float_order.h"
 #include "ir/base/half.h"
 
 namespace bitjit::ref {
@@ -74,8 +76,16 @@ void RopeNeox(float* x, int64_t rows, int n_head, int head_dim, const int32_t* p
       float* v = x + (r * n_head + h) * head_dim;
       for (int i = 0; i < half; ++i) {
         const float x0 = v[i], x1 = v[i + half];
-        v[i] = x0 * cos_t[i] - x1 * sin_t[i];
-        v[i + half] = x0 * sin_t[i] + x1 * cos_t[i];
+        // bitnet.cpp's build (clang, FMA) contracts each expression into one fused
+        // multiply-add: x0*c - x1*s becomes fma(x0, c, -(x1*s)) and x0*s + x1*c becomes
+        // fma(x0, s, x1*c). Plain products round once more and flip later f16 roundings.
+        if (bitnet_numerics) {
+          v[i] = std::fma(x0, cos_t[i], -(x1 * sin_t[i]));
+          v[i + half] = std::fma(x0, sin_t[i], x1 * cos_t[i]);
+        } else {
+          v[i] = x0 * cos_t[i] - x1 * sin_t[i];
+          v[i + half] = x0 * sin_t[i] + x1 * cos_t[i];
+        }
       }
     }
   }
@@ -169,14 +179,19 @@ void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, i
 }
 
 void SoftmaxScores(float* scores, int64_t n, float max, bool round_p) {
+  // ggml_vec_soft_max_f32: ggml's expf 16 lanes at a time, each block's sum added into a
+  // double (llama.cpp pads n_kv to 32, so there is no scalar tail: a short block reads as
+  // padded with the masked cells' zeros).
   double sum = 0.0;
-  for (int64_t j = 0; j < n; ++j) {
-    // expf of anything below -104 is +0 (under the smallest denormal); skipping the call keeps
-    // the result bit for bit and avoids libm's slow underflow path, which near-hard-argmax
-    // attention rows hit for most keys.
-    const float d = scores[j] - max;
-    scores[j] = d < -104.0f ? 0.0f : std::exp(d);
-    sum += scores[j];
+  for (int64_t b = 0; b < n; b += 16) {
+    float e[16] = {};
+    for (int64_t l = 0; l < 16 && b + l < n; ++l) {
+      // Below -105, ggml's expf gives +0 (2^-152 and less rounds to zero); skipping it keeps
+      // near-hard-argmax rows cheap.
+      const float d = scores[b + l] - max;
+      e[l] = scores[b + l] = d < -105.0f ? 0.0f : GgmlExpf(d);
+    }
+    sum += ReduceAdd16(e);
   }
   const float inv = static_cast<float>(1.0 / sum);
   for (int64_t j = 0; j < n; ++j) {
@@ -185,51 +200,73 @@ void SoftmaxScores(float* scores, int64_t n, float max, bool round_p) {
   }
 }
 
-namespace {
+AttentionParams BitnetAttentionParams(int n_head, int n_head_kv, int head_dim, bool decode) {
+  // A prompt batch's q is contiguous only with one head; tinyBLAS then takes it as f32 when
+  // head_dim % 16 == 0. Every other case converts q to f16 for ggml_vec_dot_f16.
+  const bool tinyblas_q = !decode && n_head == 1 && head_dim % 16 == 0;
+  return {n_head, n_head_kv, head_dim, /*round_q=*/!tinyblas_q, /*round_p=*/decode};
+}
 
-// Shared body of the two cache layouts; Load(cache, index) reads one element as float.
-template <typename T, typename Load>
-void AttentionRow(const float* q, const T* k_cache, const T* v_cache, int64_t n_kv,
-                  const AttentionParams& p, float* scores, float* out, Load load) {
+void AttentionRowF16Cache(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                          int64_t n_kv, const AttentionParams& p, float* scores, float* out) {
+  const int D = p.head_dim;
+  const int group = p.n_head / p.n_head_kv;
+  const int64_t kv_width = int64_t{p.n_head_kv} * D;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  // The P.V products run over the cells llama.cpp shows (padding included) in decode, where
+  // ggml_vec_dot_f16 blocks them by 64; tinyBLAS's lanes do not depend on the padding.
+  const int64_t n_cells = p.round_p ? GgmlPaddedKv(n_kv) : n_kv;
+  std::vector<float> qv(D), row(std::max<int64_t>(D, n_cells)), weights(n_cells, 0.0f);
+  for (int h = 0; h < p.n_head; ++h) {
+    const int64_t col = int64_t{h / group} * D;
+    for (int i = 0; i < D; ++i) qv[i] = p.round_q ? RoundToHalf(q[h * D + i]) : q[h * D + i];
+    float max = -INFINITY;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      for (int i = 0; i < D; ++i) row[i] = HalfToFloat(k_cache[j * kv_width + col + i]);
+      // KQ: src0 = K rows, src1 = q.
+      const float s = p.round_q ? GgmlDotF16(row.data(), qv.data(), D)
+                                : TinyBlasDot16(row.data(), qv.data(), D);
+      scores[j] = s * scale;
+      max = std::max(max, scores[j]);
+    }
+    SoftmaxScores(scores, n_kv, max, p.round_p);
+    std::copy(scores, scores + n_kv, weights.begin());
+    // KQV: src0 = the transposed V cache (one row of cells per dim), src1 = the weights.
+    for (int i = 0; i < D; ++i) {
+      std::fill(row.begin(), row.end(), 0.0f);
+      for (int64_t j = 0; j < n_kv; ++j) row[j] = HalfToFloat(v_cache[j * kv_width + col + i]);
+      out[h * D + i] = p.round_p ? GgmlDotF16(row.data(), weights.data(), n_cells)
+                                 : TinyBlasDot16(row.data(), weights.data(), n_kv);
+    }
+  }
+}
+
+void AttentionRowF32Cache(const float* q, const float* k_cache, const float* v_cache, int64_t n_kv,
+                          const AttentionParams& p, float* scores, float* out) {
+  // Plain float32 numerics: no bitnet.cpp order to follow, sums one after another.
   const int D = p.head_dim;
   const int group = p.n_head / p.n_head_kv;
   const int64_t kv_width = int64_t{p.n_head_kv} * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   for (int h = 0; h < p.n_head; ++h) {
-    const int g = h / group;
     const float* qh = q + int64_t{h} * D;
-    float qv[512];
-    for (int i = 0; i < D; ++i) qv[i] = p.round_q ? RoundToHalf(qh[i]) : qh[i];
+    const int64_t col = int64_t{h / group} * D;
     float max = -INFINITY;
     for (int64_t j = 0; j < n_kv; ++j) {
-      const T* kj = k_cache + j * kv_width + int64_t{g} * D;
+      const float* kj = k_cache + j * kv_width + col;
       float s = 0.0f;
-      for (int i = 0; i < D; ++i) s += qv[i] * load(kj, i);
+      for (int i = 0; i < D; ++i) s += qh[i] * kj[i];
       scores[j] = s * scale;
       max = std::max(max, scores[j]);
     }
-    SoftmaxScores(scores, n_kv, max, p.round_p);
+    SoftmaxScores(scores, n_kv, max, /*round_p=*/false);
     float* oh = out + int64_t{h} * D;
     for (int i = 0; i < D; ++i) oh[i] = 0.0f;
     for (int64_t j = 0; j < n_kv; ++j) {
-      const T* vj = v_cache + j * kv_width + int64_t{g} * D;
-      for (int i = 0; i < D; ++i) oh[i] += scores[j] * load(vj, i);
+      const float* vj = v_cache + j * kv_width + col;
+      for (int i = 0; i < D; ++i) oh[i] += scores[j] * vj[i];
     }
   }
-}
-
-}  // namespace
-
-void AttentionRowF16Cache(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
-                          int64_t n_kv, const AttentionParams& p, float* scratch, float* out) {
-  AttentionRow(q, k_cache, v_cache, n_kv, p, scratch, out,
-               [](const uint16_t* row, int i) { return HalfToFloat(row[i]); });
-}
-
-void AttentionRowF32Cache(const float* q, const float* k_cache, const float* v_cache, int64_t n_kv,
-                          const AttentionParams& p, float* scratch, float* out) {
-  AttentionRow(q, k_cache, v_cache, n_kv, p, scratch, out,
-               [](const float* row, int i) { return row[i]; });
 }
 
 }  // namespace bitjit::ref

@@ -24,7 +24,8 @@ void TernaryEpilogue(const int32_t* dot, const float* act_scale, float weight_sc
 
 // NEOX rotary embedding in place on rows of n_head * head_dim. bitnet numerics use ggml's
 // float32 angle recurrence theta_i = theta_(i-1) * powf(base, -2/D); f32 numerics compute
-// pos * base^(-2i/D) in double.
+// pos * base^(-2i/D) in double. bitnet numerics rotate with fused multiply-adds as bitnet.cpp's
+// build does (fma(x0, cos, -(x1 sin)), fma(x0, sin, x1 cos)).
 void RopeNeox(float* x, int64_t rows, int n_head, int head_dim, const int32_t* positions,
               float base, bool bitnet_numerics);
 
@@ -44,22 +45,27 @@ void LmHeadF16(const float* x, int64_t rows, int64_t n, const uint16_t* table, i
 void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, int64_t vocab,
                 bool quantize_input, float* logits);
 
-// ggml's softmax of attention scores in place: e = expf(s - max) summed in double, then
-// scaled by (float)(1 / sum); with round_p the result is rounded to f16 (bitnet.cpp's decode).
-// `max` is the scores' maximum.
+// ggml's softmax of attention scores in place: e = ggml's expf(s - max), summed 16 lanes at a
+// time into a double, then scaled by (float)(1 / sum); with round_p the result is rounded to
+// f16 (bitnet.cpp's decode). `max` is the scores' maximum.
 void SoftmaxScores(float* scores, int64_t n, float max, bool round_p);
 
 // Causal attention of one query row against positions 0..n_kv-1 of a KV cache stored as f16
-// rows of width kv_width (= n_head_kv * head_dim). round_q rounds q to f16 before the scores,
-// round_p rounds the softmax output to f16 (bitnet.cpp's decode path).
+// rows of width kv_width (= n_head_kv * head_dim), in bitnet.cpp's roundings and order of
+// additions (codegen/ref/ggml_float_order.h). round_q: q goes to f16 and KQ is
+// ggml_vec_dot_f16, else q stays f32 and KQ is tinyBLAS's. round_p: the softmax output goes
+// to f16 and P.V is ggml_vec_dot_f16 over llama.cpp's padded cells (decode), else tinyBLAS's.
 struct AttentionParams {
   int n_head, n_head_kv, head_dim;
   bool round_q, round_p;
 };
+// What bitnet.cpp does for a query row of a model with these heads, in a one-token (decode)
+// or a prompt batch.
+AttentionParams BitnetAttentionParams(int n_head, int n_head_kv, int head_dim, bool decode);
 void AttentionRowF16Cache(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
-                          int64_t n_kv, const AttentionParams& p, float* scratch, float* out);
-// The same over an f32 cache (plain float32 numerics).
+                          int64_t n_kv, const AttentionParams& p, float* scores, float* out);
+// The same over an f32 cache (plain float32 numerics: sums in sequence, no roundings).
 void AttentionRowF32Cache(const float* q, const float* k_cache, const float* v_cache, int64_t n_kv,
-                          const AttentionParams& p, float* scratch, float* out);
+                          const AttentionParams& p, float* scores, float* out);
 
 }  // namespace bitjit::ref
