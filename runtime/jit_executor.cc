@@ -424,42 +424,32 @@ void JitExecutor::RunAttention(const Node& n, const StepInputs& in, const BatchL
     }
   }
   const bool bitnet = a.numerics == ir::Numerics::kBitnet;
-  const bool simd = isa_ != codegen::Isa::kRef && cache.f16() && a.head_dim % 8 == 0;
+  if (!cache.f16()) {
+    // Plain float32 numerics: the reference row kernel, one task per token.
+    const ref::AttentionParams p{a.n_head, a.n_head_kv, a.head_dim, false, false};
+    for (auto& s : m.scores) s.resize(cache.n_ctx());
+    pool_.ParallelFor(T, [&](int64_t t, int thread) {
+      ref::AttentionRowF32Cache(q + t * q_width, cache.k32(a.layer, 0, seq(t)),
+                                cache.v32(a.layer, 0, seq(t)), pos[t] + 1, p,
+                                m.scores[thread].data(), out + t * q_width);
+    });
+    return;
+  }
+  // The f16 cache: one task per (token, head), in bitnet.cpp's roundings and order of
+  // additions (kernels/attention_f16.h; bit-identical to the reference row kernel).
   const int group = a.n_head / a.n_head_kv;
-  // Heads of one kv group share their K/V rows: a task takes the whole group (each row
-  // converted once) when there are enough tasks to keep the threads busy, else one head.
-  const int heads = simd && group <= 8 && T * a.n_head_kv >= 4 * pool_.n_threads() ? group : 1;
-  // Same results either way; AVX-512 pairs two heads per register.
-  const bool avx512 =
-      heads > 1 && (isa_ == codegen::Isa::kAvx512 || isa_ == codegen::Isa::kAvx512Vnni);
-  for (auto& s : m.scores) s.resize(static_cast<size_t>(heads) * cache.n_ctx());
-  const int64_t tasks_per_token = a.n_head / heads;
-  pool_.ParallelFor(T * tasks_per_token, [&](int64_t task, int thread) {
-    const int64_t t = task / tasks_per_token;
-    const int h = static_cast<int>(task % tasks_per_token) * heads;  // the task's first head
-    const bool decode = layout.decode(t);
-    const bool round_q = bitnet && !(!decode && a.n_head == 1), round_p = bitnet && decode;
-    const float* qh = q + t * q_width + int64_t{h} * a.head_dim;
-    float* oh = out + t * q_width + int64_t{h} * a.head_dim;
-    const int64_t n_kv = pos[t] + 1, col = int64_t{h / group} * a.head_dim;
-    if (simd) {
-      (avx512 ? kernels::AttentionGroupF16Avx512 : kernels::AttentionGroupF16Avx2)(
-          qh, heads, cache.k16(a.layer, 0, seq(t)), cache.v16(a.layer, 0, seq(t)), kv_width, col,
-          n_kv, a.head_dim, round_q, round_p, m.scores[thread].data(), oh);
-      return;
-    }
-    // Portable: the reference row kernel on a one-head view of this head's kv group.
-    const ref::AttentionParams one{1, 1, a.head_dim, round_q, round_p};
-    std::vector<float> kh(n_kv * a.head_dim), vh(n_kv * a.head_dim);
-    for (int64_t j = 0; j < n_kv; ++j) {
-      for (int i = 0; i < a.head_dim; ++i) {
-        kh[j * a.head_dim + i] = cache.f16() ? HalfToFloat(cache.k16(a.layer, j, seq(t))[col + i])
-                                             : cache.k32(a.layer, j, seq(t))[col + i];
-        vh[j * a.head_dim + i] = cache.f16() ? HalfToFloat(cache.v16(a.layer, j, seq(t))[col + i])
-                                             : cache.v32(a.layer, j, seq(t))[col + i];
-      }
-    }
-    ref::AttentionRowF32Cache(qh, kh.data(), vh.data(), n_kv, one, m.scores[thread].data(), oh);
+  for (auto& s : m.scores) s.resize(kernels::AttentionScratchFloats(a.head_dim, cache.n_ctx()));
+  pool_.ParallelFor(T * a.n_head, [&](int64_t task, int thread) {
+    const int64_t t = task / a.n_head;
+    const int h = static_cast<int>(task % a.n_head);
+    const ref::AttentionParams p =
+        bitnet ? ref::BitnetAttentionParams(a.n_head, a.n_head_kv, a.head_dim, layout.decode(t))
+               : ref::AttentionParams{a.n_head, a.n_head_kv, a.head_dim, false, false};
+    kernels::AttentionHeadF16Avx2(q + t * q_width + int64_t{h} * a.head_dim,
+                                  cache.k16(a.layer, 0, seq(t)), cache.v16(a.layer, 0, seq(t)),
+                                  kv_width, int64_t{h / group} * a.head_dim, pos[t] + 1, a.head_dim,
+                                  p.round_q, p.round_p, m.scores[thread].data(),
+                                  out + t * q_width + int64_t{h} * a.head_dim);
   });
 }
 

@@ -1,293 +1,296 @@
 #include "runtime/kernels/attention_f16.h"
 
-// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized inside their own masked builtins
-// when used from target("avx512...") functions (a known false positive).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
-#include "codegen/ref/ref_kernels.h"
+#include "codegen/ref/ggml_float_order.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
+
+#define BITJIT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace bitjit::kernels {
 namespace {
 
-__attribute__((target("avx2,fma,f16c"))) inline float HorizontalSum(__m256 v) {
+constexpr int kMaxDim = 512;
+constexpr int kGgmlSlots = 64;      // ggml_vec_dot_f16: 4 accumulators x 16 lanes per block of 64
+constexpr int kTinyBlasSlots = 16;  // tinyBLAS<16>: 16 lanes
+
+int64_t RoundUp(int64_t x, int64_t to) {
+  return (x + to - 1) / to * to;
+}
+
+// Lanes added by halving: (i + i+4), then (+ i+2), then (+ i+1).
+BITJIT_AVX2 inline float HorizontalSum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
 
-// out[i] = x[i], or x rounded to f16 and back when `round` (n a multiple of 8): F16C, bit-identical
-// to RoundToHalf (round to nearest even) and ~20x cheaper than the portable conversion, which
-// took a tenth of prefill attention.
-__attribute__((target("avx2,fma,f16c"))) void CopyRoundedToHalf(const float* x, int n, bool round,
-                                                                float* out) {
-  for (int i = 0; i < n; i += 8) {
-    __m256 v = _mm256_loadu_ps(x + i);
+// ref::ReduceAdd16 of the lanes (lo[0..7], hi[0..7]).
+BITJIT_AVX2 inline float ReduceAdd16(__m256 lo, __m256 hi) {
+  return HorizontalSum(_mm256_add_ps(lo, hi));
+}
+
+BITJIT_AVX2 inline __m256 Halves8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+BITJIT_AVX2 inline float Half(const uint16_t* p) {
+  return _cvtsh_ss(*p);
+}
+
+BITJIT_AVX2 inline float Fma(float a, float b, float c) {
+  return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
+// q as KQ reads it: rounded to f16 (round to nearest even) when asked.
+BITJIT_AVX2 void PrepareQuery(const float* q, int d, bool round, float* out) {
+  int i = 0;
+  for (; i + 8 <= d; i += 8) {
+    __m256 v = _mm256_loadu_ps(q + i);
     if (round) v = _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
     _mm256_storeu_ps(out + i, v);
   }
+  for (; i < d; ++i) out[i] = round ? RoundToHalf(q[i]) : q[i];
 }
 
-constexpr int kMaxHeads = 8;
-constexpr int kMaxDim = 512;
+// ggml_vec_dot_f16(K row, q): the 64 lanes of a block in 8 registers, reduced as
+// (acc0 + acc2) + (acc1 + acc3) then by halving; the tail after the last block in double.
+BITJIT_AVX2 inline float DotGgml(const float* q, const uint16_t* k, int d) {
+  const int blocked = d & ~(kGgmlSlots - 1);
+  __m256 acc[8];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  for (int i = 0; i < blocked; i += kGgmlSlots)
+    for (int c = 0; c < 8; ++c)
+      acc[c] = _mm256_fmadd_ps(Halves8(k + i + 8 * c), _mm256_loadu_ps(q + i + 8 * c), acc[c]);
+  // 16-lane accumulator a of ggml is registers (2a, 2a+1).
+  const __m256 lo = _mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6]));
+  const __m256 hi = _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7]));
+  double sum = ReduceAdd16(lo, hi);
+  for (int i = blocked; i < d; ++i) sum += static_cast<double>(q[i] * Half(k + i));
+  return static_cast<float>(sum);
+}
 
-// --- AVX2: one head per 8-lane vector ---------------------------------------------------
-
-// Scores of H heads against rows [j, j + R): R * H independent 8-lane chains, so the FMA
-// latency is hidden (one row and one head made a chain of head_dim / 8 dependent FMAs).
-// Each (row, head) sums exactly as a one-head, one-row loop would.
-template <int H, int R>
-__attribute__((target("avx2,fma,f16c"))) inline void ScoreRowsAvx2(
-    const float (*qv)[kMaxDim], const uint16_t* k_cache, int64_t kv_width, int64_t col, int64_t j,
-    int64_t n_kv, int head_dim, float scale, float* scores, float* max) {
-  __m256 acc[R][H];
-  for (int r = 0; r < R; ++r)
-    for (int h = 0; h < H; ++h) acc[r][h] = _mm256_setzero_ps();
-  for (int i = 0; i < head_dim; i += 8) {
-    for (int r = 0; r < R; ++r) {
-      const __m256 k8 = _mm256_cvtph_ps(_mm_loadu_si128(
-          reinterpret_cast<const __m128i*>(k_cache + (j + r) * kv_width + col + i)));
-      for (int h = 0; h < H; ++h)
-        acc[r][h] = _mm256_fmadd_ps(_mm256_load_ps(qv[h] + i), k8, acc[r][h]);
-    }
+// tinyBLAS<16>(K row, q): lane i % 16 accumulates in order.
+BITJIT_AVX2 inline float DotTinyBlas(const float* q, const uint16_t* k, int d) {
+  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= d; i += 16) {
+    lo = _mm256_fmadd_ps(Halves8(k + i), _mm256_loadu_ps(q + i), lo);
+    hi = _mm256_fmadd_ps(Halves8(k + i + 8), _mm256_loadu_ps(q + i + 8), hi);
   }
-  for (int r = 0; r < R; ++r) {
-    for (int h = 0; h < H; ++h) {
-      const float s = HorizontalSum(acc[r][h]) * scale;
-      scores[h * n_kv + j + r] = s;
-      max[h] = s > max[h] ? s : max[h];
+  if (i == d) return ReduceAdd16(lo, hi);
+  alignas(32) float lanes[16];
+  _mm256_store_ps(lanes, lo);
+  _mm256_store_ps(lanes + 8, hi);
+  for (; i < d; ++i) lanes[i % 16] = Fma(Half(k + i), q[i], lanes[i % 16]);
+  return ReduceAdd16(_mm256_load_ps(lanes), _mm256_load_ps(lanes + 8));
+}
+
+// ggml_v_expf for AVX-512, lane for lane, for x in [-105, 0] (softmax's s - max; the caller
+// zeroes what lies below). vscalefps's j * 2^n, rounded once also into subnormals, is
+// (j * 2^(n + 64)) * 2^-64: the first product is exact.
+BITJIT_AVX2 inline __m256 GgmlExpf(__m256 x) {
+  const __m256 r = _mm256_set1_ps(0x1.8p23f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+  const __m256 n = _mm256_sub_ps(z, r);
+  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  const __m256 u = _mm256_mul_ps(b, b);
+  const __m256 j = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(
+          _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+          _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+      u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127 + 64));
+  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  return _mm256_mul_ps(_mm256_mul_ps(j, scale), _mm256_set1_ps(0x1p-64f));
+}
+
+// ref::SoftmaxScores: blocks of 16 through ggml's expf, each block's sum added into a double.
+// Leaves the weights of positions n .. RoundUp(n, 16) at 0.
+BITJIT_AVX2 void Softmax(float* scores, int64_t n, float max, bool round_p) {
+  const __m256 vmax = _mm256_set1_ps(max), cutoff = _mm256_set1_ps(-105.0f);
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  double sum = 0.0;
+  for (int64_t b = 0; b < n; b += 16) {
+    __m256 e[2];
+    for (int h = 0; h < 2; ++h) {
+      float* at = scores + b + 8 * h;
+      const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(at), vmax);
+      const __m256i left = _mm256_set1_epi32(static_cast<int>(std::min<int64_t>(n - b - 8 * h, 8)));
+      const __m256 inside = _mm256_castsi256_ps(_mm256_cmpgt_epi32(left, iota));
+      const __m256 keep = _mm256_and_ps(inside, _mm256_cmp_ps(d, cutoff, _CMP_GE_OQ));
+      e[h] = _mm256_and_ps(GgmlExpf(d), keep);
+      _mm256_storeu_ps(at, e[h]);
     }
+    sum += static_cast<double>(ReduceAdd16(e[0], e[1]));
+  }
+  const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
+  for (int64_t j = 0; j < n; j += 8) {
+    __m256 p = _mm256_mul_ps(_mm256_loadu_ps(scores + j), inv);
+    if (round_p) p = _mm256_cvtph_ps(_mm256_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT));
+    _mm256_storeu_ps(scores + j, p);
   }
 }
 
-// Rows in blocks of R (R * H >= 8 chains), then the rest one by one.
-template <int H>
-__attribute__((target("avx2,fma,f16c"))) void ScoresAvx2(const float (*qv)[kMaxDim],
-                                                         const uint16_t* k_cache, int64_t kv_width,
-                                                         int64_t col, int64_t n_kv, int head_dim,
-                                                         float scale, float* scores, float* max) {
-  constexpr int R = H >= 8 ? 1 : (8 + H - 1) / H;
-  int64_t j = 0;
-  for (; j + R <= n_kv; j += R)
-    ScoreRowsAvx2<H, R>(qv, k_cache, kv_width, col, j, n_kv, head_dim, scale, scores, max);
-  for (; j < n_kv; ++j)
-    ScoreRowsAvx2<H, 1>(qv, k_cache, kv_width, col, j, n_kv, head_dim, scale, scores, max);
-}
-
-// out[h] += p[h][j] * v[j] over all rows j in order, for dims [d, d + 8C): the H x C output
-// vectors stay in registers for the whole pass over the rows (they went through memory for
-// every row). Rows whose weight is 0 are skipped per head, as before.
-template <int H, int C>
-__attribute__((target("avx2,fma,f16c"))) inline void AccumulateValuesAvx2(
-    const float* scores, const uint16_t* v_cache, int64_t kv_width, int64_t col, int64_t n_kv,
-    int d, float* out, int head_dim) {
-  __m256 acc[H][C];
-  for (int h = 0; h < H; ++h)
-    for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
-  for (int64_t j = 0; j < n_kv; ++j) {
-    const uint16_t* vj = v_cache + j * kv_width + col + d;
-    __m256 v8[C];
-    bool converted = false;
-    for (int h = 0; h < H; ++h) {
-      const float p = scores[h * n_kv + j];
-      if (p == 0.0f) continue;  // most of a hard-argmax row
-      if (!converted) {
-        for (int c = 0; c < C; ++c)
-          v8[c] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(vj + 8 * c)));
-        converted = true;
-      }
-      const __m256 pv = _mm256_set1_ps(p);
-      for (int c = 0; c < C; ++c) acc[h][c] = _mm256_fmadd_ps(pv, v8[c], acc[h][c]);
-    }
-  }
-  for (int h = 0; h < H; ++h)
-    for (int c = 0; c < C; ++c) _mm256_storeu_ps(out + h * head_dim + d + 8 * c, acc[h][c]);
-}
-
-template <int H>
-__attribute__((target("avx2,fma,f16c"))) void ValuesAvx2(const float* scores,
-                                                         const uint16_t* v_cache, int64_t kv_width,
-                                                         int64_t col, int64_t n_kv, int head_dim,
-                                                         float* out) {
-  constexpr int C = H >= 8 ? 1 : 8 / H;  // H * C = 8 accumulators of the 16 ymm registers
-  int d = 0;
-  for (; d + 8 * C <= head_dim; d += 8 * C)
-    AccumulateValuesAvx2<H, C>(scores, v_cache, kv_width, col, n_kv, d, out, head_dim);
-  for (; d < head_dim; d += 8)
-    AccumulateValuesAvx2<H, 1>(scores, v_cache, kv_width, col, n_kv, d, out, head_dim);
-}
-
-template <int H>
-__attribute__((target("avx2,fma,f16c"))) void GroupAvx2(const float* q, const uint16_t* k_cache,
-                                                        const uint16_t* v_cache, int64_t kv_width,
-                                                        int64_t col, int64_t n_kv, int head_dim,
-                                                        bool round_q, bool round_p, float* scores,
-                                                        float* out) {
-  alignas(32) float qv[H][kMaxDim];
-  for (int h = 0; h < H; ++h) CopyRoundedToHalf(q + h * head_dim, head_dim, round_q, qv[h]);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  float max[H];
-  for (int h = 0; h < H; ++h) max[h] = -INFINITY;
-  ScoresAvx2<H>(qv, k_cache, kv_width, col, n_kv, head_dim, scale, scores, max);
-  for (int h = 0; h < H; ++h) ref::SoftmaxScores(scores + h * n_kv, n_kv, max[h], round_p);
-  ValuesAvx2<H>(scores, v_cache, kv_width, col, n_kv, head_dim, out);
-}
-
-// --- AVX-512: two heads per zmm, one per 8-lane half ---------------------------------------
-
-__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,f16c"))) inline __m512 BroadcastHalves(
-    const uint16_t* at) {
-  return _mm512_broadcast_f32x8(
-      _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at))));
-}
-
-// As ScoreRowsAvx2 for P pairs of heads (2P heads; an odd last head is paired with itself).
-template <int P, int R>
-__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,f16c"))) inline void ScoreRowsAvx512(
-    const float (*qp)[2 * kMaxDim], int n_heads, const uint16_t* k_cache, int64_t kv_width,
-    int64_t col, int64_t j, int64_t n_kv, int head_dim, float scale, float* scores, float* max) {
-  __m512 acc[R][P];
-  for (int r = 0; r < R; ++r)
-    for (int p = 0; p < P; ++p) acc[r][p] = _mm512_setzero_ps();
-  for (int c = 0; c < head_dim / 8; ++c) {
-    for (int r = 0; r < R; ++r) {
-      const __m512 k16 = BroadcastHalves(k_cache + (j + r) * kv_width + col + 8 * c);
-      for (int p = 0; p < P; ++p)
-        acc[r][p] = _mm512_fmadd_ps(_mm512_load_ps(qp[p] + c * 16), k16, acc[r][p]);
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int p = 0; p < P; ++p) {
-      const float s0 = HorizontalSum(_mm512_castps512_ps256(acc[r][p])) * scale;
-      scores[2 * p * n_kv + j + r] = s0;
-      max[2 * p] = s0 > max[2 * p] ? s0 : max[2 * p];
-      if (2 * p + 1 < n_heads) {
-        const float s1 = HorizontalSum(_mm512_extractf32x8_ps(acc[r][p], 1)) * scale;
-        scores[(2 * p + 1) * n_kv + j + r] = s1;
-        max[2 * p + 1] = s1 > max[2 * p + 1] ? s1 : max[2 * p + 1];
+// P.V, step 1: the product of position j goes to slot j % kSlots, each slot accumulating
+// fma(p_j, v_j, .) in order over its positions [0, n_pos) (weights of 0 add nothing and are
+// skipped). Slot rows of `stride` floats. Two slots and C chunks of 8 dims stay in registers
+// for a whole pass, so every cache line of V is read once.
+template <int kSlots, int C>
+BITJIT_AVX2 void SlotPass(const float* p, const uint16_t* v, int64_t kv_width, int64_t n_pos,
+                          int d0, int stride, float* slots) {
+  for (int s0 = 0; s0 < kSlots; s0 += 2) {
+    __m256 acc[2][C];
+    for (auto& a : acc)
+      for (auto& c : a) c = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n_pos; b += kSlots) {
+      for (int t = 0; t < 2; ++t) {
+        const int64_t j = b + s0 + t;
+        if (j >= n_pos || p[j] == 0.0f) continue;
+        const __m256 pj = _mm256_set1_ps(p[j]);
+        const uint16_t* vj = v + j * kv_width + d0;
+        for (int c = 0; c < C; ++c) acc[t][c] = _mm256_fmadd_ps(pj, Halves8(vj + 8 * c), acc[t][c]);
       }
     }
+    for (int t = 0; t < 2; ++t)
+      for (int c = 0; c < C; ++c)
+        _mm256_storeu_ps(slots + (s0 + t) * stride + d0 + 8 * c, acc[t][c]);
   }
 }
 
-// As AccumulateValuesAvx2 for P pairs over dims [d, d + 8C); zero weights masked per half.
-template <int P, int C>
-__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,f16c"))) inline void
-AccumulateValuesAvx512(const float* scores, int n_heads, const uint16_t* v_cache, int64_t kv_width,
-                       int64_t col, int64_t n_kv, int d, float* out, int head_dim) {
-  __m512 acc[P][C];
-  for (int p = 0; p < P; ++p)
-    for (int c = 0; c < C; ++c) acc[p][c] = _mm512_setzero_ps();
-  for (int64_t j = 0; j < n_kv; ++j) {
-    __mmask16 mask[P];
-    __m512 w[P];
-    bool any = false;
-    for (int p = 0; p < P; ++p) {
-      const float a = scores[2 * p * n_kv + j];
-      const float b = 2 * p + 1 < n_heads ? scores[(2 * p + 1) * n_kv + j] : 0.0f;
-      mask[p] = static_cast<__mmask16>((a != 0.0f ? 0x00ff : 0) | (b != 0.0f ? 0xff00 : 0));
-      w[p] = _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
-      any = any || mask[p] != 0;
-    }
-    if (!any) continue;
-    const uint16_t* vj = v_cache + j * kv_width + col + d;
-    for (int c = 0; c < C; ++c) {
-      const __m512 v16 = BroadcastHalves(vj + 8 * c);
-      for (int p = 0; p < P; ++p) acc[p][c] = _mm512_mask3_fmadd_ps(w[p], v16, acc[p][c], mask[p]);
-    }
-  }
-  for (int p = 0; p < P; ++p) {
-    for (int c = 0; c < C; ++c) {
-      _mm256_storeu_ps(out + 2 * p * head_dim + d + 8 * c, _mm512_castps512_ps256(acc[p][c]));
-      if (2 * p + 1 < n_heads)
-        _mm256_storeu_ps(out + (2 * p + 1) * head_dim + d + 8 * c,
-                         _mm512_extractf32x8_ps(acc[p][c], 1));
+template <int kSlots>
+BITJIT_AVX2 void AccumulateSlots(const float* p, const uint16_t* v, int64_t kv_width, int64_t n_pos,
+                                 int d, int stride, float* slots) {
+  int d0 = 0;
+  for (; d0 + 32 <= d; d0 += 32) SlotPass<kSlots, 4>(p, v, kv_width, n_pos, d0, stride, slots);
+  for (; d0 + 8 <= d; d0 += 8) SlotPass<kSlots, 1>(p, v, kv_width, n_pos, d0, stride, slots);
+  for (; d0 < d; ++d0) {  // head_dim % 8 (96 and 100 have none or 4)
+    for (int s = 0; s < kSlots; ++s) {
+      float acc = 0.0f;
+      for (int64_t j = s; j < n_pos; j += kSlots)
+        if (p[j] != 0.0f) acc = Fma(p[j], Half(v + j * kv_width + d0), acc);
+      slots[s * stride + d0] = acc;
     }
   }
 }
 
-template <int P>
-__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,f16c"))) void GroupAvx512(
-    const float* q, int n_heads, const uint16_t* k_cache, const uint16_t* v_cache, int64_t kv_width,
-    int64_t col, int64_t n_kv, int head_dim, bool round_q, bool round_p, float* scores,
-    float* out) {
-  // qp[pair][chunk] = [head 2p's 8 values | head 2p+1's].
-  alignas(64) float qp[P][2 * kMaxDim];
-  for (int p = 0; p < P; ++p) {
-    const int h0 = 2 * p, h1 = std::min(2 * p + 1, n_heads - 1);
-    for (int c = 0; c < head_dim / 8; ++c) {
-      CopyRoundedToHalf(q + h0 * head_dim + c * 8, 8, round_q, qp[p] + c * 16);
-      CopyRoundedToHalf(q + h1 * head_dim + c * 8, 8, round_q, qp[p] + c * 16 + 8);
-    }
+// P.V, step 2: the slots of each dim added as ggml (64: lanes l of the four accumulators as
+// (a0 + a2) + (a1 + a3), then the 16 lanes by halving) or tinyBLAS (16 lanes by halving).
+template <int kSlots>
+BITJIT_AVX2 inline __m256 SlotLane(const float* slots, int stride, int l, int i) {
+  const float* at = slots + i;
+  if (kSlots == kTinyBlasSlots) return _mm256_loadu_ps(at + l * stride);
+  return _mm256_add_ps(
+      _mm256_add_ps(_mm256_loadu_ps(at + l * stride), _mm256_loadu_ps(at + (32 + l) * stride)),
+      _mm256_add_ps(_mm256_loadu_ps(at + (16 + l) * stride),
+                    _mm256_loadu_ps(at + (48 + l) * stride)));
+}
+
+template <int kSlots>
+BITJIT_AVX2 void ReduceSlots(const float* slots, int stride, int d, float* r) {
+  const int d8 = d & ~7;
+  for (int i = 0; i < d8; i += 8) {
+    __m256 s[16];
+    for (int l = 0; l < 16; ++l) s[l] = SlotLane<kSlots>(slots, stride, l, i);
+    for (int w = 8; w >= 1; w /= 2)
+      for (int l = 0; l < w; ++l) s[l] = _mm256_add_ps(s[l], s[l + w]);
+    _mm256_storeu_ps(r + i, s[0]);
   }
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  float max[2 * P];
-  for (int h = 0; h < 2 * P; ++h) max[h] = -INFINITY;
-  constexpr int R = P >= 8 ? 1 : (8 + P - 1) / P;  // R * P >= 8 chains
-  int64_t j = 0;
-  for (; j + R <= n_kv; j += R)
-    ScoreRowsAvx512<P, R>(qp, n_heads, k_cache, kv_width, col, j, n_kv, head_dim, scale, scores,
-                          max);
-  for (; j < n_kv; ++j)
-    ScoreRowsAvx512<P, 1>(qp, n_heads, k_cache, kv_width, col, j, n_kv, head_dim, scale, scores,
-                          max);
-  for (int h = 0; h < n_heads; ++h) ref::SoftmaxScores(scores + h * n_kv, n_kv, max[h], round_p);
-  constexpr int C = 16 / P;  // P * C = 16 accumulators of the 32 zmm registers
-  int d = 0;
-  for (; d + 8 * C <= head_dim; d += 8 * C)
-    AccumulateValuesAvx512<P, C>(scores, n_heads, v_cache, kv_width, col, n_kv, d, out, head_dim);
-  for (; d < head_dim; d += 8)
-    AccumulateValuesAvx512<P, 1>(scores, n_heads, v_cache, kv_width, col, n_kv, d, out, head_dim);
+  for (int i = d8; i < d; ++i) {
+    float s[16];
+    for (int l = 0; l < 16; ++l) {
+      const float* at = slots + i;
+      s[l] = kSlots == kTinyBlasSlots ? at[l * stride]
+                                      : (at[l * stride] + at[(32 + l) * stride]) +
+                                            (at[(16 + l) * stride] + at[(48 + l) * stride]);
+    }
+    for (int w = 8; w >= 1; w /= 2)
+      for (int l = 0; l < w; ++l) s[l] = s[l] + s[l + w];
+    r[i] = s[0];
+  }
+}
+
+// ggml_vec_dot_f16's tail: after the reduced blocks, positions [first, n_kv) one by one in
+// double (products of two f16 values, exact in float).
+BITJIT_AVX2 void DoubleTail(const float* r, const float* p, const uint16_t* v, int64_t kv_width,
+                            int64_t first, int64_t n_kv, int d, float* out) {
+  int i = 0;
+  for (; i + 4 <= d; i += 4) {
+    __m256d sum = _mm256_cvtps_pd(_mm_loadu_ps(r + i));
+    for (int64_t j = first; j < n_kv; ++j) {
+      if (p[j] == 0.0f) continue;
+      const __m128 vj =
+          _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(v + j * kv_width + i)));
+      sum = _mm256_add_pd(sum, _mm256_cvtps_pd(_mm_mul_ps(_mm_set1_ps(p[j]), vj)));
+    }
+    _mm_storeu_ps(out + i, _mm256_cvtpd_ps(sum));
+  }
+  for (; i < d; ++i) {
+    double sum = r[i];
+    for (int64_t j = first; j < n_kv; ++j)
+      if (p[j] != 0.0f) sum += static_cast<double>(p[j] * Half(v + j * kv_width + i));
+    out[i] = static_cast<float>(sum);
+  }
+}
+
+int64_t ScoresFloats(int64_t n_ctx) {
+  return RoundUp(n_ctx, 64);
 }
 
 }  // namespace
 
-// Dispatch on the head count so that every loop bound is a constant and the accumulators
-// live in registers.
-void AttentionGroupF16Avx2(const float* q, int n_heads, const uint16_t* k_cache,
-                           const uint16_t* v_cache, int64_t kv_width, int64_t col, int64_t n_kv,
-                           int head_dim, bool round_q, bool round_p, float* scores, float* out) {
-  switch (n_heads) {
-#define BITJIT_GROUP_CASE(H)                                                                  \
-  case H:                                                                                     \
-    return GroupAvx2<H>(q, k_cache, v_cache, kv_width, col, n_kv, head_dim, round_q, round_p, \
-                        scores, out);
-    BITJIT_GROUP_CASE(1)
-    BITJIT_GROUP_CASE(2)
-    BITJIT_GROUP_CASE(3)
-    BITJIT_GROUP_CASE(4)
-    BITJIT_GROUP_CASE(5)
-    BITJIT_GROUP_CASE(6)
-    BITJIT_GROUP_CASE(7)
-    BITJIT_GROUP_CASE(8)
-#undef BITJIT_GROUP_CASE
-  }
-  Fail("attention kernel: ", n_heads, " heads per call (1..", kMaxHeads, ")");
+size_t AttentionScratchFloats(int head_dim, int64_t n_ctx) {
+  const int64_t stride = RoundUp(head_dim, 8);
+  return static_cast<size_t>(kMaxDim + ScoresFloats(n_ctx) + (kGgmlSlots + 1) * stride);
 }
 
-void AttentionGroupF16Avx512(const float* q, int n_heads, const uint16_t* k_cache,
-                             const uint16_t* v_cache, int64_t kv_width, int64_t col, int64_t n_kv,
-                             int head_dim, bool round_q, bool round_p, float* scores, float* out) {
-  switch ((n_heads + 1) / 2) {
-#define BITJIT_PAIRS_CASE(P)                                                                    \
-  case P:                                                                                       \
-    return GroupAvx512<P>(q, n_heads, k_cache, v_cache, kv_width, col, n_kv, head_dim, round_q, \
-                          round_p, scores, out);
-    BITJIT_PAIRS_CASE(1)
-    BITJIT_PAIRS_CASE(2)
-    BITJIT_PAIRS_CASE(3)
-    BITJIT_PAIRS_CASE(4)
-#undef BITJIT_PAIRS_CASE
+BITJIT_AVX2 void AttentionHeadF16Avx2(const float* q, const uint16_t* k_cache,
+                                      const uint16_t* v_cache, int64_t kv_width, int64_t col,
+                                      int64_t n_kv, int head_dim, bool round_q, bool round_p,
+                                      float* scratch, float* out) {
+  if (head_dim <= 0 || head_dim > kMaxDim)
+    Fail("attention kernel: head_dim ", head_dim, " (1..512)");
+  const int d = head_dim, stride = static_cast<int>(RoundUp(d, 8));
+  float* qv = scratch;
+  float* scores = qv + kMaxDim;
+  float* slots = scores + ScoresFloats(n_kv);
+  float* reduced = slots + kGgmlSlots * stride;
+
+  PrepareQuery(q, d, round_q, qv);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  float max = -INFINITY;
+  const uint16_t* k = k_cache + col;
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const float s =
+        (round_q ? DotGgml(qv, k + j * kv_width, d) : DotTinyBlas(qv, k + j * kv_width, d)) * scale;
+    scores[j] = s;
+    max = s > max ? s : max;
   }
-  Fail("attention kernel: ", n_heads, " heads per call (1..", kMaxHeads, ")");
+  Softmax(scores, n_kv, max, round_p);
+
+  const uint16_t* v = v_cache + col;
+  if (!round_p) {  // tinyBLAS over the n_kv positions (the padding's zeros add nothing)
+    AccumulateSlots<kTinyBlasSlots>(scores, v, kv_width, n_kv, d, stride, slots);
+    ReduceSlots<kTinyBlasSlots>(slots, stride, d, out);
+    return;
+  }
+  // ggml_vec_dot_f16 over llama.cpp's padded cells: whole blocks of 64 through the slots, the
+  // rest in double.
+  const int64_t blocked = ref::GgmlPaddedKv(n_kv) & ~int64_t{kGgmlSlots - 1};
+  const int64_t slotted = std::min(blocked, n_kv);
+  if (slotted > 0) {
+    AccumulateSlots<kGgmlSlots>(scores, v, kv_width, slotted, d, stride, slots);
+    ReduceSlots<kGgmlSlots>(slots, stride, d, reduced);
+  } else {
+    for (int i = 0; i < d; ++i) reduced[i] = 0.0f;  // no whole block: the reduction is +0
+  }
+  DoubleTail(reduced, scores, v, kv_width, blocked, n_kv, d, out);
 }
 
 }  // namespace bitjit::kernels

@@ -1,29 +1,28 @@
-// Attention against an f16 KV cache, the compiled path's kernels: the query heads of one kv
-// group (grouped-query attention), one or several, on AVX2 + F16C + FMA or on AVX-512 with two
-// heads per register, all with the same results. Same roundings as ref::AttentionRowF16Cache
-// (q to f16 when asked, float softmax with a double sum, softmax output to f16 when asked);
-// float sums in 8 lanes. Scores take several key rows at a time (independent FMA chains) and
-// the output stays in registers over all value rows, blocked by dims; neither changes any
-// lane's order of operations (tests/attention_f16_test.cc checks it against a model of it).
+// Attention against an f16 KV cache, the compiled path's kernel: one query head on AVX2 + F16C
+// + FMA (which every x86 CPU with AVX-512 also runs), any head_dim up to 512.
+//
+// It computes exactly what ref::AttentionRowF16Cache computes, bit for bit: bitnet.cpp's
+// roundings (q to f16 when asked, softmax output to f16 when asked) and its order of
+// additions (codegen/ref/ggml_float_order.h): KQ as ggml_vec_dot_f16 (4 x 16 lanes over blocks
+// of 64, a double tail) or, for an f32 q, as tinyBLAS (16 lanes); ggml's softmax with its
+// polynomial expf; P.V as ggml_vec_dot_f16 over llama.cpp's padded cells (decode) or as
+// tinyBLAS. The lanes of those sums are kept in separate registers or slots; what varies is
+// only which of them are computed together (tests/attention_f16_test.cc checks equality).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace bitjit::kernels {
 
-// n_heads (1..8) query heads that share one kv head: q and out hold the heads one after
-// another (n_heads x head_dim floats); k_cache/v_cache: rows of kv_width halves, the group's
-// kv head at column offset `col`; n_kv positions; scores: n_heads x n_kv floats of scratch.
-// head_dim must be a multiple of 8 (at most 512). Each K and V row is converted from f16 once
-// for the whole group, and each head's result is bit-identical to a call with that head alone.
-void AttentionGroupF16Avx2(const float* q, int n_heads, const uint16_t* k_cache,
-                           const uint16_t* v_cache, int64_t kv_width, int64_t col, int64_t n_kv,
-                           int head_dim, bool round_q, bool round_p, float* scores, float* out);
+// Floats of scratch one call needs for a cache of n_ctx positions.
+size_t AttentionScratchFloats(int head_dim, int64_t n_ctx);
 
-// The same on AVX-512 (F + DQ + VL), bit-identical to it: two heads per zmm, one in each
-// 8-lane half, so every half repeats the AVX2 kernel's FMAs for its head.
-void AttentionGroupF16Avx512(const float* q, int n_heads, const uint16_t* k_cache,
-                             const uint16_t* v_cache, int64_t kv_width, int64_t col, int64_t n_kv,
-                             int head_dim, bool round_q, bool round_p, float* scores, float* out);
+// q: head_dim floats; k_cache/v_cache: rows of kv_width halves, this head's kv head at column
+// offset `col`; n_kv positions; scratch: AttentionScratchFloats(head_dim, n_kv or more) floats;
+// out: head_dim floats.
+void AttentionHeadF16Avx2(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                          int64_t kv_width, int64_t col, int64_t n_kv, int head_dim, bool round_q,
+                          bool round_p, float* scratch, float* out);
 
 }  // namespace bitjit::kernels
