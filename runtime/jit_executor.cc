@@ -281,9 +281,18 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
         const int64_t width = n.result()->shape[1];
         std::memcpy(out, F(ops[0]), T * width * sizeof(float));
         const auto* pos = static_cast<const int32_t*>(m.ptr[ops[1]->id]);
+        const bool bitnet = n.attrs.numerics == ir::Numerics::kBitnet;
+        if (n.attrs.head_dim > 512) Fail("rope: head_dim ", n.attrs.head_dim, " (at most 512)");
         pool_.ParallelFor(T, [&](int64_t t, int) {
-          ref::RopeNeox(out + t * width, 1, n.attrs.n_head, n.attrs.head_dim, pos + t,
-                        n.attrs.rope_base, n.attrs.numerics == ir::Numerics::kBitnet);
+          float cos_t[256], sin_t[256];  // head_dim <= 512 (the attention kernel's bound)
+          ref::RopeAngles(pos[t], n.attrs.head_dim, n.attrs.rope_base, bitnet, cos_t, sin_t);
+          if (bitnet) {
+            kernels::RopeNeoxRotateAvx2(out + t * width, n.attrs.n_head, n.attrs.head_dim, cos_t,
+                                        sin_t);
+          } else {
+            ref::RopeNeoxRotate(out + t * width, n.attrs.n_head, n.attrs.head_dim, cos_t, sin_t,
+                                false);
+          }
         });
         break;
       }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codegen/cpu_features.h"
+#include "codegen/ref/ref_kernels.h"
 #include "ir/base/half.h"
 #include "runtime/kernels/elementwise_avx2.h"
 
@@ -77,6 +78,28 @@ TEST(FloatsToHalvesF16c, MatchesFloatToHalfForEveryKindOfValue) {
     FloatsToHalvesF16c(x.data(), n, got.data());
     for (int64_t i = 0; i < n; ++i)
       ASSERT_EQ(got[i], FloatToHalf(x[i])) << "value " << x[i] << " bits " << Bits(x[i]);
+  }
+}
+
+TEST(RopeNeoxRotateAvx2, IsBitIdenticalToTheReferenceRotation) {
+  if (!codegen::IsaSupported(codegen::Isa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (int head_dim : {8, 16, 64, 96, 100, 128, 256}) {
+    for (int32_t pos : {0, 1, 7, 1000, 4095}) {
+      const int n_head = 3;
+      std::vector<float> cos_t(head_dim / 2), sin_t(head_dim / 2);
+      ref::RopeAngles(pos, head_dim, 500000.0f, /*bitnet_numerics=*/true, cos_t.data(),
+                      sin_t.data());
+      std::vector<float> x(n_head * head_dim);
+      for (float& v : x) v = normal(rng);
+      std::vector<float> want = x, got = x;
+      ref::RopeNeoxRotate(want.data(), n_head, head_dim, cos_t.data(), sin_t.data(), true);
+      RopeNeoxRotateAvx2(got.data(), n_head, head_dim, cos_t.data(), sin_t.data());
+      for (size_t i = 0; i < x.size(); ++i)
+        ASSERT_EQ(Bits(got[i]), Bits(want[i]))
+            << "head_dim " << head_dim << " pos " << pos << " " << i;
+    }
   }
 }
 

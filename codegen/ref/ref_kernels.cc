@@ -50,47 +50,55 @@ void TernaryEpilogue(const int32_t* dot, const float* act_scale, float weight_sc
       y[t * n_rows + r] = static_cast<float>(dot[t * n_rows + r]) / act_scale[t] * weight_scale;
 }
 
-void RopeNeox(float* x, int64_t rows, int n_head, int head_dim, const int32_t* positions,
-              float base, bool bitnet_numerics) {
+void RopeAngles(int32_t position, int head_dim, float base, bool bitnet_numerics, float* cos_t,
+                float* sin_t) {
   const int half = head_dim / 2;
-  const float theta_scale = std::pow(base, -2.0f / static_cast<float>(head_dim));
-  float* cos_t = new float[half];
-  float* sin_t = new float[half];
-  for (int64_t r = 0; r < rows; ++r) {
-    if (bitnet_numerics) {
-      float theta = static_cast<float>(positions[r]);
-      for (int i = 0; i < half; ++i) {
-        cos_t[i] = std::cos(theta);
-        sin_t[i] = std::sin(theta);
-        theta *= theta_scale;
-      }
-    } else {
-      for (int i = 0; i < half; ++i) {
-        const double theta =
-            positions[r] * std::pow(static_cast<double>(base), -2.0 * i / head_dim);
-        cos_t[i] = static_cast<float>(std::cos(theta));
-        sin_t[i] = static_cast<float>(std::sin(theta));
-      }
+  if (bitnet_numerics) {
+    const float theta_scale = std::pow(base, -2.0f / static_cast<float>(head_dim));
+    float theta = static_cast<float>(position);
+    for (int i = 0; i < half; ++i) {
+      cos_t[i] = std::cos(theta);
+      sin_t[i] = std::sin(theta);
+      theta *= theta_scale;
     }
-    for (int h = 0; h < n_head; ++h) {
-      float* v = x + (r * n_head + h) * head_dim;
-      for (int i = 0; i < half; ++i) {
-        const float x0 = v[i], x1 = v[i + half];
-        // bitnet.cpp's build (clang, FMA) contracts each expression into one fused
-        // multiply-add: x0*c - x1*s becomes fma(x0, c, -(x1*s)) and x0*s + x1*c becomes
-        // fma(x0, s, x1*c). Plain products round once more and flip later f16 roundings.
-        if (bitnet_numerics) {
-          v[i] = std::fma(x0, cos_t[i], -(x1 * sin_t[i]));
-          v[i + half] = std::fma(x0, sin_t[i], x1 * cos_t[i]);
-        } else {
-          v[i] = x0 * cos_t[i] - x1 * sin_t[i];
-          v[i + half] = x0 * sin_t[i] + x1 * cos_t[i];
-        }
+  } else {
+    for (int i = 0; i < half; ++i) {
+      const double theta = position * std::pow(static_cast<double>(base), -2.0 * i / head_dim);
+      cos_t[i] = static_cast<float>(std::cos(theta));
+      sin_t[i] = static_cast<float>(std::sin(theta));
+    }
+  }
+}
+
+void RopeNeoxRotate(float* x, int n_head, int head_dim, const float* cos_t, const float* sin_t,
+                    bool bitnet_numerics) {
+  const int half = head_dim / 2;
+  for (int h = 0; h < n_head; ++h) {
+    float* v = x + int64_t{h} * head_dim;
+    for (int i = 0; i < half; ++i) {
+      const float x0 = v[i], x1 = v[i + half];
+      // bitnet.cpp's build (clang, FMA) contracts each expression into one fused multiply-
+      // add: x0*c - x1*s becomes fma(x0, c, -(x1*s)) and x0*s + x1*c becomes fma(x0, s, x1*c).
+      // Plain products round once more and flip later f16 roundings.
+      if (bitnet_numerics) {
+        v[i] = std::fma(x0, cos_t[i], -(x1 * sin_t[i]));
+        v[i + half] = std::fma(x0, sin_t[i], x1 * cos_t[i]);
+      } else {
+        v[i] = x0 * cos_t[i] - x1 * sin_t[i];
+        v[i + half] = x0 * sin_t[i] + x1 * cos_t[i];
       }
     }
   }
-  delete[] cos_t;
-  delete[] sin_t;
+}
+
+void RopeNeox(float* x, int64_t rows, int n_head, int head_dim, const int32_t* positions,
+              float base, bool bitnet_numerics) {
+  std::vector<float> cos_t(head_dim / 2), sin_t(head_dim / 2);
+  for (int64_t r = 0; r < rows; ++r) {
+    RopeAngles(positions[r], head_dim, base, bitnet_numerics, cos_t.data(), sin_t.data());
+    RopeNeoxRotate(x + r * n_head * head_dim, n_head, head_dim, cos_t.data(), sin_t.data(),
+                   bitnet_numerics);
+  }
 }
 
 void EmbeddingRowF16(const uint16_t* table, int64_t n, int64_t row, float* out) {

@@ -28,6 +28,12 @@ void TernaryEpilogue(const int32_t* dot, const float* act_scale, float weight_sc
 // build does (fma(x0, cos, -(x1 sin)), fma(x0, sin, x1 cos)).
 void RopeNeox(float* x, int64_t rows, int n_head, int head_dim, const int32_t* positions,
               float base, bool bitnet_numerics);
+// RopeNeox's halves: the head_dim / 2 angles' cos and sin of one position, and the rotation of
+// one row of n_head heads by them.
+void RopeAngles(int32_t position, int head_dim, float base, bool bitnet_numerics, float* cos_t,
+                float* sin_t);
+void RopeNeoxRotate(float* x, int n_head, int head_dim, const float* cos_t, const float* sin_t,
+                    bool bitnet_numerics);
 
 // One row of an embedding table as f32.
 void EmbeddingRowF16(const uint16_t* table, int64_t n, int64_t row, float* out);

@@ -31,4 +31,26 @@ __attribute__((target("avx2,f16c"))) void FloatsToHalvesF16c(const float* x, int
   for (; i < n; ++i) out[i] = FloatToHalf(x[i]);
 }
 
+__attribute__((target("avx2,fma"))) void RopeNeoxRotateAvx2(float* x, int n_head, int head_dim,
+                                                            const float* cos_t,
+                                                            const float* sin_t) {
+  const int half = head_dim / 2;
+  for (int h = 0; h < n_head; ++h) {
+    float* v = x + int64_t{h} * head_dim;
+    int i = 0;
+    for (; i + 8 <= half; i += 8) {
+      const __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + i + half);
+      const __m256 c = _mm256_loadu_ps(cos_t + i), s = _mm256_loadu_ps(sin_t + i);
+      _mm256_storeu_ps(v + i, _mm256_fmsub_ps(x0, c, _mm256_mul_ps(x1, s)));
+      _mm256_storeu_ps(v + i + half, _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c)));
+    }
+    for (; i < half; ++i) {  // head_dim % 16 (e.g. 100 and 96 have 2 and 0 pairs of 8 left)
+      const __m128 x0 = _mm_set_ss(v[i]), x1 = _mm_set_ss(v[i + half]);
+      const __m128 c = _mm_set_ss(cos_t[i]), s = _mm_set_ss(sin_t[i]);
+      v[i] = _mm_cvtss_f32(_mm_fmsub_ss(x0, c, _mm_mul_ss(x1, s)));
+      v[i + half] = _mm_cvtss_f32(_mm_fmadd_ss(x0, s, _mm_mul_ss(x1, c)));
+    }
+  }
+}
+
 }  // namespace bitjit::kernels

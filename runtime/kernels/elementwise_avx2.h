@@ -15,4 +15,8 @@ void ReluSqrMulAvx2(float* gate, const float* up, int64_t n);
 // quieting and subnormals as ir/base/half.h): writing K and V rows into the f16 cache.
 void FloatsToHalvesF16c(const float* x, int64_t n, uint16_t* out);
 
+// ref::RopeNeoxRotate with bitnet numerics, bit-identical (the same fused multiply-adds, 8
+// pairs at a time): one row of n_head heads rotated by one position's angles.
+void RopeNeoxRotateAvx2(float* x, int n_head, int head_dim, const float* cos_t, const float* sin_t);
+
 }  // namespace bitjit::kernels
