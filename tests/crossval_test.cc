@@ -90,6 +90,11 @@ TEST_P(CrossvalGolden, PassesAgainstItsOwnModel) {
 INSTANTIATE_TEST_SUITE_P(Cases, CrossvalGolden, ::testing::ValuesIn(testing::GoldenCaseNames()),
                          [](const auto& info) { return testing::TestName(info.param); });
 
+TEST(Crossval, EveryGoldenMoreCaseIsRunOrListedAsNotYetRun) {
+  EXPECT_TRUE(testing::UnlistedMoreCases().empty())
+      << "a golden-more case is neither run nor listed: " << testing::UnlistedMoreCases()[0];
+}
+
 TEST(Crossval, WrongModelWithTheSameVocabularyFailsRuleC) {
   // tiny and e128-h1 both have 512 tokens; their weights differ.
   const testing::GoldenCase c = testing::LoadGoldenCase("tiny");
