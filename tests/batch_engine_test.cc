@@ -12,7 +12,7 @@ namespace {
 TEST(BatchEngine, BatchedStepsEqualSolitaryRuns) {
   for (const char* name : {"tiny", "e128-h1"}) {
     SCOPED_TRACE(name);
-    auto model = Model::Load(testing::SharedDir() + "/golden/" + name + "/model.gguf");
+    auto model = Model::Load(testing::GoldenModelPath(name));
     const std::vector<std::vector<int32_t>> prompts = {{5, 77, 120, 3}, {9}, {300, 2, 44, 61, 8, 19}};
     const std::vector<int32_t> feed = {11, 42, 7};
     // Alone: prompt, then three decode steps.

@@ -34,7 +34,7 @@ TEST(ActivationQuantization, ScaleFromDoubleMaxAndFloorOfTinyRows) {
 // equals a plain integer product over those decoded weights.
 TEST(TernaryMatmul, GoldenWeightsDecodeToTernaryAndDotsAreExact) {
   for (const auto& name : testing::GoldenCaseNames()) {
-    auto f = gguf::GgufFile::Open(testing::SharedDir() + "/golden/" + name + "/model.gguf");
+    auto f = gguf::GgufFile::Open(testing::GoldenModelPath(name));
     const auto* t = f->FindTensor("blk.0.ffn_down.weight");
     ASSERT_NE(t, nullptr);
     const int64_t k = static_cast<int64_t>(t->ne[0]), n = static_cast<int64_t>(t->ne[1]);

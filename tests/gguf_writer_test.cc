@@ -199,7 +199,7 @@ TEST(GgufWriter, RejectsBadDeclarations) {
 TEST(GgufWriter, ReproducesGoldenFilesByteForByte) {
   for (const std::string& name : testing::GoldenCaseNames()) {
     SCOPED_TRACE(name);
-    auto f = gguf::GgufFile::Open(testing::SharedDir() + "/golden/" + name + "/model.gguf");
+    auto f = gguf::GgufFile::Open(testing::GoldenModelPath(name));
     GgufWriter w(f->version());
     for (const gguf::KeyValue& kv : f->kvs()) ASSERT_TRUE(w.CopyKv(*f, kv.key));
     for (const gguf::TensorInfo& t : f->tensors()) {

@@ -119,7 +119,7 @@ TEST(I2sCodec, GoldenModelsRoundTrip) {
   ASSERT_GE(cases.size(), 4u);
   size_t checked = 0;
   for (const std::string& name : cases) {
-    auto file = gguf::GgufFile::Open(testing::SharedDir() + "/golden/" + name + "/model.gguf");
+    auto file = gguf::GgufFile::Open(testing::GoldenModelPath(name));
     for (const gguf::TensorInfo& t : file->tensors()) {
       if (t.ggml_type() != gguf::GgmlType::kI2_S) continue;
       SCOPED_TRACE(name + " " + std::string(t.name));

@@ -358,7 +358,7 @@ INSTANTIATE_TEST_SUITE_P(Isas, LmHeadKernelTest, ::testing::ValuesIn(testing::kA
 using testing::ExpectError;
 
 std::string Golden(const std::string& name) {
-  return testing::SharedDir() + "/golden/" + name + "/model.gguf";
+  return testing::GoldenModelPath(name);
 }
 
 ModelOptions WithLmHead(const std::string& lm_head, const std::string& isa = "") {
@@ -463,7 +463,8 @@ TEST(LmHeadGolden, DeviationFromBitnetCppAndFromTheDefaultIsSmall) {
         model = Model::Load(c.model_path, WithLmHead(lm));
       } catch (const Error& e) {
         std::printf("| %s | %s | n/a (%s) | | | |\n", name.c_str(), lm, e.what());
-        EXPECT_TRUE(std::string(lm) == "q6_k" && name == "e128-h1") << e.what();
+        // Q6_K super-blocks are 256 values: e128-h1 (128) and mha-hd100 (3200) cannot have one.
+        EXPECT_TRUE(std::string(lm) == "q6_k" && c.n_embd % 256 != 0) << e.what();
         continue;
       }
       const auto steps = StepLogits(*model, c);

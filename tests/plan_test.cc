@@ -18,7 +18,7 @@ namespace bitjit {
 namespace {
 
 std::string Golden(const std::string& name) {
-  return testing::SharedDir() + "/golden/" + name + "/model.gguf";
+  return testing::GoldenModelPath(name);
 }
 
 std::vector<float> StepLogits(const Model& model) {

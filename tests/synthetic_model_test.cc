@@ -31,7 +31,7 @@ std::vector<uint8_t> Synthesize(const synth::SynthConfig& config) {
 }
 
 std::unique_ptr<gguf::GgufFile> OpenGolden(const std::string& name) {
-  return gguf::GgufFile::Open(testing::SharedDir() + "/golden/" + name + "/model.gguf");
+  return gguf::GgufFile::Open(testing::GoldenModelPath(name));
 }
 
 // The synthetic model with a golden model's dims.
@@ -45,6 +45,7 @@ synth::SynthConfig ConfigLike(const gguf::GgufFile& golden) {
   c.n_head_kv = g.n_head_kv;
   c.n_vocab = g.n_vocab;
   c.n_ctx = g.n_ctx_train;
+  c.rope_base = g.rope_base;
   c.seed = 42;
   return c;
 }

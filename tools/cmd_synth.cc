@@ -40,6 +40,8 @@ DashedFlag<int64_t> n_head_flag("n-head", "attention heads, dividing n-embd (uns
 DashedFlag<int64_t> n_head_kv_flag("n-head-kv", "KV heads, dividing n-head (unset: the preset's)");
 DashedFlag<int64_t> n_vocab_flag("n-vocab", "vocabulary size, at least 264 (unset: the preset's)");
 DashedFlag<int64_t> n_ctx_flag("n-ctx", "the context_length key (unset: the preset's)");
+DashedFlag<double> rope_base_flag("rope-freq-base",
+                                  "the rope.freq_base key (unset: the preset's, 500000)", 0.0);
 
 // Applies an integer flag only when it was given on the command line, so that "--n-embd 0"
 // is an error rather than "the preset's value".
@@ -62,6 +64,9 @@ int RunSynth(const Args& args) {
   Override("n-head-kv", n_head_kv_flag.value, &config.n_head_kv);
   Override("n-vocab", n_vocab_flag.value, &config.n_vocab);
   Override("n-ctx", n_ctx_flag.value, &config.n_ctx);
+  gflags::CommandLineFlagInfo rope_info;
+  if (gflags::GetCommandLineFlagInfo("rope-freq-base", &rope_info) && !rope_info.is_default)
+    config.rope_base = rope_base_flag.value;
   synth::Validate(config);  // before creating the output file
 
   gguf::FileSink sink(FLAGS_o);
@@ -86,7 +91,7 @@ int RunSynth(const Args& args) {
 BITJIT_COMMAND(synth, "synth", "write a random bitnet-b1.58 model in bitnet.cpp's layout",
                "-o OUT.gguf [--preset tiny|2b4t] [--seed S] [--n-embd N ...] [--vocab-from V.gguf]",
                {"o", "seed", "preset", "vocab-from", "n-embd", "n-ff", "n-layer", "n-head",
-                "n-head-kv", "n-vocab", "n-ctx"},
+                "n-head-kv", "n-vocab", "n-ctx", "rope-freq-base"},
                RunSynth);
 
 }  // namespace bitjit::cli

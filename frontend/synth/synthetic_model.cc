@@ -162,7 +162,7 @@ void AddKeys(gguf::GgufWriter& w, const SynthConfig& c, const TokenizerKeys& tok
   w.AddKv(a + "attention.head_count_kv", u32(c.n_head_kv));
   tok.AddBos(w);
   w.AddKv(a + "attention.layer_norm_rms_epsilon", KvValue::F32(1e-5f));
-  w.AddKv(a + "rope.freq_base", KvValue::F32(500000.0f));
+  w.AddKv(a + "rope.freq_base", KvValue::F32(static_cast<float>(c.rope_base)));
   w.AddKv("general.file_type", KvValue::U32(40));  // mostly I2_S
   tok.AddVocab(w);
   w.AddKv("general.quantization_version", KvValue::U32(2));
@@ -319,6 +319,9 @@ void Validate(const SynthConfig& c) {
   range("n-head", c.n_head, c.n_embd);
   range("n-head-kv", c.n_head_kv, c.n_head);
   range("n-ctx", c.n_ctx, kMaxCtx);
+  if (!(c.rope_base > 1.0 && c.rope_base < 1e12)) {
+    Fail("--rope-freq-base ", c.rope_base, " is out of range (above 1, below 1e12)");
+  }
   if (!c.vocab_from.empty() && c.n_vocab == 0) {
     // the size comes from the vocabulary file
   } else if (c.n_vocab < kMinVocab || c.n_vocab > kMaxVocab) {

@@ -23,6 +23,7 @@ struct SynthConfig {
   // With vocab_from set, 0 means "the vocabulary file's size" (any other value must equal it).
   int64_t n_vocab = 512;
   int64_t n_ctx = 256;
+  double rope_base = 500000.0;  // rope.freq_base (1bitLLM's bitnet_b1_58 models use 10000)
   uint64_t seed = 0;
   // A GGUF whose tokenizer keys are copied; empty for the built-in byte-level BPE vocabulary.
   std::string vocab_from;

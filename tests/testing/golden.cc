@@ -36,6 +36,8 @@ std::string CaseDir(const std::string& name) {
 
 }  // namespace
 
+std::string GoldenModelPath(const std::string& name) { return CaseDir(name) + "/model.gguf"; }
+
 std::vector<std::string> GoldenCaseNames() {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(SharedDir() + "/golden"))
@@ -101,6 +103,7 @@ GoldenCase LoadGoldenCase(const std::string& name) {
   c.prompt_ids = j["prompt_ids"].get<std::vector<int32_t>>();
   c.greedy_ids = j["greedy_ids"].get<std::vector<int32_t>>();
   c.n_vocab = j["dims"]["n_vocab"].get<int64_t>();
+  c.n_embd = j["dims"]["n_embd"].get<int64_t>();
   c.model_path = c.dir + "/" + j["files"]["model"].get<std::string>();
   c.step_logits = ReadF32File(c.dir + "/" + j["files"]["step_logits"].get<std::string>());
   c.prompt_logits = ReadF32File(c.dir + "/" + j["files"]["prompt_logits"].get<std::string>());

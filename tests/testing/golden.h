@@ -11,6 +11,8 @@ namespace bitjit::testing {
 std::string SharedDir();
 // Names of the case folders under golden/ and of the golden-more/ cases the engine runs, sorted.
 std::vector<std::string> GoldenCaseNames();
+// A case's model.gguf, in whichever folder the case is.
+std::string GoldenModelPath(const std::string& name);
 // golden-more/ folders that testing/golden.cc neither runs nor lists as not yet run (a test
 // keeps this empty).
 std::vector<std::string> UnlistedMoreCases();
@@ -18,7 +20,7 @@ std::vector<std::string> UnlistedMoreCases();
 struct GoldenCase {
   std::string name, dir, prompt, model_path;
   std::vector<int32_t> prompt_ids, greedy_ids;
-  int64_t n_vocab = 0;
+  int64_t n_vocab = 0, n_embd = 0;
   std::vector<float> step_logits;    // [n_steps][n_vocab]
   std::vector<float> prompt_logits;  // [n_prompt][n_vocab]
 };
