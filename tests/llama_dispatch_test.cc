@@ -73,16 +73,5 @@ TEST(LlamaDispatch, BitjitsOwnFlagsStayUnknownToPersonalitiesAndBack) {
   EXPECT_NE(p.err.find("unknown flag '--json' for 'llama-cli'"), std::string::npos) << p.err;
 }
 
-TEST(LlamaDispatch, QuantizeRefusesInOneLine) {
-  const auto r = RunProgram(BinProgram("llama-quantize"),
-                            {"--token-embedding-type", "f16", "in.gguf", "out.gguf", "I2_S", "1"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find("not implemented"), std::string::npos) << r.err;
-  const auto plain = RunProgram(BinProgram("llama-quantize"), {"in.gguf", "out.gguf", "I2_S"});
-  EXPECT_EQ(plain.exit_code, 2);
-  EXPECT_EQ(std::count(plain.err.begin(), plain.err.end(), '\n'), 1) << plain.err;
-}
-
 }  // namespace
 }  // namespace bitjit
