@@ -164,6 +164,14 @@ TEST_F(LlamaBench, BadListsAndFormatsAreOneLineErrors) {
   }
 }
 
+TEST_F(LlamaBench, SeveralModelsByListAndRepetition) {
+  const std::string m = SynthTinyModel();
+  const CliResult r = Bench(
+      {"-m", m + "," + m, "-m", m, "-p", "4", "-n", "0", "-r", "1", "-t", "1", "-o", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
+}
+
 TEST_F(LlamaBench, FlashAttentionListAddsTheFaColumn) {
   const CliResult r =
       Bench({"-m", SynthTinyModel(), "-p", "4", "-n", "0", "-r", "1", "-t", "1", "-fa", "0,1"});

@@ -75,6 +75,20 @@ std::vector<std::pair<int, int>> PromptGenPairs() {
   return pairs;
 }
 
+// -m may repeat and, as in llama-bench, take a comma-separated list.
+std::vector<std::string> ModelPaths() {
+  if (FLAGS_m.empty()) return {ModelPathFromFlags()};
+  std::vector<std::string> paths;
+  for (const std::string& line : Lines(FLAGS_m)) {
+    std::stringstream in(line);
+    for (std::string path; std::getline(in, path, ',');) {
+      if (path.empty()) Fail("-m: an empty model path");
+      paths.push_back(path);
+    }
+  }
+  return paths;
+}
+
 double Mean(const std::vector<double>& v) {
   double sum = 0;
   for (double x : v) sum += x;
@@ -259,8 +273,7 @@ int RunLlamaBench(const Args& args) {
                    ngl);
     }
   }
-  const std::vector<std::string> models =
-      FLAGS_m.empty() ? std::vector<std::string>{ModelPathFromFlags()} : Lines(FLAGS_m);
+  const std::vector<std::string> models = ModelPaths();
 
   std::vector<Test> tests;
   std::vector<size_t> model_of;
