@@ -1,5 +1,6 @@
 #include "runtime/generate.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "ir/base/error.h"
@@ -30,7 +31,12 @@ GenerateResult Generate(Session& session, std::span<const int32_t> prompt,
 
   std::vector<float> logits;
   auto start = std::chrono::steady_clock::now();
-  session.Eval(prompt, /*all_rows=*/false, &logits);
+  if (params.n_batch < 0) Fail("the prompt batch size must not be negative");
+  const size_t batch = params.n_batch > 0 ? static_cast<size_t>(params.n_batch) : prompt.size();
+  for (size_t at = 0; at < prompt.size(); at += batch) {
+    session.Eval(prompt.subspan(at, std::min(batch, prompt.size() - at)), /*all_rows=*/false,
+                 &logits);
+  }
   result.prompt_seconds = Seconds(start);
   start = std::chrono::steady_clock::now();
   for (int i = 0; i < params.n_predict; ++i) {

@@ -14,8 +14,11 @@
 namespace bitjit {
 
 struct GenerateParams {
-  int n_predict = 64;      // tokens to generate (at most)
-  bool ignore_eos = false; // keep going past EOS/EOT
+  int n_predict = 64;       // tokens to generate (at most)
+  bool ignore_eos = false;  // keep going past EOS/EOT
+  // Prompt tokens per evaluation (llama.cpp's -b/-ub); 0 = the whole prompt in one batch.
+  // bitnet.cpp's scripts pass -b 1, which evaluates the prompt token by token.
+  int n_batch = 0;
   SamplerParams sampler;
 };
 

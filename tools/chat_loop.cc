@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -11,8 +12,19 @@
 
 namespace bitjit::cli {
 
+bool StopArrived(std::string_view text, size_t new_bytes, const std::vector<std::string>& stops) {
+  for (const std::string& s : stops) {
+    if (s.empty() || s.size() > text.size()) continue;
+    // Where an occurrence ending in the new bytes can start.
+    const size_t old_end = text.size() - std::min(new_bytes, text.size());
+    const size_t from = old_end >= s.size() - 1 ? old_end - (s.size() - 1) : 0;
+    if (text.find(s, from) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 int RunChat(const Model& model, const GenerateParams& params, const std::string& system,
-            int64_t n_ctx) {
+            int64_t n_ctx, const std::vector<std::string>& reverse_prompts) {
   const Tokenizer& tok = model.tokenizer();
   Session session(model, n_ctx);
   const bool interactive = isatty(STDIN_FILENO);
@@ -54,12 +66,14 @@ int RunChat(const Model& model, const GenerateParams& params, const std::string&
       continue;
     }
     p.n_predict = static_cast<int>(std::min<int64_t>(params.n_predict, room));
+    std::string reply;
     const GenerateResult r = Generate(session, turn, p, [&](int32_t id, std::span<const float>) {
       if (tok.IsEndOfGeneration(id)) return true;
       const std::string piece = decoder.Push(id);
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
-      return true;
+      reply += piece;
+      return !StopArrived(reply, piece.size(), reverse_prompts);
     });
     const std::string tail = decoder.Flush();
     std::fwrite(tail.data(), 1, tail.size(), stdout);

@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -21,6 +20,7 @@
 #include "runtime/lm_head/lm_head_type.h"
 #include "runtime/memory_bandwidth.h"
 #include "runtime/thread_pool.h"
+#include "tools/bench_timing.h"
 #include "tools/command.h"
 #include "tools/flags.h"
 #include "tools/id_list.h"
@@ -136,10 +136,6 @@ std::vector<Row> Interleaved(const std::vector<Variant>& variants, const std::st
   return rows;
 }
 
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
 int RunBench(const Args& args) {
   if (!args.positional.empty()) Fail("bench takes no arguments (got '", args.positional[0], "')");
   if (FLAGS_r < 1) Fail("-r must be at least 1");
@@ -164,9 +160,7 @@ int RunBench(const Args& args) {
   for (int32_t t : threads) {
     for (int32_t p : prompts) {
       add(Interleaved(variants, "pp" + std::to_string(p), t, p, [&](Session& s) {
-        const auto t0 = std::chrono::steady_clock::now();
-        s.Eval(std::span(tokens.data(), p), false, &logits);
-        return p / Seconds(t0);
+        return p / TimePrompt(s, std::span(tokens.data(), p), /*n_batch=*/0);
       }));
     }
     for (int32_t n : gens) {
@@ -177,9 +171,7 @@ int RunBench(const Args& args) {
       std::vector<Row> group =
           Interleaved(variants, "tg" + std::to_string(n), t, n + 1, [&](Session& s) {
             s.Eval(std::span(tokens.data(), 1), false, &logits);
-            const auto t0 = std::chrono::steady_clock::now();
-            for (int32_t i = 0; i < n; ++i) s.Eval(std::span(&tokens[1 + i], 1), false, &logits);
-            return n / Seconds(t0);
+            return n / TimeGeneration(s, std::span(&tokens[1], n));
           });
       const double after = FLAGS_roofline ? MeasureReadBandwidth(t) : 0;
       for (Row& r : group) r.bandwidth_gbps = std::max(before, after);

@@ -7,6 +7,7 @@
 // request) and the HTTP server, and returns 0.
 #include <gflags/gflags.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -29,9 +30,27 @@ DEFINE_int32(parallel, 4, "requests generated together (KV cache slots)");
 DEFINE_int32(queue, -1,
              "requests that may wait for a slot; more get HTTP 503 (-1 = 2 x --parallel)");
 
+// Defaults for requests that leave these out (llama-server's -n, --temp and -p; tools/
+// cmd_llama_server.cc). Unset, requests get OpenAI's defaults.
+DEFINE_string(alias, "", "the model's name for clients (default: the model file's stem)");
+DEFINE_int32(server_n_predict, -1,
+             "tokens per reply when a request sets no max_tokens (-1 = no limit)");
+DEFINE_double(server_temp, -1, "temperature when a request sets none (-1 = OpenAI's 1)");
+DEFINE_string(server_system, "", "system prompt for chats that bring none");
+
 namespace bitjit::cli {
 namespace {
 
+server::RequestDefaults RequestDefaultsFromFlags() {
+  if (FLAGS_server_n_predict < -1) Fail("-n must be -1 (no limit) or more");
+  if (FLAGS_server_temp > 2) Fail("--temp must be at most 2");
+  server::RequestDefaults d;
+  if (FLAGS_server_n_predict >= 0) d.max_tokens = FLAGS_server_n_predict;
+  // llama.cpp samples greedily at a temperature of 0 or below; -1 here means "not given".
+  if (FLAGS_server_temp != -1) d.temperature = static_cast<float>(std::max(0.0, FLAGS_server_temp));
+  d.system_prompt = FLAGS_server_system;
+  return d;
+}
 
 sigset_t TerminationSignals() {
   sigset_t set;
@@ -65,7 +84,12 @@ int RunServe(const Args& args) {
   server::HttpServerOptions options;
   // Clients name the model by its file's stem (the plan's with --plan).
   options.model_id =
-      std::filesystem::path(FLAGS_plan.empty() ? ModelPathFromFlags() : FLAGS_plan).stem().string();
+      !FLAGS_alias.empty()
+          ? FLAGS_alias
+          : std::filesystem::path(FLAGS_plan.empty() ? ModelPathFromFlags() : FLAGS_plan)
+                .stem()
+                .string();
+  options.defaults = RequestDefaultsFromFlags();
   // Every streaming client holds a connection thread for its whole reply: enough threads for
   // all requests that can be in, plus some for /health, /v1/models and quick refusals.
   options.n_threads = FLAGS_parallel + max_waiting + 4;
@@ -91,12 +115,11 @@ int RunServe(const Args& args) {
   return 0;
 }
 
-
 }  // namespace
 
 BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
     "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX]",
-    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue"}, &RunServe);
+    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "alias"}, &RunServe);
 
 }  // namespace bitjit::cli

@@ -5,9 +5,13 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "ir/base/error.h"
 #include "tools/command.h"
@@ -29,12 +33,56 @@ void PrintUsage(FILE* out) {
   auto commands = Registry();
   std::sort(commands.begin(), commands.end(),
             [](const Command& a, const Command& b) { return std::strcmp(a.name, b.name) < 0; });
-  for (const Command& c : commands) std::fprintf(out, "  %-11s %s\n", c.name, c.summary);
+  for (const Command& c : commands) std::fprintf(out, "  %-16s %s\n", c.name, c.summary);
   std::fprintf(out, "\n'bitjit COMMAND --help' shows a command's flags.\n");
 }
 
+// A spelling without its dashes and with '-' read as '_': "--n-predict" is "n_predict".
+std::string Normalized(const std::string& spelling) {
+  std::string name = spelling.substr(std::min(spelling.find_first_not_of('-'), spelling.size()));
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+// How a person writes a flag: "-m" for one letter, "--top-k" otherwise.
+std::string Dashed(const std::string& name) {
+  if (name.rfind('-', 0) == 0) return name;  // an alias spelled with its dashes
+  std::string dashed = name;
+  std::replace(dashed.begin(), dashed.end(), '_', '-');
+  // Appended, not "literal" + string: GCC 12 warns falsely (-Wrestrict) on the latter.
+  std::string spelled = name.size() == 1 ? "-" : "--";
+  return spelled += dashed;
+}
+
+// A default as a person writes it: gflags keeps doubles at full precision
+// ("0.80000000000000004"); the shortest text that reads back the same is "0.8".
+std::string ReadableDefault(const gflags::CommandLineFlagInfo& info) {
+  if (info.default_value.empty()) return "\"\"";
+  if (info.type != "double") return info.default_value;
+  char text[32];
+  const double value = std::strtod(info.default_value.c_str(), nullptr);
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
+  return ec == std::errc() ? std::string(text, end) : info.default_value;
+}
+
+// The spellings of one flag on this command's command line, short ones first. A
+// personality's flag with aliases is shown only by them (llama-cli's "-s, --seed", not the
+// internal name behind them).
+std::vector<std::string> Spellings(const Command& command, const std::string& name) {
+  std::vector<std::string> spellings;
+  for (const auto& [alias, target] : command.aliases)
+    if (target == name) spellings.push_back(Dashed(alias));
+  if (spellings.empty() || !IsPersonality(command)) spellings.push_back(Dashed(name));
+  std::stable_sort(spellings.begin(), spellings.end(),
+                   [](const std::string& a, const std::string& b) {
+                     return (a.rfind("--", 0) != 0) > (b.rfind("--", 0) != 0);
+                   });
+  spellings.erase(std::unique(spellings.begin(), spellings.end()), spellings.end());
+  return spellings;
+}
+
 void PrintCommandHelp(const Command& command) {
-  std::printf("usage: bitjit %s %s\n%s\n\nflags:\n", command.name, command.usage,
+  std::printf("usage: %s %s\n%s\n\nflags:\n", DisplayName(command).c_str(), command.usage,
               command.summary);
   std::vector<std::string> names = command.flags;
   names.push_back("v");
@@ -42,10 +90,23 @@ void PrintCommandHelp(const Command& command) {
   for (const std::string& name : names) {
     gflags::CommandLineFlagInfo info;
     if (!gflags::GetCommandLineFlagInfo(name.c_str(), &info)) continue;
-    std::printf("  %s%-18s %s (%s, default: %s)\n", name.size() == 1 ? "-" : "--", name.c_str(),
-                info.description.c_str(), info.type.c_str(),
-                info.default_value.empty() ? "\"\"" : info.default_value.c_str());
+    std::string spelled;
+    std::vector<std::string> spellings = Spellings(command, name);
+    // A switch that is on by default is used as its negation ("--no-display-prompt").
+    if (info.type == "bool" && info.default_value == "true") {
+      std::string negated = "--no-";
+      spellings.push_back(negated += Normalized(spellings.back()));
+      std::replace(spellings.back().begin(), spellings.back().end(), '_', '-');
+    }
+    for (const std::string& s : spellings) {
+      if (!spelled.empty()) spelled += ", ";
+      spelled += s;
+    }
+    std::printf("  %-24s %s (%s, default: %s)\n", spelled.c_str(), info.description.c_str(),
+                info.type.c_str(), ReadableDefault(info).c_str());
   }
+  for (const auto& [spelling, why] : command.refused)
+    std::printf("  %-24s refused: %s\n", Dashed(spelling).c_str(), why.c_str());
 }
 
 bool Accepts(const Command& command, const std::string& name) {
@@ -72,6 +133,10 @@ bool ResolveFlag(std::string* name, gflags::CommandLineFlagInfo* info) {
 // verbose logging (--v=1).
 Args ParseFlags(const Command& command, int argc, char** argv, int first, bool* help) {
   Args args;
+  std::vector<std::string> given;  // flags set so far, for Command::repeatable
+  for (const auto& [name, value] : command.defaults) {
+    gflags::SetCommandLineOptionWithMode(name.c_str(), value.c_str(), gflags::SET_FLAGS_DEFAULT);
+  }
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--") {
@@ -94,19 +159,26 @@ Args ParseFlags(const Command& command, int argc, char** argv, int first, bool* 
       *help = true;
       continue;
     }
-    if (name == "v" && !has_value) {
+    const std::string normalized = Normalized(name);
+    for (const auto& [spelling, why] : command.refused) {
+      if (normalized == Normalized(spelling)) {
+        Fail("'", arg, "' is not supported by ", DisplayName(command), ": ", why);
+      }
+    }
+    if ((name == "v" || (IsPersonality(command) && normalized == "verbose")) && !has_value) {
       (void)gflags::SetCommandLineOption("v", "1");
       continue;
     }
     for (const auto& [alias, target] : command.aliases)
-      if (name == alias) name = target;
+      if (normalized == Normalized(alias)) name = target;
     gflags::CommandLineFlagInfo info;
     bool negated = false;
     if (!ResolveFlag(&name, &info)) {
       // "--no-bos", "--no_bos", "--nobos" negate boolean flags.
       for (const char* prefix : {"no-", "no_", "no"}) {
         std::string rest = name.substr(0, std::strlen(prefix)) == prefix
-                               ? name.substr(std::strlen(prefix)) : std::string();
+                               ? name.substr(std::strlen(prefix))
+                               : std::string();
         if (!rest.empty() && ResolveFlag(&rest, &info) && info.type == "bool") {
           negated = true;
           name = rest;
@@ -116,7 +188,7 @@ Args ParseFlags(const Command& command, int argc, char** argv, int first, bool* 
       }
     }
     if (info.name.empty() || !Accepts(command, name)) {
-      Fail("unknown flag '", arg, "' for 'bitjit ", command.name, "' (see bitjit ", command.name,
+      Fail("unknown flag '", arg, "' for '", DisplayName(command), "' (see ", DisplayName(command),
            " --help)");
     }
     if (info.type == "bool") {
@@ -126,6 +198,12 @@ Args ParseFlags(const Command& command, int argc, char** argv, int first, bool* 
       if (i + 1 >= argc) Fail("flag '", arg, "' needs a value");
       value = argv[++i];
     }
+    const bool again = std::find(given.begin(), given.end(), name) != given.end();
+    if (again && std::find(command.repeatable.begin(), command.repeatable.end(), name) !=
+                     command.repeatable.end()) {
+      value = gflags::GetCommandLineFlagInfoOrDie(name.c_str()).current_value + "\n" + value;
+    }
+    given.push_back(name);
     if (gflags::SetCommandLineOption(name.c_str(), value.c_str()).empty()) {
       Fail("bad value '", value, "' for flag '", arg, "' (expected ", info.type, ")");
     }
@@ -134,6 +212,21 @@ Args ParseFlags(const Command& command, int argc, char** argv, int first, bool* 
 }
 
 }  // namespace
+
+const Command* FindCommand(const std::string& name) {
+  for (const Command& c : Registry())
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+bool IsPersonality(const Command& command) {
+  return std::string_view(command.name).starts_with("llama-");
+}
+
+std::string DisplayName(const Command& command) {
+  return IsPersonality(command) ? std::string(command.name) : "bitjit " + std::string(command.name);
+}
+
 }  // namespace bitjit::cli
 
 int main(int argc, char** argv) {
@@ -141,21 +234,27 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = 1;  // warnings and up unless -v
   google::InitGoogleLogging(argv[0]);
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
-      !std::strcmp(argv[1], "help")) {
-    PrintUsage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  // Started through a link named as a llama.cpp program (build/bin/llama-cli): that
+  // personality, with every argument its flags.
+  const std::string invoked = std::filesystem::path(argv[0]).filename().string();
+  const Command* command = invoked.starts_with("llama-") ? FindCommand(invoked) : nullptr;
+  int first_flag = 1;
+  if (command == nullptr) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+        !std::strcmp(argv[1], "help")) {
+      PrintUsage(argc < 2 ? stderr : stdout);
+      return argc < 2 ? 2 : 0;
+    }
+    command = FindCommand(argv[1]);
+    first_flag = 2;
   }
-  const Command* command = nullptr;
-  for (const Command& c : Registry())
-    if (!std::strcmp(c.name, argv[1])) command = &c;
   if (command == nullptr) {
     std::fprintf(stderr, "error: unknown command '%s' (see bitjit --help)\n", argv[1]);
     return 2;
   }
   try {
     bool help = false;
-    Args args = ParseFlags(*command, argc, argv, 2, &help);
+    Args args = ParseFlags(*command, argc, argv, first_flag, &help);
     if (help) {
       PrintCommandHelp(*command);
       return 0;

@@ -28,6 +28,17 @@ class ServerProcess {
                          std::chrono::seconds deadline = std::chrono::seconds(60)) {
     args.insert(args.begin(), "serve");
     args.insert(args.end(), {"--port", "0"});
+    Start(BITJIT_CLI, std::move(args), deadline);
+  }
+
+  // Runs `binary args...` as given (a llama-server link with its own flags, --port 0 among
+  // them), waiting for the same "listening on" line.
+  ServerProcess(std::string binary, std::vector<std::string> args, std::chrono::seconds deadline) {
+    Start(std::move(binary), std::move(args), deadline);
+  }
+
+ private:
+  void Start(std::string binary, std::vector<std::string> args, std::chrono::seconds deadline) {
     log_path_ = dir_.File("stderr");
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return;
@@ -37,7 +48,6 @@ class ServerProcess {
       dup2(out[1], 1);
       dup2(err, 2);
       std::vector<char*> argv;
-      std::string binary = BITJIT_CLI;
       argv.push_back(binary.data());
       for (std::string& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -52,6 +62,7 @@ class ServerProcess {
     ReadPort(deadline);
   }
 
+ public:
   ~ServerProcess() {
     if (pid_ > 0 && !reaped_) Terminate(std::chrono::seconds(20));
     if (stdout_fd_ >= 0) close(stdout_fd_);

@@ -25,6 +25,15 @@ TempDir::~TempDir() {
 }
 
 CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_text) {
+  return RunProgram(BITJIT_CLI, args, stdin_text);
+}
+
+std::string BinProgram(const std::string& name) {
+  return std::string(BITJIT_BIN_DIR) + "/" + name;
+}
+
+CliResult RunProgram(const std::string& binary_path, const std::vector<std::string>& args,
+                     const std::string& stdin_text) {
   TempDir dir;
   const std::string in_path = dir.File("stdin"), out_path = dir.File("stdout"),
                     err_path = dir.File("stderr");
@@ -39,7 +48,7 @@ CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_
     dup2(out, 1);
     dup2(err, 2);
     std::vector<char*> argv;
-    std::string binary = BITJIT_CLI;
+    std::string binary = binary_path;
     argv.push_back(binary.data());
     std::vector<std::string> copy = args;
     for (std::string& a : copy) argv.push_back(a.data());
@@ -54,6 +63,17 @@ CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   return r;
+}
+
+const std::string& SynthTinyModel() {
+  static TempDir dir;  // removed at exit: the tests of one process share the file
+  static const std::string path = [] {
+    const std::string file = dir.File("tiny.gguf");
+    const CliResult r = RunCli({"synth", "-o", file, "--preset", "tiny"});
+    if (r.exit_code != 0) throw std::runtime_error("bitjit synth failed: " + r.err);
+    return file;
+  }();
+  return path;
 }
 
 }  // namespace bitjit::testing

@@ -14,6 +14,16 @@ struct CliResult {
 // Runs `bitjit args...` with `stdin_text` on standard input; never goes through a shell.
 CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_text = "");
 
+// Runs `binary args...` the same way (argv[0] is `binary` as given: a link's name counts).
+CliResult RunProgram(const std::string& binary, const std::vector<std::string>& args,
+                     const std::string& stdin_text = "");
+
+// build/bin/NAME: the links the build makes to bitjit (llama-cli, llama-bench, ...).
+std::string BinProgram(const std::string& name);
+
+// A small random model (`bitjit synth --preset tiny`), written once per test process.
+const std::string& SynthTinyModel();
+
 // A fresh temporary directory, removed when the object goes.
 class TempDir {
  public:

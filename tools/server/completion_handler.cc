@@ -126,7 +126,7 @@ class SseReply {
 
 void HandleCompletion(const CompletionService& service, Endpoint endpoint,
                       const httplib::Request& req, httplib::Response& res) {
-  const CompletionRequest request = ParseCompletionRequest(endpoint, req.body);
+  const CompletionRequest request = ParseCompletionRequest(endpoint, req.body, service.defaults);
   if (!request.model.empty() && request.model != service.model_id) {
     throw ModelNotFound(request.model);
   }

@@ -24,6 +24,7 @@ struct CompletionService {
   Scheduler& scheduler;
   const Tokenizer& tokenizer;
   std::string model_id;  // the one model served (GET /v1/models)
+  RequestDefaults defaults;
 };
 
 // Throws ApiError for a bad request or a full queue (nothing has been sent then).

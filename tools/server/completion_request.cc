@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <limits>
 
 #include "tools/server/api_error.h"
@@ -173,7 +174,8 @@ void RefuseUnsupported(const Fields& f) {
 
 }  // namespace
 
-CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view body) {
+CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view body,
+                                         const RequestDefaults& defaults) {
   const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     throw BadRequest("We could not parse the JSON body of your request (it is not valid JSON).", "",
@@ -187,13 +189,20 @@ CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view bod
   r.model = f.String("model").value_or("");
   if (endpoint == Endpoint::kChat) {
     r.messages = ParseMessages(f);
+    const bool has_system = std::any_of(r.messages.begin(), r.messages.end(),
+                                        [](const ChatMessage& m) { return m.role == "system"; });
+    if (!has_system && !defaults.system_prompt.empty()) {
+      r.messages.insert(r.messages.begin(), ChatMessage{"system", defaults.system_prompt});
+    }
   } else {
     ParsePrompt(f, &r);
   }
   RefuseUnsupported(f);
   const char* max_name = f.Find("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+  r.max_tokens = defaults.max_tokens;
   if (auto m = f.Integer(max_name, 1, INT32_MAX)) r.max_tokens = static_cast<int>(*m);
-  r.temperature = static_cast<float>(f.Number("temperature", 0, 2).value_or(1.0));
+  r.temperature = static_cast<float>(
+      f.Number("temperature", 0, 2).value_or(defaults.temperature.value_or(1.0f)));
   r.top_p = static_cast<float>(f.Number("top_p", 0, 1).value_or(1.0));
   r.top_k = static_cast<int>(f.Integer("top_k", 0, INT32_MAX).value_or(0));
   r.min_p = static_cast<float>(f.Number("min_p", 0, 1).value_or(0.0));

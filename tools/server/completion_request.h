@@ -37,7 +37,16 @@ struct CompletionRequest {
   bool include_usage = false;  // stream_options.include_usage
 };
 
+// What the server's command line sets for requests that do not say (llama-server's -n, --temp
+// and -p): absent = OpenAI's defaults above.
+struct RequestDefaults {
+  std::optional<int> max_tokens;
+  std::optional<float> temperature;
+  std::string system_prompt;  // put first in a chat that has no system message
+};
+
 // Throws ApiError.
-CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view body);
+CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view body,
+                                         const RequestDefaults& defaults = {});
 
 }  // namespace bitjit::server

@@ -63,7 +63,7 @@ struct HttpServer::Impl {
   Impl(const Model& model, Scheduler& scheduler, const HttpServerOptions& options)
       : scheduler(scheduler),
         options(options),
-        completions{scheduler, model.tokenizer(), options.model_id},
+        completions{scheduler, model.tokenizer(), options.model_id, options.defaults},
         created(std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count()) {}

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "tools/server/completion_request.h"
+
 namespace bitjit {
 class Model;
 }
@@ -20,6 +22,7 @@ struct HttpServerOptions {
   size_t max_body_bytes = size_t{1} << 20;  // larger bodies get 413
   int n_threads = 8;                        // connections served at once (each stream holds one)
   bool log_requests = true;
+  RequestDefaults defaults;  // for requests that do not set these fields
 };
 
 class HttpServer {
