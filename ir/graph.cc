@@ -10,23 +10,58 @@ namespace bitjit::ir {
 
 std::string_view OpKindName(OpKind kind) {
   switch (kind) {
-    case OpKind::kInput: return "input";
-    case OpKind::kConstant: return "const";
-    case OpKind::kEmbedding: return "embedding";
-    case OpKind::kRmsNorm: return "rms_norm";
-    case OpKind::kMul: return "mul";
-    case OpKind::kAdd: return "add";
-    case OpKind::kReluSqr: return "relu_sqr";
-    case OpKind::kQuantizeAct: return "quantize_act";
-    case OpKind::kTernaryMatmul: return "ternary_matmul";
-    case OpKind::kRope: return "rope";
-    case OpKind::kAttention: return "attention";
-    case OpKind::kGatherRows: return "gather_rows";
-    case OpKind::kLmHead: return "lm_head";
-    case OpKind::kOutput: return "output";
-    case OpKind::kBitLinear: return "bitlinear";
+    case OpKind::kInput:
+      return "input";
+    case OpKind::kConstant:
+      return "const";
+    case OpKind::kEmbedding:
+      return "embedding";
+    case OpKind::kRmsNorm:
+      return "rms_norm";
+    case OpKind::kMul:
+      return "mul";
+    case OpKind::kAdd:
+      return "add";
+    case OpKind::kReluSqr:
+      return "relu_sqr";
+    case OpKind::kSilu:
+      return "silu";
+    case OpKind::kQuantizeAct:
+      return "quantize_act";
+    case OpKind::kTernaryMatmul:
+      return "ternary_matmul";
+    case OpKind::kRope:
+      return "rope";
+    case OpKind::kAttention:
+      return "attention";
+    case OpKind::kGatherRows:
+      return "gather_rows";
+    case OpKind::kLmHead:
+      return "lm_head";
+    case OpKind::kOutput:
+      return "output";
+    case OpKind::kBitLinear:
+      return "bitlinear";
   }
   return "?";
+}
+
+std::string_view EpilogueName(Epilogue epilogue) {
+  switch (epilogue) {
+    case Epilogue::kNone:
+      return "none";
+    case Epilogue::kReluSqrMul:
+      return "relu_sqr_mul";
+    case Epilogue::kResidualAdd:
+      return "residual_add";
+    case Epilogue::kSiluMul:
+      return "silu_mul";
+  }
+  return "?";
+}
+
+std::string_view RopeTypeName(RopeType type) {
+  return type == RopeType::kNorm ? "norm" : "neox";
 }
 
 Node* Graph::AddNode(OpKind kind, std::string name, std::vector<Value*> operands,
@@ -98,6 +133,10 @@ Value* Graph::ReluSqr(Value* x, const std::string& label) {
   return AddNode(OpKind::kReluSqr, label, {x}, {{DType::kF32, x->shape}})->result();
 }
 
+Value* Graph::Silu(Value* x, const std::string& label) {
+  return AddNode(OpKind::kSilu, label, {x}, {{DType::kF32, x->shape}})->result();
+}
+
 std::pair<Value*, Value*> Graph::QuantizeAct(Value* x, const std::string& label) {
   Node* n = AddNode(OpKind::kQuantizeAct, label, {x},
                     {{DType::kI8, x->shape}, {DType::kF32, Shape{x->shape[0]}}});
@@ -112,11 +151,12 @@ Value* Graph::TernaryMatmul(Value* codes, Value* scales, Value* weight, const st
 }
 
 Value* Graph::Rope(Value* x, Value* positions, int n_head, int head_dim, float base,
-                   Numerics numerics, const std::string& label) {
+                   Numerics numerics, const std::string& label, RopeType type) {
   Attrs a;
   a.n_head = n_head;
   a.head_dim = head_dim;
   a.rope_base = base;
+  a.rope_type = type;
   a.numerics = numerics;
   return AddNode(OpKind::kRope, label, {x, positions}, {{DType::kF32, x->shape}}, a)->result();
 }
@@ -147,7 +187,9 @@ Value* Graph::LmHead(Value* x, Value* table, Numerics numerics, const std::strin
       ->result();
 }
 
-void Graph::Output(Value* v, const std::string& name) { AddNode(OpKind::kOutput, name, {v}, {}); }
+void Graph::Output(Value* v, const std::string& name) {
+  AddNode(OpKind::kOutput, name, {v}, {});
+}
 
 Node* Graph::BitLinear(Value* x, Value* norm_weight, float eps, std::vector<Value*> weights,
                        Epilogue epilogue, Value* residual, const std::string& label) {
@@ -167,6 +209,7 @@ Node* Graph::BitLinear(Value* x, Value* norm_weight, float eps, std::vector<Valu
       for (Value* w : weights) results.push_back({DType::kF32, Shape{rows, w->shape[0]}});
       break;
     case Epilogue::kReluSqrMul:
+    case Epilogue::kSiluMul:
       CHECK_EQ(weights.size(), 2u);
       results.push_back({DType::kF32, Shape{rows, weights[0]->shape[0]}});
       break;

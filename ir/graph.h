@@ -24,9 +24,10 @@ enum class OpKind : uint8_t {
   kMul,            // element-wise; a rank-1 right operand broadcasts over rows
   kAdd,            // element-wise
   kReluSqr,        // relu(x)^2
+  kSilu,           // x / (1 + exp(-x)), with ggml's expf (llama's FFN gate)
   kQuantizeAct,    // per-row absmax int8 quantization -> (codes i8, scale f32 per row)
   kTernaryMatmul,  // (codes, scale, i2_s weight) -> f32: BitLinear
-  kRope,           // rotary position embedding, NEOX pairs (i, i + D/2)
+  kRope,           // rotary position embedding: NEOX pairs (i, i + D/2) or NORM (2i, 2i + 1)
   kAttention,      // causal GQA attention over the KV cache of one layer
   kGatherRows,     // pick rows of x (those whose logits are wanted)
   kLmHead,         // x . table^T -> logits
@@ -46,9 +47,16 @@ enum class Epilogue : uint8_t {
   kNone,         // one result per weight
   kReluSqrMul,   // two weights (gate, up); one result relu(gate)^2 * up
   kResidualAdd,  // one weight; last operand r; one result r + y
+  kSiluMul,      // two weights (gate, up); one result silu(gate) * up
 };
 
+// Which pairs of a head RoPE rotates: NEOX (i, i + D/2; bitnet-b1.58) or NORM (2i, 2i + 1;
+// llama).
+enum class RopeType : uint8_t { kNeox, kNorm };
+
 std::string_view OpKindName(OpKind kind);
+std::string_view EpilogueName(Epilogue epilogue);
+std::string_view RopeTypeName(RopeType type);
 
 // Rounding behaviour: bitnet.cpp's (F16 K/V cache, F16 q, F16 softmax in decode, F16 lm_head
 // input for one row, float32 RoPE angle recurrence) or plain float32 everywhere.
@@ -87,6 +95,7 @@ struct WeightTile {
 struct Attrs {
   float eps = 0.0f;                         // RmsNorm
   float rope_base = 0.0f;                   // Rope
+  RopeType rope_type = RopeType::kNeox;     // Rope
   int layer = -1;                           // Attention: which KV cache layer
   int n_head = 0;                           // Rope, Attention
   int n_head_kv = 0;                        // Attention
@@ -145,11 +154,12 @@ class Graph {
   Value* Mul(Value* x, Value* y, const std::string& label);
   Value* Add(Value* x, Value* y, const std::string& label);
   Value* ReluSqr(Value* x, const std::string& label);
+  Value* Silu(Value* x, const std::string& label);
   // Returns {codes i8[.., K], scales f32[..]}.
   std::pair<Value*, Value*> QuantizeAct(Value* x, const std::string& label);
   Value* TernaryMatmul(Value* codes, Value* scales, Value* weight, const std::string& label);
   Value* Rope(Value* x, Value* positions, int n_head, int head_dim, float base, Numerics numerics,
-              const std::string& label);
+              const std::string& label, RopeType type = RopeType::kNeox);
   Value* Attention(Value* q, Value* k, Value* v, Value* positions, int layer, int n_head,
                    int n_head_kv, int head_dim, Numerics numerics, const std::string& label);
   Value* GatherRows(Value* x, Value* rows, const std::string& label);

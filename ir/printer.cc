@@ -18,6 +18,7 @@ std::string AttrText(const Node& n) {
       break;
     case OpKind::kRope:
       os << "heads=" << a.n_head << " head_dim=" << a.head_dim << " base=" << a.rope_base;
+      if (a.rope_type != RopeType::kNeox) os << " type=" << RopeTypeName(a.rope_type);
       break;
     case OpKind::kAttention:
       os << "layer=" << a.layer << " heads=" << a.n_head << " kv_heads=" << a.n_head_kv
@@ -26,10 +27,7 @@ std::string AttrText(const Node& n) {
     case OpKind::kBitLinear:
       os << "prologue=" << (a.prologue == Prologue::kQuantize ? "quantize" : "rmsnorm_quantize");
       if (a.prologue == Prologue::kRmsNormQuantize) os << " eps=" << a.eps;
-      os << " epilogue="
-         << (a.epilogue == Epilogue::kNone         ? "none"
-             : a.epilogue == Epilogue::kReluSqrMul ? "relu_sqr_mul"
-                                                   : "residual_add");
+      os << " epilogue=" << EpilogueName(a.epilogue);
       if (!a.weight_tiles.empty()) {
         os << " layout=";
         for (size_t i = 0; i < a.weight_tiles.size(); ++i) {

@@ -41,6 +41,7 @@ class Checker {
         break;
       case OpKind::kRmsNorm:
       case OpKind::kReluSqr:
+      case OpKind::kSilu:
         if (!arity(1)) return;
         Expect(is(ops[0], DType::kF32) && ops[0]->shape.rank() == 2, n, "operand must be f32 2-D");
         Expect(n.result()->shape == ops[0]->shape, n, "result shape must match operand");
@@ -125,9 +126,9 @@ class Checker {
           Expect(t.codes_per_byte == 4 || t.codes_per_byte == 5, n,
                  "weight layout with " + std::to_string(t.codes_per_byte) + " codes per byte");
         }
-        if (a.epilogue == Epilogue::kReluSqrMul) {
+        if (a.epilogue == Epilogue::kReluSqrMul || a.epilogue == Epilogue::kSiluMul) {
           Expect(a.n_weights == 2 && n.bl_weight(0)->shape == n.bl_weight(1)->shape, n,
-                 "relu_sqr_mul needs two weights of one shape");
+                 std::string(EpilogueName(a.epilogue)) + " needs two weights of one shape");
         }
         if (const Value* r = n.bl_residual()) {
           Expect(r->shape == n.result()->shape, n, "residual shape must match the result");

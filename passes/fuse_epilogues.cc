@@ -17,20 +17,26 @@ std::vector<ir::Node*> NodesOf(const ir::Graph& g, ir::OpKind kind) {
 bool FuseGlu::run(ir::Graph* g) {
   bool changed = false;
   for (ir::Node* mul : NodesOf(*g, ir::OpKind::kMul)) {
+    // relu(gate)^2 * up (bitnet-b1.58) or silu(gate) * up (llama).
     ir::Node* act = DefinedBy(mul->operands[0], ir::OpKind::kReluSqr);
+    ir::Epilogue epilogue = ir::Epilogue::kReluSqrMul;
+    if (!act) {
+      act = DefinedBy(mul->operands[0], ir::OpKind::kSilu);
+      epilogue = ir::Epilogue::kSiluMul;
+    }
     if (!act) continue;
     ir::Value* gate = act->operands[0];
     ir::Value* up = mul->operands[1];
     ir::Node* bl = DefinedBy(gate, ir::OpKind::kBitLinear);
     if (!bl || up->producer != bl || bl->attrs.n_weights != 2 ||
-        bl->attrs.epilogue != ir::Epilogue::kNone || bl->result(0) != gate ||
-        bl->result(1) != up || g->Users(gate).size() != 1 || g->Users(up).size() != 1 ||
+        bl->attrs.epilogue != ir::Epilogue::kNone || bl->result(0) != gate || bl->result(1) != up ||
+        g->Users(gate).size() != 1 || g->Users(up).size() != 1 ||
         g->Users(act->result()).size() != 1) {
       continue;
     }
-    ir::Node* fused = g->BitLinear(bl->bl_input(), bl->bl_norm(), bl->attrs.eps,
-                                   {bl->bl_weight(0), bl->bl_weight(1)},
-                                   ir::Epilogue::kReluSqrMul, nullptr, bl->name);
+    ir::Node* fused =
+        g->BitLinear(bl->bl_input(), bl->bl_norm(), bl->attrs.eps,
+                     {bl->bl_weight(0), bl->bl_weight(1)}, epilogue, nullptr, bl->name);
     g->ReplaceAllUses(mul->result(), fused->result());
     changed = true;
   }

@@ -119,6 +119,12 @@ class Step {
         }
         break;
       }
+      case OpKind::kSilu: {
+        auto& out = NewF32(n.result());
+        const auto& x = F32(ops[0]);
+        for (size_t i = 0; i < out.size(); ++i) out[i] = ref::Silu(x[i]);
+        break;
+      }
       case OpKind::kQuantizeAct: {
         const int64_t rows = Dim(ops[0], 0), k = Dim(ops[0], 1);
         auto& codes = Buf(n.result(0)).i8;
@@ -143,9 +149,16 @@ class Step {
       case OpKind::kRope: {
         auto& out = NewF32(n.result());
         out = F32(ops[0]);
-        ref::RopeNeox(out.data(), Dim(ops[0], 0), n.attrs.n_head, n.attrs.head_dim,
-                      Buf(ops[1]).i32.data(), n.attrs.rope_base,
-                      n.attrs.numerics == ir::Numerics::kBitnet);
+        const ir::Attrs& a = n.attrs;
+        const bool bitnet = a.numerics == ir::Numerics::kBitnet;
+        std::vector<float> cos_t(a.head_dim / 2), sin_t(a.head_dim / 2);
+        for (int64_t r = 0; r < Dim(ops[0], 0); ++r) {
+          ref::RopeAngles(Buf(ops[1]).i32[r], a.head_dim, a.rope_base, bitnet, cos_t.data(),
+                          sin_t.data());
+          float* row = out.data() + r * a.n_head * a.head_dim;
+          (a.rope_type == ir::RopeType::kNorm ? ref::RopeNormRotate : ref::RopeNeoxRotate)(
+              row, a.n_head, a.head_dim, cos_t.data(), sin_t.data(), bitnet);
+        }
         break;
       }
       case OpKind::kAttention:
@@ -225,6 +238,11 @@ class Step {
           const float g = outs[0][i] > 0.0f ? outs[0][i] : 0.0f;
           out[i] = (g * g) * outs[1][i];
         }
+        break;
+      }
+      case ir::Epilogue::kSiluMul: {
+        auto& out = NewF32(n.result());
+        for (size_t i = 0; i < out.size(); ++i) out[i] = ref::Silu(outs[0][i]) * outs[1][i];
         break;
       }
       case ir::Epilogue::kResidualAdd: {

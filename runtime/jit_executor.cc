@@ -273,6 +273,10 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
           out[i] = n.kind == OpKind::kMul ? x[i] * y[i % width] : x[i] + y[i % width];
         break;
       }
+      case OpKind::kSilu:
+        kernels::SiluMulAvx2(F(ops[0]), nullptr, n.result()->shape.NumElements(T, R),
+                             F(n.result()));
+        break;
       case OpKind::kBitLinear:
         RunBitLinear(n, T);
         break;
@@ -286,12 +290,14 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
         pool_.ParallelFor(T, [&](int64_t t, int) {
           float cos_t[256], sin_t[256];  // head_dim <= 512 (the attention kernel's bound)
           ref::RopeAngles(pos[t], n.attrs.head_dim, n.attrs.rope_base, bitnet, cos_t, sin_t);
+          const bool norm = n.attrs.rope_type == ir::RopeType::kNorm;
+          float* row = out + t * width;
           if (bitnet) {
-            kernels::RopeNeoxRotateAvx2(out + t * width, n.attrs.n_head, n.attrs.head_dim, cos_t,
-                                        sin_t);
+            (norm ? kernels::RopeNormRotateAvx2 : kernels::RopeNeoxRotateAvx2)(
+                row, n.attrs.n_head, n.attrs.head_dim, cos_t, sin_t);
           } else {
-            ref::RopeNeoxRotate(out + t * width, n.attrs.n_head, n.attrs.head_dim, cos_t, sin_t,
-                                false);
+            (norm ? ref::RopeNormRotate : ref::RopeNeoxRotate)(
+                row, n.attrs.n_head, n.attrs.head_dim, cos_t, sin_t, false);
           }
         });
         break;
@@ -379,6 +385,7 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
       break;
     }
     case ir::Epilogue::kReluSqrMul:
+    case ir::Epilogue::kSiluMul:
     case ir::Epilogue::kResidualAdd: {
       const auto& mm = *pl.matmuls[0];
       const int64_t rows = mm.n();
@@ -399,8 +406,14 @@ void JitExecutor::RunBitLinear(const Node& n, int64_t T) {
               out[t * rows + r] = res[t * rows + r] + out[t * rows + r];
         } else {
           pl.matmuls[1]->RunF32(pl.weights[1], q, q_scale, T, r0, r1, up, 0, q_sum);
-          for (int64_t t = 0; t < T; ++t)
-            kernels::ReluSqrMulAvx2(out + t * rows + r0, up + t * rows + r0, r1 - r0);
+          for (int64_t t = 0; t < T; ++t) {
+            float* g = out + t * rows + r0;
+            if (n.attrs.epilogue == ir::Epilogue::kSiluMul) {
+              kernels::SiluMulAvx2(g, up + t * rows + r0, r1 - r0, g);
+            } else {
+              kernels::ReluSqrMulAvx2(g, up + t * rows + r0, r1 - r0);
+            }
+          }
         }
       });
       break;

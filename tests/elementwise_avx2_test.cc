@@ -103,5 +103,52 @@ TEST(RopeNeoxRotateAvx2, IsBitIdenticalToTheReferenceRotation) {
   }
 }
 
+TEST(RopeNormRotateAvx2, IsBitIdenticalToTheReferenceRotation) {
+  if (!codegen::IsaSupported(codegen::Isa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
+  std::mt19937 rng(12);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (int head_dim : {8, 64, 100, 128, 256}) {
+    for (int32_t pos : {0, 3, 999}) {
+      std::vector<float> cos_t(head_dim / 2), sin_t(head_dim / 2);
+      ref::RopeAngles(pos, head_dim, 1000042.0f, true, cos_t.data(), sin_t.data());
+      std::vector<float> x(2 * head_dim);
+      for (float& v : x) v = normal(rng);
+      std::vector<float> want = x, got = x;
+      ref::RopeNormRotate(want.data(), 2, head_dim, cos_t.data(), sin_t.data(), true);
+      RopeNormRotateAvx2(got.data(), 2, head_dim, cos_t.data(), sin_t.data());
+      for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(Bits(got[i]), Bits(want[i])) << i;
+    }
+  }
+}
+
+// ggml's expf inside the SiLU over its whole range: overflow to inf (x < -88.7), subnormal
+// results, |n| > 192, NaN, signed zeros and random bit patterns.
+TEST(SiluMulAvx2, IsBitIdenticalToTheReferenceSilu) {
+  if (!codegen::IsaSupported(codegen::Isa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
+  std::vector<float> gate, up;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> normal(0.0f, 4.0f);
+  for (float x = -200.0f; x <= 200.0f; x += 0.0371f) gate.push_back(x);
+  for (float x : {0.0f, -0.0f, 1e-40f, -1e-40f, 88.7f, -88.7f, 103.9f, -103.9f, 1e30f, -1e30f,
+                  INFINITY, -INFINITY, NAN})
+    gate.push_back(x);
+  for (int i = 0; i < 100000; ++i) {
+    const uint32_t u = static_cast<uint32_t>(rng());
+    float f;
+    std::memcpy(&f, &u, 4);
+    gate.push_back(f);
+  }
+  for (size_t i = 0; i < gate.size(); ++i) up.push_back(normal(rng));
+  const int64_t n = static_cast<int64_t>(gate.size());
+  std::vector<float> got(n), alone(n);
+  SiluMulAvx2(gate.data(), up.data(), n, got.data());
+  SiluMulAvx2(gate.data(), nullptr, n, alone.data());
+  for (int64_t i = 0; i < n; ++i) {
+    const float s = ref::Silu(gate[i]);
+    ASSERT_EQ(Bits(alone[i]), Bits(s)) << "silu(" << gate[i] << ")";
+    ASSERT_EQ(Bits(got[i]), Bits(s * up[i])) << "silu(" << gate[i] << ") * " << up[i];
+  }
+}
+
 }  // namespace
 }  // namespace bitjit::kernels

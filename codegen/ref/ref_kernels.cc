@@ -91,6 +91,27 @@ void RopeNeoxRotate(float* x, int n_head, int head_dim, const float* cos_t, cons
   }
 }
 
+void RopeNormRotate(float* x, int n_head, int head_dim, const float* cos_t, const float* sin_t,
+                    bool bitnet_numerics) {
+  for (int h = 0; h < n_head; ++h) {
+    float* v = x + int64_t{h} * head_dim;
+    for (int i = 0; i < head_dim / 2; ++i) {
+      const float x0 = v[2 * i], x1 = v[2 * i + 1];
+      if (bitnet_numerics) {  // fused as in RopeNeoxRotate
+        v[2 * i] = std::fma(x0, cos_t[i], -(x1 * sin_t[i]));
+        v[2 * i + 1] = std::fma(x0, sin_t[i], x1 * cos_t[i]);
+      } else {
+        v[2 * i] = x0 * cos_t[i] - x1 * sin_t[i];
+        v[2 * i + 1] = x0 * sin_t[i] + x1 * cos_t[i];
+      }
+    }
+  }
+}
+
+float Silu(float x) {
+  return x / (1.0f + GgmlExpf(0.0f - x));
+}
+
 void RopeNeox(float* x, int64_t rows, int n_head, int head_dim, const int32_t* positions,
               float base, bool bitnet_numerics) {
   std::vector<float> cos_t(head_dim / 2), sin_t(head_dim / 2);

@@ -34,6 +34,12 @@ void RopeAngles(int32_t position, int head_dim, float base, bool bitnet_numerics
                 float* sin_t);
 void RopeNeoxRotate(float* x, int n_head, int head_dim, const float* cos_t, const float* sin_t,
                     bool bitnet_numerics);
+// The NORM rotation (llama): pairs (2i, 2i + 1) by angle i, with the same fused multiply-adds.
+void RopeNormRotate(float* x, int n_head, int head_dim, const float* cos_t, const float* sin_t,
+                    bool bitnet_numerics);
+
+// ggml_vec_silu_f32 as bitnet.cpp's AVX-512 build computes it: x / (1 + GgmlExpf(-x)).
+float Silu(float x);
 
 // One row of an embedding table as f32.
 void EmbeddingRowF16(const uint16_t* table, int64_t n, int64_t row, float* out);

@@ -21,7 +21,7 @@ using ir::Value;
 class BitnetLowering {
  public:
   BitnetLowering(const gguf::GgufFile& file, const ModelConfig& c, Numerics numerics)
-      : file_(file), c_(c), numerics_(numerics), g_(std::make_unique<Graph>(kBitnetArch)) {}
+      : file_(file), c_(c), numerics_(numerics), g_(std::make_unique<Graph>(c.arch)) {}
 
   std::unique_ptr<Graph> Lower() {
     Value* tokens = g_->Input("tokens", DType::kI32, Shape{kTokens});
@@ -32,14 +32,18 @@ class BitnetLowering {
     Value* x = g_->Embedding(embd, tokens);
     for (int l = 0; l < c_.n_layer; ++l) x = Block(x, l);
     Value* h = NormMul(g_->GatherRows(x, rows, "select_rows"), "output_norm.weight");
-    g_->Output(g_->LmHead(h, embd, numerics_, "lm_head"), "logits");
+    Value* table = c_.has_output ? Weight("output.weight") : embd;  // untied, or tied
+    g_->Output(g_->LmHead(h, table, numerics_, "lm_head"), "logits");
     ir::VerifyOrThrow(*g_, "after lowering");
     return std::move(g_);
   }
 
  private:
-  // One transformer block, as in ../shared/spec/MODEL.md.
+  // One transformer block, as in ../shared/spec/MODEL.md. llama's block (bitnet.cpp's
+  // build_llama with I2_S projections) has no sub-norms, NORM RoPE and a SiLU-gated FFN.
   Value* Block(Value* x, int l) {
+    const bool llama = c_.is_llama();
+    const ir::RopeType rope = llama ? ir::RopeType::kNorm : ir::RopeType::kNeox;
     const std::string p = "blk." + std::to_string(l) + ".";
     const int H = static_cast<int>(c_.n_head), Hkv = static_cast<int>(c_.n_head_kv);
     const int D = static_cast<int>(c_.head_dim);
@@ -49,19 +53,20 @@ class BitnetLowering {
     Value* q = g_->TernaryMatmul(hq, hs, Weight(p + "attn_q.weight"), p + "attn_q");
     Value* k = g_->TernaryMatmul(hq, hs, Weight(p + "attn_k.weight"), p + "attn_k");
     Value* v = g_->TernaryMatmul(hq, hs, Weight(p + "attn_v.weight"), p + "attn_v");
-    q = g_->Rope(q, positions_, H, D, c_.rope_base, numerics_, p + "rope_q");
-    k = g_->Rope(k, positions_, Hkv, D, c_.rope_base, numerics_, p + "rope_k");
+    q = g_->Rope(q, positions_, H, D, c_.rope_base, numerics_, p + "rope_q", rope);
+    k = g_->Rope(k, positions_, Hkv, D, c_.rope_base, numerics_, p + "rope_k", rope);
     Value* a = g_->Attention(q, k, v, positions_, l, H, Hkv, D, numerics_, p + "attn");
-    x = g_->Add(x, BitLinear(NormMul(a, p + "attn_sub_norm.weight"), p + "attn_output"),
-                p + "attn_residual");
+    if (!llama) a = NormMul(a, p + "attn_sub_norm.weight");
+    x = g_->Add(x, BitLinear(a, p + "attn_output"), p + "attn_residual");
 
     h = NormMul(x, p + "ffn_norm.weight");
     auto [fq, fs] = g_->QuantizeAct(h, p + "ffn_in");
     Value* gate = g_->TernaryMatmul(fq, fs, Weight(p + "ffn_gate.weight"), p + "ffn_gate");
     Value* up = g_->TernaryMatmul(fq, fs, Weight(p + "ffn_up.weight"), p + "ffn_up");
-    Value* f = g_->Mul(g_->ReluSqr(gate, p + "ffn_act"), up, p + "ffn_gate_up");
-    return g_->Add(x, BitLinear(NormMul(f, p + "ffn_sub_norm.weight"), p + "ffn_down"),
-                   p + "ffn_residual");
+    Value* act = llama ? g_->Silu(gate, p + "ffn_act") : g_->ReluSqr(gate, p + "ffn_act");
+    Value* f = g_->Mul(act, up, p + "ffn_gate_up");
+    if (!llama) f = NormMul(f, p + "ffn_sub_norm.weight");
+    return g_->Add(x, BitLinear(f, p + "ffn_down"), p + "ffn_residual");
   }
 
   // rmsnorm(x) * weight

@@ -11,9 +11,13 @@ namespace {
 using gguf::GgmlType;
 using gguf::GgufFile;
 
-std::string Key(std::string_view suffix) { return std::string(kBitnetArch) + "." + std::string(suffix); }
+// Hyper-parameter keys live under the architecture's name ("llama.block_count").
+struct ArchKeys {
+  std::string arch;
+  std::string operator()(std::string_view suffix) const { return arch + "." + std::string(suffix); }
+};
 
-int64_t PositiveDim(const GgufFile& f, std::string_view suffix) {
+int64_t PositiveDim(const GgufFile& f, const ArchKeys& Key, std::string_view suffix) {
   const std::string key = Key(suffix);
   const uint64_t v = f.GetU64(key);
   if (v == 0 || v > (uint64_t{1} << 31)) Fail("key ", key, " has an invalid value ", v);
@@ -49,17 +53,21 @@ void CheckTensor(const GgufFile& f, const std::string& name, std::initializer_li
 ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
   ModelConfig c;
   c.arch = std::string(f.GetString("general.architecture"));
-  if (c.arch != kBitnetArch) {
-    Fail("architecture '", c.arch, "' is not supported (bitjit runs '", kBitnetArch, "')");
+  if (c.arch != kBitnetArch && c.arch != kLlamaArch) {
+    Fail("architecture '", c.arch, "' is not supported (bitjit runs '", kBitnetArch, "' and '",
+         kLlamaArch, "' with ternary weights)");
   }
-  if (const gguf::Value* v = f.Find("general.name")) c.name = std::string(v->AsString("general.name"));
-  c.n_embd = PositiveDim(f, "embedding_length");
-  c.n_layer = PositiveDim(f, "block_count");
-  c.n_ff = PositiveDim(f, "feed_forward_length");
-  c.n_head = PositiveDim(f, "attention.head_count");
-  c.n_head_kv = f.Find(Key("attention.head_count_kv")) ? PositiveDim(f, "attention.head_count_kv")
-                                                       : c.n_head;
-  c.n_ctx_train = PositiveDim(f, "context_length");
+  const ArchKeys Key{c.arch};
+  if (const gguf::Value* v = f.Find("general.name"))
+    c.name = std::string(v->AsString("general.name"));
+  c.n_embd = PositiveDim(f, Key, "embedding_length");
+  c.n_layer = PositiveDim(f, Key, "block_count");
+  c.n_ff = PositiveDim(f, Key, "feed_forward_length");
+  c.n_head = PositiveDim(f, Key, "attention.head_count");
+  c.n_head_kv = f.Find(Key("attention.head_count_kv"))
+                    ? PositiveDim(f, Key, "attention.head_count_kv")
+                    : c.n_head;
+  c.n_ctx_train = PositiveDim(f, Key, "context_length");
   c.rms_eps = static_cast<float>(f.GetF64(Key("attention.layer_norm_rms_epsilon")));
   if (const gguf::Value* v = f.Find(Key("rope.freq_base"))) {
     c.rope_base = static_cast<float>(v->AsF64(Key("rope.freq_base")));
@@ -92,7 +100,7 @@ ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
   const gguf::TensorInfo* embd = f.FindTensor("token_embd.weight");
   if (embd == nullptr) Fail("missing tensor token_embd.weight");
   if (embd->n_dims != 2) Fail("tensor token_embd.weight must be 2-D");
-  c.n_vocab = f.Find(Key("vocab_size")) ? PositiveDim(f, "vocab_size")
+  c.n_vocab = f.Find(Key("vocab_size")) ? PositiveDim(f, Key, "vocab_size")
                                         : static_cast<int64_t>(embd->ne[1]);
   c.token_embd_type = embd->type;
   CheckTensor(f, "token_embd.weight", {GgmlType::kF16, GgmlType::kQ8_0}, {c.n_embd, c.n_vocab});
@@ -117,12 +125,19 @@ ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
 
   const int64_t e = c.n_embd, kv = c.n_embd_kv(), ff = c.n_ff;
   CheckTensor(f, "output_norm.weight", {GgmlType::kF32}, {e});
+  if (const gguf::TensorInfo* out = f.FindTensor("output.weight")) {
+    c.has_output = true;
+    c.output_type = out->type;
+    CheckTensor(f, "output.weight", {GgmlType::kF16, GgmlType::kQ8_0}, {e, c.n_vocab});
+  }
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     CheckTensor(f, p + "attn_norm.weight", {GgmlType::kF32}, {e});
-    CheckTensor(f, p + "attn_sub_norm.weight", {GgmlType::kF32}, {e});
     CheckTensor(f, p + "ffn_norm.weight", {GgmlType::kF32}, {e});
-    CheckTensor(f, p + "ffn_sub_norm.weight", {GgmlType::kF32}, {ff});
+    if (!c.is_llama()) {  // llama's graph has no sub-norms
+      CheckTensor(f, p + "attn_sub_norm.weight", {GgmlType::kF32}, {e});
+      CheckTensor(f, p + "ffn_sub_norm.weight", {GgmlType::kF32}, {ff});
+    }
     CheckTensor(f, p + "attn_q.weight", {GgmlType::kI2_S}, {e, e});
     CheckTensor(f, p + "attn_k.weight", {GgmlType::kI2_S}, {e, kv});
     CheckTensor(f, p + "attn_v.weight", {GgmlType::kI2_S}, {e, kv});

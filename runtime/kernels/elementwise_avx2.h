@@ -15,6 +15,14 @@ void ReluSqrMulAvx2(float* gate, const float* up, int64_t n);
 // quieting and subnormals as ir/base/half.h): writing K and V rows into the f16 cache.
 void FloatsToHalvesF16c(const float* x, int64_t n, uint16_t* out);
 
+// out[i] = ref::Silu(gate[i]) * up[i] (up == nullptr: the SiLU alone), bit-identical: ggml's
+// AVX-512 expf emulated lane for lane over its whole range (overflow to inf and subnormal
+// results included), then the IEEE division and product. In place when out == gate.
+void SiluMulAvx2(const float* gate, const float* up, int64_t n, float* out);
+
+// ref::RopeNormRotate with bitnet numerics, bit-identical: pairs (2i, 2i + 1).
+void RopeNormRotateAvx2(float* x, int n_head, int head_dim, const float* cos_t, const float* sin_t);
+
 // ref::RopeNeoxRotate with bitnet numerics, bit-identical (the same fused multiply-adds, 8
 // pairs at a time): one row of n_head heads rotated by one position's angles.
 void RopeNeoxRotateAvx2(float* x, int n_head, int head_dim, const float* cos_t, const float* sin_t);

@@ -33,11 +33,6 @@ std::string_view NumericsName(Numerics n) {
 std::string_view PrologueName(Prologue p) {
   return p == Prologue::kQuantize ? "quantize" : "rmsnorm_quantize";
 }
-std::string_view EpilogueName(Epilogue e) {
-  return e == Epilogue::kNone         ? "none"
-         : e == Epilogue::kReluSqrMul ? "relu_sqr_mul"
-                                      : "residual_add";
-}
 
 }  // namespace
 
@@ -58,13 +53,15 @@ void GraphToProto(const ir::Graph& graph, plan::Plan* out) {
     const ir::Attrs& a = n->attrs;
     p->set_eps(a.eps);
     p->set_rope_base(a.rope_base);
+    if (a.rope_type != ir::RopeType::kNeox)
+      p->set_rope_type(std::string(ir::RopeTypeName(a.rope_type)));
     p->set_layer(a.layer);
     p->set_n_head(a.n_head);
     p->set_n_head_kv(a.n_head_kv);
     p->set_head_dim(a.head_dim);
     p->set_numerics(std::string(NumericsName(a.numerics)));
     p->set_prologue(std::string(PrologueName(a.prologue)));
-    p->set_epilogue(std::string(EpilogueName(a.epilogue)));
+    p->set_epilogue(std::string(ir::EpilogueName(a.epilogue)));
     p->set_n_weights(a.n_weights);
     if (n->kind == OpKind::kConstant) p->set_tensor(n->constant.name);
     for (const ir::WeightTile& t : a.weight_tiles) {
@@ -90,6 +87,8 @@ std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::Gg
     ir::Attrs a;
     a.eps = p.eps();
     a.rope_base = p.rope_base();
+    a.rope_type = ParseEnum<ir::RopeType>(p.rope_type().empty() ? "neox" : p.rope_type(), 1,
+                                          ir::RopeTypeName, "rope type");
     a.layer = p.layer();
     a.n_head = p.n_head();
     a.n_head_kv = p.n_head_kv();
@@ -97,7 +96,8 @@ std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::Gg
     a.numerics = p.numerics() == "f32" ? Numerics::kF32 : Numerics::kBitnet;
     a.prologue =
         p.prologue() == "rmsnorm_quantize" ? Prologue::kRmsNormQuantize : Prologue::kQuantize;
-    a.epilogue = ParseEnum<Epilogue>(p.epilogue(), 2, EpilogueName, "epilogue");
+    a.epilogue = ParseEnum<Epilogue>(p.epilogue(), static_cast<int>(Epilogue::kSiluMul),
+                                     ir::EpilogueName, "epilogue");
     a.n_weights = p.n_weights();
     // Plans from before 1.6-bit packing list no codes per byte: all 2 bits.
     if (p.tile_rows_size() != p.tile_tokens_size() ||
