@@ -15,6 +15,7 @@
 
 #include "ir/base/error.h"
 #include "tools/command.h"
+#include "tools/context_size.h"
 #include "tools/flags.h"
 #include "tools/model_loading.h"
 
@@ -61,7 +62,9 @@ int RunServe(const Args& args) {
                  "weights, so its text is random)\n");
   }
   auto model = LoadModelFromFlags();
-  server::Scheduler scheduler(*model, FLAGS_parallel, FLAGS_c, max_waiting);
+  // Checked before the scheduler reserves every slot's KV cache.
+  const int64_t n_ctx = ContextFromFlags(*model, FLAGS_parallel);
+  server::Scheduler scheduler(*model, FLAGS_parallel, n_ctx, max_waiting);
   server::HttpServerOptions options;
   // Clients name the model by its file's stem (the plan's with --plan).
   options.model_id =

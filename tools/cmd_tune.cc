@@ -22,6 +22,7 @@
 #include "tools/flags.h"
 #include "tools/model_loading.h"
 #include "tools/progress_bar.h"
+#include "tools/thread_count.h"
 
 DEFINE_double(budget, 60, "seconds of measurement, split evenly across the model's matmul shapes");
 DEFINE_bool(show, false, "print the tuning cache (text format) and exit");
@@ -97,7 +98,7 @@ int RunTune(const Args& args) {
   const std::string path = tuning::TuningCachePath();
   if (FLAGS_show) return ShowCache(path);
   if (!(FLAGS_budget > 0)) Fail("--budget must be a positive number of seconds");
-  if (FLAGS_t < 0) Fail("-t must not be negative");
+  CheckThreadCount(FLAGS_t, "-t");
   if (FLAGS_prefill_tokens < 2 || FLAGS_prefill_tokens > 4096) {
     Fail("--prefill-tokens must be in [2, 4096]");
   }
