@@ -13,6 +13,7 @@
 
 #include "codegen/cpu_features.h"
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 #include "ir/graph.h"
 #include "runtime/model.h"
 #include "runtime/thread_pool.h"
@@ -97,6 +98,7 @@ int RunTune(const Args& args) {
   if (!args.positional.empty()) Fail("tune takes no arguments (got '", args.positional[0], "')");
   const std::string path = tuning::TuningCachePath();
   if (FLAGS_show) return ShowCache(path);
+  CheckOutputPath(path);  // before minutes of measuring, not after
   if (!(FLAGS_budget > 0)) Fail("--budget must be a positive number of seconds");
   CheckThreadCount(FLAGS_t, "-t");
   if (FLAGS_prefill_tokens < 2 || FLAGS_prefill_tokens > 4096) {

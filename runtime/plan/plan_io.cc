@@ -12,6 +12,7 @@
 #include "codegen/cpu_features.h"
 #include "codegen/memory/weight_memory.h"
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 #include "ir/base/pages.h"
 #include "passes/pass.h"
 #include "plan.pb.h"
@@ -80,6 +81,9 @@ codegen::TernaryPacking KernelPacking(const plan::TernaryKernel& k, const std::s
 
 Model::PlanStats Model::SavePlan(const std::string& path) const {
   if (!compiled_) Fail("a plan holds JIT kernels: compile with an ISA other than ref");
+  // Both files are truncated in place: neither may be a link, FIFO, device or directory.
+  CheckOutputPath(path);
+  CheckOutputPath(SidecarPath(path));
   const auto& compiled = *std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_);
   plan::Plan p;
   p.set_format_version(kPlanFormatVersion);
