@@ -109,6 +109,12 @@ TEST(NumberFlags, ServeRefusesAKvReservationBeyondMemory) {
                      "this machine's");
 }
 
+// Each waiting request holds a connection thread: 100,000,000 of them made 32k threads, then
+// aborted.
+TEST(NumberFlags, ServeQueueHasAnUpperBound) {
+  ExpectServeRefused({"-m", Tiny(), "--queue", "100000000"}, "--queue must be in -1..1024");
+}
+
 // A plan runs the kernels and numerics it was compiled with; these flags would be ignored. (The
 // check comes before the plan is read, so no plan is needed.)
 TEST(NumberFlags, IsaAndNumericsAreRefusedWithAPlan) {

@@ -28,11 +28,15 @@ DEFINE_string(host, "127.0.0.1", "address to listen on");
 DEFINE_int32(port, 8080, "port to listen on (0 = any free port; the one taken is printed)");
 DEFINE_int32(parallel, 4, "requests generated together (KV cache slots)");
 DEFINE_int32(queue, -1,
-             "requests that may wait for a slot; more get HTTP 503 (-1 = 2 x --parallel)");
+             "requests that may wait for a slot, at most 1024; more get HTTP 503 (-1 = 2 x "
+             "--parallel)");
 
 namespace bitjit::cli {
 namespace {
 
+// Every waiting request holds a connection thread (see n_threads below): the queue is bounded so
+// that a typo cannot ask for millions of threads (--queue 100000000 made 32k, then aborted).
+constexpr int kMaxQueue = 1024;
 
 sigset_t TerminationSignals() {
   sigset_t set;
@@ -45,7 +49,10 @@ sigset_t TerminationSignals() {
 int RunServe(const Args& args) {
   if (!args.positional.empty()) Fail("serve takes no arguments (got '", args.positional[0], "')");
   if (FLAGS_parallel < 1 || FLAGS_parallel > 256) Fail("--parallel must be in 1..256");
-  if (FLAGS_queue < -1) Fail("--queue must be -1 (2 x --parallel) or more");
+  if (FLAGS_queue < -1 || FLAGS_queue > kMaxQueue) {
+    Fail("--queue must be in -1..", kMaxQueue, " (-1: 2 x --parallel; each waiting request ",
+         "holds a thread), not ", FLAGS_queue);
+  }
   if (FLAGS_port < 0 || FLAGS_port > 65535) Fail("--port must be in 0..65535");
   if (FLAGS_c < 0 || FLAGS_c > (1 << 22)) Fail("-c must be in 0..", 1 << 22);
   const int max_waiting = FLAGS_queue < 0 ? 2 * FLAGS_parallel : FLAGS_queue;
