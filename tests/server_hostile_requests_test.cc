@@ -3,16 +3,26 @@
 // on a loopback port, as in server_test.cc.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/server/http_client.h"
 #include "tests/server/server_process.h"
 #include "tests/testing/golden.h"
 #include "tools/server/json_depth.h"
+#include "tools/server/request_log.h"
 
 namespace bitjit {
 namespace {
@@ -43,6 +53,43 @@ std::string Nested(const std::string& open, const std::string& middle, const std
   s += middle;
   for (size_t i = 0; i < n; ++i) s += close;
   return s;
+}
+
+// Sends `request` as is (no client library that would encode it) and returns what came back
+// before the server closed the connection, or after 10 s.
+std::string RawExchange(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) reply.append(buf, n);
+  }
+  ::close(fd);
+  return reply;
+}
+
+// The lines of `log` that contain `needle`.
+std::vector<std::string> LinesWith(const std::string& log, const std::string& needle) {
+  std::vector<std::string> lines;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) lines.push_back(line);
+  return lines;
+}
+
+TEST(EscapeForLog, KeepsPrintableAsciiAndEscapesTheRest) {
+  EXPECT_EQ(server::EscapeForLog("/v1/models?x=1"), "/v1/models?x=1");
+  EXPECT_EQ(server::EscapeForLog("/a\nb\r\x1b[31m\\\x7f\xc3\xa9"),
+            "/a\\x0ab\\x0d\\x1b[31m\\x5c\\x7f\\xc3\\xa9");
 }
 
 TEST(JsonNestingDepth, CountsBracketsOutsideStringsOnly) {
@@ -103,6 +150,51 @@ TEST_F(HostileRequests, DeepNestingIsRefusedBeforeItIsParsed) {
   parts["messages"][0]["content"] = {{{"type", "text"}, {"text", "hi"}}};
   parts["metadata"] = {{"a", {{"b", {{"c", {1, 2}}}}}}};
   EXPECT_EQ(Post(port(), "/v1/chat/completions", parts).status, 200);
+}
+
+// httplib decodes %0a in a path into a newline: written raw, one request could forge log lines
+// (and %1b send escape sequences to whoever tails the log).
+TEST_F(HostileRequests, RequestPathsAreEscapedInTheLog) {
+  const std::string reply =
+      RawExchange(port(),
+                  "GET /nowhere%0a127.0.0.1:1%20GET%20/forged%20200%201.000s%1b[31m%7f HTTP/1.1\r\n"
+                  "Host: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 404", 0), 0u) << reply;
+  // The log line is written after the reply; give it a moment to land.
+  std::vector<std::string> lines;
+  for (int i = 0; i < 100 && lines.empty(); ++i) {
+    lines = LinesWith(server_->Log(), "/nowhere");
+    if (lines.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(lines.size(), 1u) << server_->Log();
+  EXPECT_NE(lines[0].find("/nowhere\\x0a127.0.0.1:1 GET /forged 200 1.000s\\x1b[31m\\x7f 404"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_TRUE(LinesWith(server_->Log(), "/forged").size() == 1) << server_->Log();
+  const std::string log = server_->Log();
+  EXPECT_EQ(log.find('\x1b'), std::string::npos);
+  EXPECT_EQ(log.find('\x7f'), std::string::npos);
+}
+
+// Range is a GET's way to fetch part of a resource; on a POST httplib used to generate the whole
+// reply and then send 206 with a slice of it (or a multipart/byteranges body).
+TEST_F(HostileRequests, RangeHeaderIsIgnored) {
+  httplib::Client cli("127.0.0.1", port());
+  cli.set_read_timeout(seconds(60));
+  for (const char* range : {"bytes=0-5", "bytes=0-1,3-4"}) {
+    SCOPED_TRACE(range);
+    const httplib::Result res = cli.Post("/v1/chat/completions", {{"Range", range}},
+                                         ShortChat().dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    const json body = json::parse(res->body, nullptr, false);
+    EXPECT_TRUE(body.is_object() && body.contains("choices")) << res->body;
+  }
+  const httplib::Result health = cli.Get("/health", {{"Range", "bytes=0-3"}});
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200) << health->body;
+  EXPECT_EQ(json::parse(health->body, nullptr, false)["status"], "ok") << health->body;
 }
 
 }  // namespace

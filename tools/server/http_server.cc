@@ -95,8 +95,13 @@ void HttpServer::Impl::SetUpRoutes() {
   // Stream chunks are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
   // until the previous is acknowledged (tens of ms with delayed ACKs).
   http.set_tcp_nodelay(true);
-  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     NoteRequestStart();
+    // Nothing this server sends is a resource to take byte ranges of: httplib would answer a
+    // POST with "Range:" by 206 and a slice of the reply (after generating all of it). The
+    // ranges it parsed are dropped before routing, so every reply is whole (and 200). The
+    // request object is httplib's own, not const; only the handler signature is.
+    const_cast<httplib::Request&>(req).ranges.clear();
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
