@@ -20,6 +20,7 @@
 #include "runtime/lm_head/quantized_lm_head.h"
 #include "runtime/model.h"
 #include "runtime/plan/graph_proto.h"
+#include "runtime/plan/plan_checks.h"
 #include "runtime/thread_pool.h"
 #include "runtime/tuning/tile_choice.h"
 
@@ -211,7 +212,12 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
          p.model().size(), " bytes) than ", m->file_->path(), " (", m->file_->file_size(),
          " bytes)");
   }
-  m->graph_ = GraphFromProto(p, *m->file_);
+  try {
+    m->graph_ = GraphFromProto(p, *m->file_);
+  } catch (const Error& e) {
+    Fail(path, ": ", e.what());  // which plan, when a process loads several
+  }
+  CheckPlanGraph(*m->graph_, m->config(), path);  // before anything indexes with the plan's values
   m->from_plan_ = true;
 
   const std::string sidecar = (std::filesystem::path(path).parent_path() / p.sidecar()).string();
@@ -284,8 +290,12 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     }
     lm_head::QuantizedTable t =
         lm_head::AllocateTable(lm_head::ParseLmHeadType(lm.type()), lm.n(), lm.vocab());
-    if (t.bytes != lm.sidecar_bytes() || lm.sidecar_offset() + lm.sidecar_bytes() > side.size()) {
-      Fail(sidecar, ": lm_head table bytes do not match the plan");
+    if (t.bytes != lm.sidecar_bytes()) Fail(sidecar, ": lm_head table bytes do not match the plan");
+    // Compared without adding: offset + bytes may wrap around 2^64 and pass.
+    if (lm.sidecar_offset() > side.size() ||
+        lm.sidecar_bytes() > side.size() - lm.sidecar_offset()) {
+      Fail(path, ": lm_head.sidecar_offset ", lm.sidecar_offset(), " + sidecar_bytes ",
+           lm.sidecar_bytes(), " is outside the sidecar's ", side.size(), " bytes");
     }
     std::memcpy(t.data.get(), side.data() + lm.sidecar_offset(), t.bytes);
     compiled->quantized_lm_head =
