@@ -21,6 +21,8 @@
 #include "tests/server/http_client.h"
 #include "tests/server/server_process.h"
 #include "tests/testing/golden.h"
+#include "tools/server/api_error.h"
+#include "tools/server/completion_request.h"
 #include "tools/server/json_depth.h"
 #include "tools/server/request_log.h"
 
@@ -100,6 +102,41 @@ TEST(JsonNestingDepth, CountsBracketsOutsideStringsOnly) {
   EXPECT_EQ(server::JsonNestingDepth(R"(["\"[[[", "\\", [[]]])"), 3u);
   EXPECT_EQ(server::JsonNestingDepth(Nested("[", "", "]", 150000)), 150000u);
   EXPECT_EQ(server::JsonNestingDepth("]]]["), 1u);  // malformed: still a number, no underflow
+}
+
+// JSON has no NaN or infinity, but a number may be as large as a client likes: every numeric
+// field is range-checked and the error names it (a number beyond double, 1e400, is invalid JSON).
+TEST(CompletionRequest, HugeNumbersAreRefusedByName) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"temperature", "1e308"},
+      {"top_p", "-1e308"},
+      {"min_p", "1e300"},
+      {"top_k", "1e20"},
+      {"top_k", "99999999999"},
+      {"max_tokens", "1e30"},
+      {"seed", "1e30"},
+      {"n", "1e300"},
+      {"max_tokens", "9223372036854775807"},
+      {"max_tokens", "18446744073709551615"},
+  };
+  for (const auto& [field, value] : cases) {
+    SCOPED_TRACE(field + " " + value);
+    const std::string body = R"({"prompt": "a", ")" + field + "\": " + value + "}";
+    try {
+      server::ParseCompletionRequest(server::Endpoint::kCompletion, body);
+      ADD_FAILURE() << "accepted: " << body;
+    } catch (const server::ApiError& e) {
+      EXPECT_EQ(e.status, 400);
+      EXPECT_EQ(e.param, field) << e.message;
+    }
+  }
+  try {
+    server::ParseCompletionRequest(server::Endpoint::kCompletion,
+                                   R"({"prompt": "a", "temperature": 1e400})");
+    ADD_FAILURE() << "accepted 1e400";
+  } catch (const server::ApiError& e) {
+    EXPECT_EQ(e.code, "invalid_json") << e.message;
+  }
 }
 
 class HostileRequests : public ::testing::Test {
