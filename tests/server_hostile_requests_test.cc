@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +14,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -57,26 +60,88 @@ std::string Nested(const std::string& open, const std::string& middle, const std
   return s;
 }
 
+// Whether `reply` holds a whole response with a Content-Length (the server may keep the
+// connection open after it).
+bool IsWholeReply(const std::string& reply) {
+  const size_t end = reply.find("\r\n\r\n");
+  const size_t length = reply.find("Content-Length: ");
+  if (end == std::string::npos || length == std::string::npos || length > end) return false;
+  return reply.size() >= end + 4 + std::strtoull(reply.c_str() + length + 16, nullptr, 10);
+}
+
 // Sends `request` as is (no client library that would encode it) and returns what came back
-// before the server closed the connection, or after 10 s.
+// before the server closed the connection, or after 10 s. The request goes in pieces, and
+// sending stops once the server answers: it may answer (413) before it has read all of it.
 std::string RawExchange(int port, const std::string& request) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return "";
   timeval timeout{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string reply;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size())) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    for (size_t sent = 0; sent < request.size();) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 0) == 1) break;  // an early answer
+      const size_t piece = std::min<size_t>(64 << 10, request.size() - sent);
+      const ssize_t n = ::send(fd, request.data() + sent, piece, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
     char buf[4096];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) reply.append(buf, n);
+    for (ssize_t n; !IsWholeReply(reply) && (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
+      reply.append(buf, n);
+    }
   }
   ::close(fd);
   return reply;
+}
+
+// The HTTP status at the start of a raw reply, or 0.
+int StatusOf(const std::string& reply) {
+  return reply.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(reply.c_str() + 9) : 0;
+}
+
+// A completion request that is `size` bytes of valid JSON, most of them one string.
+std::string LargeCompletionBody(size_t size) {
+  const std::string head = R"({"prompt":"a","max_tokens":1,"x":")", tail = R"("})";
+  return head + std::string(size - head.size() - tail.size(), 'a') + tail;
+}
+
+std::string Gzip(const std::string& data) {
+  httplib::detail::gzip_compressor gzip;
+  std::string out;
+  gzip.compress(data.data(), data.size(), /*last=*/true, [&](const char* p, size_t n) {
+    out.append(p, n);
+    return true;
+  });
+  return out;
+}
+
+std::string Brotli(const std::string& data) {
+  httplib::detail::brotli_compressor brotli;
+  std::string out;
+  brotli.compress(data.data(), data.size(), /*last=*/true, [&](const char* p, size_t n) {
+    out.append(p, n);
+    return true;
+  });
+  return out;
+}
+
+// `body` as chunks of `chunk` bytes, in chunked transfer coding.
+std::string Chunked(const std::string& body, size_t chunk) {
+  std::string out;
+  char size_line[32];
+  for (size_t at = 0; at < body.size(); at += chunk) {
+    const size_t n = std::min(chunk, body.size() - at);
+    std::snprintf(size_line, sizeof(size_line), "%zx\r\n", n);
+    out += size_line + body.substr(at, n) + "\r\n";
+  }
+  return out + "0\r\n\r\n";
 }
 
 // The lines of `log` that contain `needle`.
@@ -232,6 +297,74 @@ TEST_F(HostileRequests, RangeHeaderIsIgnored) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200) << health->body;
   EXPECT_EQ(json::parse(health->body, nullptr, false)["status"], "ok") << health->body;
+}
+
+// The 1 MiB body limit counts decoded bytes: a few KB of gzip, deflate or brotli that inflate to
+// 4 MiB used to be inflated whole (254 KB of gzip made 256 MB) and then run.
+TEST_F(HostileRequests, EncodedBodiesAreLimitedByTheirDecodedSize) {
+  const std::string body = LargeCompletionBody(4 << 20);
+  const std::vector<std::pair<std::string, std::string>> encodings = {
+      {"gzip", Gzip(body)}, {"deflate", Gzip(body)}, {"br", Brotli(body)}};
+  for (const auto& [encoding, encoded] : encodings) {
+    SCOPED_TRACE(encoding);
+    ASSERT_LT(encoded.size(), 64u << 10);
+    const std::string reply =
+        RawExchange(port(),
+                    "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Content-Type: application/json\r\nContent-Encoding: " +
+                        encoding + "\r\nContent-Length: " + std::to_string(encoded.size()) +
+                        "\r\n\r\n" + encoded);
+    EXPECT_EQ(StatusOf(reply), 413) << reply.substr(0, 500);
+    EXPECT_NE(reply.find("request_too_large"), std::string::npos) << reply.substr(0, 500);
+  }
+  // An encoded body within the limit is still read.
+  const std::string small = Gzip(ShortChat().dump());
+  const std::string reply =
+      RawExchange(port(),
+                  "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                  "Connection: close\r\nContent-Length: " +
+                      std::to_string(small.size()) + "\r\n\r\n" + small);
+  EXPECT_EQ(StatusOf(reply), 200) << reply.substr(0, 500);
+}
+
+// A chunked body has no Content-Length to compare: it used to be read whole, whatever its size.
+TEST_F(HostileRequests, ChunkedBodiesOverTheLimitGet413) {
+  for (const bool gzip : {false, true}) {
+    SCOPED_TRACE(gzip ? "chunked gzip" : "chunked");
+    const std::string body = LargeCompletionBody((1 << 20) + (512 << 10));
+    const std::string reply =
+        RawExchange(port(), std::string("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                        "Content-Type: application/json\r\n") +
+                                (gzip ? "Content-Encoding: gzip\r\n" : "") +
+                                "Transfer-Encoding: chunked\r\n\r\n" +
+                                Chunked(gzip ? Gzip(body) : body, 32 << 10));
+    EXPECT_EQ(StatusOf(reply), 413) << reply.substr(0, 500);
+  }
+  // A small chunked body is fine.
+  const std::string reply = RawExchange(port(),
+                                        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                        "Content-Type: application/json\r\nConnection: close\r\n"
+                                        "Transfer-Encoding: chunked\r\n\r\n" +
+                                            Chunked(ShortChat().dump(), 7));
+  EXPECT_EQ(StatusOf(reply), 200) << reply.substr(0, 500);
+}
+
+// Bodies that no route reads are refused before they are read: a chunked body to an unknown
+// path used to be read whole into memory, and a huge Content-Length read and thrown away.
+TEST_F(HostileRequests, BodiesNoRouteReadsAreRefusedUnread) {
+  const std::string chunked = RawExchange(port(),
+                                          "POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                          "Transfer-Encoding: chunked\r\n\r\n" +
+                                              Chunked(std::string(4 << 20, 'a'), 64 << 10));
+  EXPECT_EQ(StatusOf(chunked), 404) << chunked.substr(0, 500);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string huge = RawExchange(port(),
+                                       "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                       "Content-Type: application/json\r\n"
+                                       "Content-Length: 1000000000000\r\n\r\n{");
+  EXPECT_EQ(StatusOf(huge), 413) << huge.substr(0, 500);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
 }
 
 }  // namespace

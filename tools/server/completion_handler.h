@@ -26,8 +26,9 @@ struct CompletionService {
   std::string model_id;  // the one model served (GET /v1/models)
 };
 
-// Throws ApiError for a bad request or a full queue (nothing has been sent then).
-void HandleCompletion(const CompletionService& service, Endpoint endpoint,
+// `body` is the request's, already read within the size limit. Throws ApiError for a bad request
+// or a full queue (nothing has been sent then).
+void HandleCompletion(const CompletionService& service, Endpoint endpoint, const std::string& body,
                       const httplib::Request& req, httplib::Response& res);
 
 }  // namespace bitjit::server

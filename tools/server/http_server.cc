@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <exception>
+#include <optional>
 
 #include "ir/base/error.h"
 #include "runtime/model.h"
 #include "tools/server/api_error.h"
 #include "tools/server/completion_handler.h"
 #include "tools/server/openai_format.h"
+#include "tools/server/request_body.h"
 #include "tools/server/request_log.h"
 #include "tools/server/scheduler.h"
 
@@ -41,12 +43,31 @@ ApiError ErrorForStatus(const httplib::Request& req, int status) {
     e.message = "Unknown request URL: " + req.method + " " + req.path + ".";
     e.code = "unknown_url";
   } else if (status == 413) {
-    e.message = "The request body is too large.";
-    e.code = "request_too_large";
+    e = BodyTooLarge();
   } else {
     e.message = "The request could not be handled (HTTP " + std::to_string(status) + ").";
   }
   return e;
+}
+
+bool IsCompletionRoute(const httplib::Request& req) {
+  return req.method == "POST" &&
+         (req.path == "/v1/chat/completions" || req.path == "/v1/completions");
+}
+
+bool HasBody(const httplib::Request& req) {
+  return req.get_header_value<uint64_t>("Content-Length") > 0 ||
+         req.has_header("Transfer-Encoding");
+}
+
+// The refusal of a request whose body must not be read at all: httplib would read any body that
+// no content-reader route takes whole into memory (a chunked one without limit), and would read
+// and discard a Content-Length of any size before answering 413.
+std::optional<ApiError> RefusalBeforeBody(const httplib::Request& req, size_t max_body_bytes) {
+  if (!HasBody(req)) return std::nullopt;
+  if (!IsCompletionRoute(req)) return ErrorForStatus(req, 404);
+  if (req.get_header_value<uint64_t>("Content-Length") > max_body_bytes) return BodyTooLarge();
+  return std::nullopt;
 }
 
 // cpp-httplib 0.11 listens with a backlog of 5: a burst of new clients overflows it and the
@@ -95,8 +116,14 @@ void HttpServer::Impl::SetUpRoutes() {
   // Stream chunks are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
   // until the previous is acknowledged (tens of ms with delayed ACKs).
   http.set_tcp_nodelay(true);
-  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     NoteRequestStart();
+    if (std::optional<ApiError> refusal = RefusalBeforeBody(req, options.max_body_bytes)) {
+      // The unread body must not be taken for the next request on this connection.
+      res.set_header("Connection", "close");
+      SendError(res, *refusal);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     // Nothing this server sends is a resource to take byte ranges of: httplib would answer a
     // POST with "Range:" by 206 and a slice of the reply (after generating all of it). The
     // ranges it parsed are dropped before routing, so every reply is whole (and 200). The
@@ -125,8 +152,13 @@ void HttpServer::Impl::SetUpRoutes() {
   });
   for (auto [path, endpoint] : {std::pair{"/v1/chat/completions", Endpoint::kChat},
                                 std::pair{"/v1/completions", Endpoint::kCompletion}}) {
-    http.Post(path, [this, endpoint](const httplib::Request& req, httplib::Response& res) {
-      Guarded(res, [&] { HandleCompletion(completions, endpoint, req, res); });
+    // A content-reader route: httplib leaves the body to the handler, which reads it bounded.
+    http.Post(path, [this, endpoint](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+      Guarded(res, [&] {
+        const std::string body = ReadBoundedBody(reader, options.max_body_bytes);
+        HandleCompletion(completions, endpoint, body, req, res);
+      });
     });
   }
 
