@@ -30,6 +30,9 @@ DEFINE_int32(parallel, 4, "requests generated together (KV cache slots)");
 DEFINE_int32(queue, -1,
              "requests that may wait for a slot, at most 1024; more get HTTP 503 (-1 = 2 x "
              "--parallel)");
+DEFINE_int32(request_read_timeout, 10,
+             "seconds a client has to send a request, headers and body, from its first byte "
+             "(1..3600); a slower one is disconnected");
 
 namespace bitjit::cli {
 namespace {
@@ -52,6 +55,9 @@ int RunServe(const Args& args) {
   if (FLAGS_queue < -1 || FLAGS_queue > kMaxQueue) {
     Fail("--queue must be in -1..", kMaxQueue, " (-1: 2 x --parallel; each waiting request ",
          "holds a thread), not ", FLAGS_queue);
+  }
+  if (FLAGS_request_read_timeout < 1 || FLAGS_request_read_timeout > 3600) {
+    Fail("--request-read-timeout must be in 1..3600 seconds, not ", FLAGS_request_read_timeout);
   }
   if (FLAGS_port < 0 || FLAGS_port > 65535) Fail("--port must be in 0..65535");
   if (FLAGS_c < 0 || FLAGS_c > (1 << 22)) Fail("-c must be in 0..", 1 << 22);
@@ -76,9 +82,11 @@ int RunServe(const Args& args) {
   // Clients name the model by its file's stem (the plan's with --plan).
   options.model_id =
       std::filesystem::path(FLAGS_plan.empty() ? ModelPathFromFlags() : FLAGS_plan).stem().string();
-  // Every streaming client holds a connection thread for its whole reply: enough threads for
-  // all requests that can be in, plus some for /health, /v1/models and quick refusals.
-  options.n_threads = FLAGS_parallel + max_waiting + 4;
+  // Every streaming client holds a connection (and its thread) for its whole reply: room for
+  // all requests that can be in, and for hundreds of idle or slow clients besides, which
+  // --request-read-timeout and the keep-alive timeout (5 s) disconnect.
+  options.max_connections = static_cast<size_t>(FLAGS_parallel + max_waiting) + 512;
+  options.request_read_timeout = std::chrono::seconds(FLAGS_request_read_timeout);
   options.log_requests = !FLAGS_quiet;
   server::HttpServer http(*model, scheduler, options);
   const int port = http.Bind(FLAGS_host, FLAGS_port);
@@ -101,12 +109,11 @@ int RunServe(const Args& args) {
   return 0;
 }
 
-
 }  // namespace
 
 BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
     "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX]",
-    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue"}, &RunServe);
+    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "request_read_timeout"}, &RunServe);
 
 }  // namespace bitjit::cli
