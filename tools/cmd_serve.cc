@@ -7,11 +7,14 @@
 // request) and the HTTP server, and returns 0.
 #include <gflags/gflags.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "ir/base/error.h"
 #include "tools/command.h"
@@ -22,6 +25,7 @@
 #include <pthread.h>
 
 #include "tools/server/http_server.h"
+#include "tools/server/request_origin.h"
 #include "tools/server/scheduler.h"
 
 DEFINE_string(host, "127.0.0.1", "address to listen on");
@@ -30,6 +34,12 @@ DEFINE_int32(parallel, 4, "requests generated together (KV cache slots)");
 DEFINE_int32(queue, -1,
              "requests that may wait for a slot, at most 1024; more get HTTP 503 (-1 = 2 x "
              "--parallel)");
+DEFINE_string(allowed_hosts, "",
+              "host names clients may address requests to, comma-separated, besides localhost "
+              "and IP addresses (others get 403: DNS rebinding)");
+DEFINE_string(cors, "",
+              "origins allowed to call the API from a browser, comma-separated "
+              "(\"https://app.example\"); none by default");
 DEFINE_int32(request_read_timeout, 10,
              "seconds a client has to send a request, headers and body, from its first byte "
              "(1..3600); a slower one is disconnected");
@@ -40,6 +50,17 @@ namespace {
 // Every waiting request holds a connection thread (see n_threads below): the queue is bounded so
 // that a typo cannot ask for millions of threads (--queue 100000000 made 32k, then aborted).
 constexpr int kMaxQueue = 1024;
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> items;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    const size_t end = std::min(text.find(',', begin), text.size());
+    if (end > begin) items.push_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return items;
+}
 
 sigset_t TerminationSignals() {
   sigset_t set;
@@ -88,9 +109,17 @@ int RunServe(const Args& args) {
   options.max_connections = static_cast<size_t>(FLAGS_parallel + max_waiting) + 512;
   options.request_read_timeout = std::chrono::seconds(FLAGS_request_read_timeout);
   options.log_requests = !FLAGS_quiet;
+  options.allowed_hosts = SplitCommas(FLAGS_allowed_hosts);
+  options.cors_origins = SplitCommas(FLAGS_cors);
   server::HttpServer http(*model, scheduler, options);
   const int port = http.Bind(FLAGS_host, FLAGS_port);
   std::thread listener([&] { http.Listen(); });
+  if (!server::IsLoopbackHost(FLAGS_host)) {
+    std::fprintf(stderr,
+                 "warning: listening on %s, which other machines can reach: the API has no "
+                 "authentication, anyone who can connect can use it\n",
+                 FLAGS_host.c_str());
+  }
 
   // Tests and scripts read the port from this line (stdout, flushed).
   std::printf(
@@ -114,6 +143,8 @@ int RunServe(const Args& args) {
 BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
     "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX]",
-    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "request_read_timeout"}, &RunServe);
+    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "request_read_timeout",
+     "allowed_hosts", "cors"},
+    &RunServe);
 
 }  // namespace bitjit::cli

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "tools/server/openai_format.h"
 #include "tools/server/request_body.h"
 #include "tools/server/request_log.h"
+#include "tools/server/request_origin.h"
 #include "tools/server/scheduler.h"
 
 namespace bitjit::server {
@@ -73,6 +75,48 @@ std::optional<ApiError> RefusalBeforeBody(const httplib::Request& req, size_t ma
   if (!IsCompletionRoute(req)) return ErrorForStatus(req, 404);
   if (req.get_header_value<uint64_t>("Content-Length") > max_body_bytes) return BodyTooLarge();
   return std::nullopt;
+}
+
+ApiError Refusal(int status, std::string message, std::string code) {
+  ApiError e;
+  e.status = status;
+  e.message = std::move(message);
+  e.code = std::move(code);
+  return e;
+}
+
+// The refusal of a request from a client that may not make it (tools/server/request_origin.h).
+std::optional<ApiError> RefusalOfClient(const httplib::Request& req,
+                                        const HttpServerOptions& options) {
+  if (!HostAllowed(req.get_header_value("Host"), options.allowed_hosts)) {
+    return Refusal(403,
+                   "The Host header does not name this server (start it with --allowed-hosts "
+                   "NAME to serve a name).",
+                   "host_not_allowed");
+  }
+  if (IsCompletionRoute(req) && !IsJsonContentType(req.get_header_value("Content-Type"))) {
+    return Refusal(415, "The request body must be sent as Content-Type: application/json.",
+                   "unsupported_media_type");
+  }
+  return std::nullopt;
+}
+
+// CORS, granted only to the origins named with --cors: the headers on every reply to such an
+// origin, and the answer to its preflight (true when the request was one).
+bool ApplyCors(const httplib::Request& req, httplib::Response& res,
+               const std::vector<std::string>& origins) {
+  const std::string origin = req.get_header_value("Origin");
+  if (origin.empty() || std::find(origins.begin(), origins.end(), origin) == origins.end()) {
+    return false;
+  }
+  res.set_header("Access-Control-Allow-Origin", origin);
+  res.set_header("Vary", "Origin");
+  if (req.method != "OPTIONS") return false;
+  res.status = 204;
+  res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization");
+  res.set_header("Access-Control-Max-Age", "600");
+  return true;
 }
 
 // Set by a handler that refused a request without reading its body: the connection ends after
@@ -210,12 +254,15 @@ void HttpServer::Impl::SetUpRoutes() {
   http.set_tcp_nodelay(true);
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     NoteRequestStart();
-    if (std::optional<ApiError> refusal = RefusalBeforeBody(req, options.max_body_bytes)) {
+    std::optional<ApiError> refusal = RefusalOfClient(req, options);
+    if (!refusal) refusal = RefusalBeforeBody(req, options.max_body_bytes);
+    if (refusal) {
       // The unread body must not be taken for the next request on this connection.
       close_after_reply = true;
       SendError(res, *refusal);
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (ApplyCors(req, res, options.cors_origins)) return httplib::Server::HandlerResponse::Handled;
     // Nothing this server sends is a resource to take byte ranges of: httplib would answer a
     // POST with "Range:" by 206 and a slice of the reply (after generating all of it). The
     // ranges it parsed are dropped before routing, so every reply is whole (and 200). The

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace bitjit {
 class Model;
@@ -25,6 +26,10 @@ struct HttpServerOptions {
   // A client must send each request, headers and body, within this long of its first byte.
   std::chrono::milliseconds request_read_timeout{10000};
   bool log_requests = true;
+  // Host names requests may be addressed to besides localhost and IP addresses (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  // Origins granted CORS (exactly as browsers send them, "https://app.example"); none by default.
+  std::vector<std::string> cors_origins;
 };
 
 class HttpServer {
