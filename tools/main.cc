@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "frontend/gguf/mapped_file_faults.h"
 #include "ir/base/error.h"
 #include "tools/command.h"
 
@@ -141,6 +142,8 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = 1;  // warnings and up unless -v
   google::InitGoogleLogging(argv[0]);
+  // A model file truncated while it is mapped: a one-line error and exit 2, not a bus error.
+  bitjit::gguf::HandleFaultsInMappedFiles();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     PrintUsage(argc < 2 ? stderr : stdout);
