@@ -142,7 +142,8 @@ int RunServe(const Args& args) {
 
 BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
-    "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX]",
+    "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX] "
+    "[--request-read-timeout 10] [--allowed-hosts NAMES] [--cors ORIGINS]",
     {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "request_read_timeout",
      "allowed_hosts", "cors"},
     &RunServe);
