@@ -162,5 +162,26 @@ TEST_F(SlowClients, SigtermDoesNotWaitForDrippers) {
   EXPECT_LT(Clock::now() - start, seconds(3));
 }
 
+// Past --max-connections a connection is answered 503 at once instead of waiting, unseen, in a
+// queue behind the connections that hold every thread; once they go, it is served again.
+TEST(ConnectionCap, ConnectionsPastTheCapGet503AtOnce) {
+  std::vector<std::string> args = ServerArgs();
+  args.insert(args.end(), {"--max-connections", "8"});
+  ServerProcess server(args);
+  ASSERT_GT(server.port(), 0) << server.Log();
+  std::vector<int> held;
+  for (int i = 0; i < 8; ++i) held.push_back(Connect(server.port(), "GET /health HTTP/1.1\r\n"));
+  // Each held connection has its thread once its first bytes are read: give them a moment.
+  std::this_thread::sleep_for(milliseconds(300));
+  const auto start = Clock::now();
+  const testing::Reply refused = testing::Send(server.port(), "GET", "/health", "", seconds(4));
+  EXPECT_EQ(refused.status, 503) << refused.raw;
+  EXPECT_LT(Clock::now() - start, seconds(1));
+  EXPECT_EQ(refused.body["error"]["type"], "server_error") << refused.raw;
+  for (int fd : held) ::close(fd);
+  EXPECT_TRUE(testing::WaitForHealth(
+      server.port(), [](const nlohmann::json& h) { return h["status"] == "ok"; }, seconds(5)));
+}
+
 }  // namespace
 }  // namespace bitjit

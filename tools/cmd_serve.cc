@@ -40,6 +40,9 @@ DEFINE_string(allowed_hosts, "",
 DEFINE_string(cors, "",
               "origins allowed to call the API from a browser, comma-separated "
               "(\"https://app.example\"); none by default");
+DEFINE_int32(max_connections, -1,
+             "connections open at once, each on a thread; more get HTTP 503 at once (-1 = "
+             "--parallel + --queue + 512)");
 DEFINE_int32(request_read_timeout, 10,
              "seconds a client has to send a request, headers and body, from its first byte "
              "(1..3600); a slower one is disconnected");
@@ -83,6 +86,12 @@ int RunServe(const Args& args) {
   if (FLAGS_port < 0 || FLAGS_port > 65535) Fail("--port must be in 0..65535");
   if (FLAGS_c < 0 || FLAGS_c > (1 << 22)) Fail("-c must be in 0..", 1 << 22);
   const int max_waiting = FLAGS_queue < 0 ? 2 * FLAGS_parallel : FLAGS_queue;
+  // Every request in a slot or the queue holds a connection: fewer would refuse them.
+  if (FLAGS_max_connections != -1 &&
+      (FLAGS_max_connections < FLAGS_parallel + max_waiting + 4 || FLAGS_max_connections > 65536)) {
+    Fail("--max-connections must be -1 or in ", FLAGS_parallel + max_waiting + 4,
+         "..65536 (--parallel + --queue + 4 and up), not ", FLAGS_max_connections);
+  }
 
   // Before any thread starts, so that every thread inherits the mask and only sigwait below
   // ever takes these signals. A write to a client that has gone must fail, not kill us.
@@ -106,7 +115,8 @@ int RunServe(const Args& args) {
   // Every streaming client holds a connection (and its thread) for its whole reply: room for
   // all requests that can be in, and for hundreds of idle or slow clients besides, which
   // --request-read-timeout and the keep-alive timeout (5 s) disconnect.
-  options.max_connections = static_cast<size_t>(FLAGS_parallel + max_waiting) + 512;
+  options.max_connections = static_cast<size_t>(
+      FLAGS_max_connections < 0 ? FLAGS_parallel + max_waiting + 512 : FLAGS_max_connections);
   options.request_read_timeout = std::chrono::seconds(FLAGS_request_read_timeout);
   options.log_requests = !FLAGS_quiet;
   options.allowed_hosts = SplitCommas(FLAGS_allowed_hosts);
@@ -144,8 +154,8 @@ BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
     "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX] "
     "[--request-read-timeout 10] [--allowed-hosts NAMES] [--cors ORIGINS]",
-    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "request_read_timeout",
-     "allowed_hosts", "cors"},
+    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "max_connections",
+     "request_read_timeout", "allowed_hosts", "cors"},
     &RunServe);
 
 }  // namespace bitjit::cli
