@@ -194,6 +194,7 @@ class ConnectionServer : public httplib::Server {
         std::chrono::seconds(write_timeout_sec_) + std::chrono::microseconds(write_timeout_usec_));
     DeadlineSocketStream stream(sock, stop_fd_, write_timeout);
     bool ok = true;
+    close_after_reply = false;  // thread-local: this thread may have served another connection
     for (size_t left = keep_alive_max_count_; left > 0; --left) {
       if (!stream.WaitForRequest(std::chrono::seconds(keep_alive_timeout_sec_))) break;
       stream.SetReadDeadline(DeadlineSocketStream::Clock::now() + request_read_timeout_);
