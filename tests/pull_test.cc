@@ -39,6 +39,7 @@ class LoopbackServer {
     bool honor_range = true;
     std::string redirect_to;               // non-empty: a 302 to this path, with `headers`
     size_t cut_after = std::string::npos;  // close after this many body bytes
+    bool headers_on_416 = true;            // false: a 416 carries no `headers` (no ETag)
   };
 
   LoopbackServer() {
@@ -142,9 +143,10 @@ class LoopbackServer {
         body = entry.body.substr(first);
       }
     }
-    if (found) {
+    if (found && (entry.headers_on_416 || head.find(" 416 ") == std::string::npos)) {
       for (const std::string& h : entry.headers) head += h + "\r\n";
     }
+    if (method == "HEAD") body.clear();
     head += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
     Send(fd, head);
     Send(fd, std::string_view(body).substr(0, entry.cut_after));
@@ -335,6 +337,78 @@ TEST_F(Pull, NotFoundIsOneLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: not found: " + server_.Base() + kPath + "\n");
   EXPECT_FALSE(fs::exists(Final()));
+  EXPECT_FALSE(fs::exists(Part()));  // an empty partial file is not kept
+}
+
+// A leftover partial file of the right size but the wrong bytes: the server answers its Range
+// with 416 and no ETag, and the checksum has to come from the whole file's headers.
+TEST_F(Pull, APartialFileOfTheRightSizeIsVerifiedAfter416) {
+  LoopbackServer::Entry entry;
+  entry.headers_on_416 = false;
+  ServeModel(entry);
+  fs::create_directories(dir_.File("models"));
+  std::ofstream(Part(), std::ios::binary) << std::string(model_->size(), 'x');
+  const auto r = RunPull({"--quiet"});
+  SKIP_WITHOUT_CURL(r);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("error: checksum mismatch"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(Final()));
+  EXPECT_FALSE(fs::exists(Part()));
+}
+
+TEST_F(Pull, APartialFileThatIsALinkIsNotFollowed) {
+  ServeModel();
+  fs::create_directories(dir_.File("models"));
+  std::ofstream(dir_.File("elsewhere"), std::ios::binary) << "keep me";
+  fs::create_symlink(dir_.File("elsewhere"), Part());
+  const auto r = RunPull({"--quiet"});
+  SKIP_WITHOUT_CURL(r);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
+  EXPECT_EQ(Slurp(dir_.File("elsewhere")), "keep me");
+  EXPECT_FALSE(fs::exists(Final()));
+}
+
+// Writing stops at the announced size; an absurd announced size is refused outright.
+TEST_F(Pull, NothingPastTheAnnouncedSizeIsWritten) {
+  LoopbackServer::Entry entry;
+  entry.headers = {"X-Linked-Size: " + std::to_string(model_->size() - 10)};
+  ServeModel(entry);
+  const auto r = RunPull({"--quiet"});
+  SKIP_WITHOUT_CURL(r);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("sent more than the " + std::to_string(model_->size() - 10)),
+            std::string::npos)
+      << r.err;
+  EXPECT_LE(fs::file_size(Part()), model_->size() - 10);
+  EXPECT_FALSE(fs::exists(Final()));
+
+  entry.headers = {"X-Linked-Size: 18446744073709551615"};
+  ServeModel(entry);
+  fs::remove(Part());
+  const auto absurd = RunPull({"--quiet"});
+  EXPECT_EQ(absurd.exit_code, 2);
+  EXPECT_NE(absurd.err.find("announced a file of 18446744073709551615"), std::string::npos)
+      << absurd.err;
+  EXPECT_FALSE(fs::exists(Final()));
+}
+
+// An HTML page or an empty body under the model's name must not become the model: the next pull
+// would say "already there".
+TEST_F(Pull, WhatIsNotAGgufIsNotSaved) {
+  for (const std::string& body : {std::string("<html>rate limited</html>"), std::string()}) {
+    SCOPED_TRACE(body);
+    LoopbackServer::Entry entry;
+    entry.body = body;
+    server_.Set(kPath, entry);
+    const auto r = RunPull({"--quiet"});
+    SKIP_WITHOUT_CURL(r);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("not a GGUF file"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(Final()));
+    EXPECT_FALSE(fs::exists(Part()));
+  }
 }
 
 TEST_F(Pull, NetworkErrorIsOneLine) {

@@ -202,8 +202,8 @@ json EndlessChat() {
 class Serve : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ =
-        new ServerProcess({"-m", TinyModel(), "--parallel", "4", "--queue", "16", "-c", "512"});
+    server_ = new ServerProcess({"-m", TinyModel(), "--parallel", "4", "--queue", "16", "-c", "512",
+                                 "--allow-long-context"});
   }
   static void TearDownTestSuite() {
     EXPECT_EQ(server_->Terminate(seconds(20)), 0) << server_->Log();
@@ -520,7 +520,8 @@ TEST_F(Serve, OfficialOpenAiNodeClient) {
 // ---------------------------------------------------------------- servers of their own
 
 TEST(ServeQueue, FullQueueGets503AndTheServerGoesOn) {
-  ServerProcess server({"-m", TinyModel(), "--parallel", "1", "--queue", "1", "-c", "65536"});
+  ServerProcess server({"-m", TinyModel(), "--parallel", "1", "--queue", "1", "-c", "65536",
+                        "--allow-long-context"});
   ASSERT_GT(server.port(), 0) << server.Log();
   HeldStream running(server.port(), EndlessChat());
   ASSERT_TRUE(running.WaitForEvents(2, seconds(30))) << server.Log();
@@ -547,7 +548,8 @@ TEST(ServeQueue, FullQueueGets503AndTheServerGoesOn) {
 }
 
 TEST(ServeQueue, ClientThatLeavesFreesItsSlot) {
-  ServerProcess server({"-m", TinyModel(), "--parallel", "1", "--queue", "1", "-c", "65536"});
+  ServerProcess server({"-m", TinyModel(), "--parallel", "1", "--queue", "1", "-c", "65536",
+                        "--allow-long-context"});
   ASSERT_GT(server.port(), 0) << server.Log();
   const auto slot_free = [](const json& h) { return h["slots_idle"] == 1; };
 
@@ -578,7 +580,8 @@ TEST(ServeQueue, ClientThatLeavesFreesItsSlot) {
 }
 
 TEST(ServeLifecycle, SigtermEndsRequestsAndExitsCleanly) {
-  ServerProcess server({"-m", TinyModel(), "--parallel", "1", "-c", "65536"});
+  ServerProcess server(
+      {"-m", TinyModel(), "--parallel", "1", "-c", "65536", "--allow-long-context"});
   ASSERT_GT(server.port(), 0) << server.Log();
   HeldStream stream(server.port(), EndlessChat());
   ASSERT_TRUE(stream.WaitForEvents(2, seconds(30))) << server.Log();

@@ -22,9 +22,11 @@
 #include "runtime/thread_pool.h"
 #include "tools/bench_timing.h"
 #include "tools/command.h"
+#include "tools/context_size.h"
 #include "tools/flags.h"
 #include "tools/id_list.h"
 #include "tools/model_loading.h"
+#include "tools/thread_count.h"
 
 DEFINE_string(bench_p, "128", "prompt sizes to test, e.g. 128,512 (spelled -p)");
 DEFINE_string(bench_n, "128", "generation lengths to test (spelled -n)");
@@ -145,11 +147,16 @@ int RunBench(const Args& args) {
   std::vector<int32_t> threads = FLAGS_bench_t.empty()
                                      ? std::vector<int32_t>{ThreadPool::PhysicalCores()}
                                      : ParseList(FLAGS_bench_t, "t");
+  for (int32_t t : threads) CheckThreadCount(t, "-t");
   const std::vector<Variant> variants = LoadVariants();
   const Model& first = *variants[0].model;
   const int64_t vocab = first.config().n_vocab;
   int32_t max_p = *std::max_element(prompts.begin(), prompts.end());
   int32_t max_n = *std::max_element(gens.begin(), gens.end());
+  // ppN runs in a context of N tokens, tgN in one of N + 1: the same checks as -c.
+  CheckContextSize(first, max_p, 1, "-p " + std::to_string(max_p));
+  CheckContextSize(first, int64_t{max_n} + 1, 1,
+                   "-n " + std::to_string(max_n) + " (+1 prompt token)");
   std::mt19937 rng(1234);
   std::vector<int32_t> tokens(std::max(max_p, max_n) + 1);
   for (auto& t : tokens) t = static_cast<int32_t>(rng() % vocab);
@@ -246,7 +253,7 @@ BITJIT_COMMAND(bench, "bench", "throughput table: prompt (ppN) and generation (t
                "-m MODEL|--plan PLAN [-p 128,512] [-n 128] [-t 1,2] [-r 5] [--json] [--roofline] "
                "[--ternary-packing 2bit,1.6bit] [--lm-head f16,q6_k]",
                {"m", "plan", "numerics", "isa", "bench_p", "bench_n", "bench_t", "r", "json",
-                "roofline", "tuning_cache", "lm_head", "ternary_packing"},
+                "roofline", "tuning_cache", "lm_head", "ternary_packing", "allow_long_context"},
                &RunBench, {{"p", "bench_p"}, {"n", "bench_n"}, {"t", "bench_t"}});
 
 }  // namespace bitjit::cli

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 #include "tools/command.h"
 #include "tools/flags.h"
 #include "tools/model_loading.h"
@@ -19,6 +20,7 @@ int RunCompile(const Args& args) {
   if (!args.positional.empty()) Fail("compile takes no arguments (got '", args.positional[0], "')");
   if (FLAGS_o.empty()) Fail("compile needs an output file: -o MODEL.plan");
   if (FLAGS_isa == "ref") Fail("--isa ref runs the interpreter; a plan holds JIT kernels");
+  CheckOutputPath(FLAGS_o);  // before the compile, not after it (SavePlan checks again)
   const auto start = std::chrono::steady_clock::now();
   auto model = LoadModelFromFlags();
   const double compile_s = Since(start);

@@ -7,6 +7,7 @@
 
 #include "ir/base/error.h"
 #include "tools/command.h"
+#include "tools/context_size.h"
 #include "tools/flags.h"
 #include "tools/id_list.h"
 #include "tools/model_loading.h"
@@ -28,7 +29,7 @@ int RunEval(const Args& args) {
   auto model = LoadModelFromFlags();
   const int64_t vocab = model->config().n_vocab;
   const int64_t need = static_cast<int64_t>(prompt.size() + feed.size());
-  const int64_t n_ctx = FLAGS_c > 0 ? FLAGS_c : need;
+  const int64_t n_ctx = FLAGS_c > 0 ? ContextFromFlags(*model) : need;
   if (need > n_ctx) Fail("prompt + feed = ", need, " tokens do not fit -c ", n_ctx);
 
   std::vector<float> steps, row;

@@ -8,6 +8,7 @@
 #include "ir/base/error.h"
 #include "runtime/perplexity.h"
 #include "tools/command.h"
+#include "tools/context_size.h"
 #include "tools/flags.h"
 #include "tools/id_list.h"
 #include "tools/model_loading.h"
@@ -54,7 +55,7 @@ int RunPerplexity(const Args& args) {
   const std::vector<int32_t> tokens = InputTokens(*model);
 
   PerplexityOptions options;
-  options.n_ctx = FLAGS_c > 0 ? FLAGS_c : kDefaultContext;
+  options.n_ctx = FLAGS_c > 0 ? ContextFromFlags(*model) : kDefaultContext;
   options.n_batch = FLAGS_batch;
   options.score_all = FLAGS_score_all;
   if (!FLAGS_quiet && !FLAGS_json) {

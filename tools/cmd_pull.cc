@@ -110,7 +110,7 @@ void Describe(const std::string& path, const std::string& verified) {
   }
 }
 
-int RunPull(const Args& args) {
+int Pull(const Args& args) {
   if (args.positional.size() != 1) {
     Fail("pull needs one repository, e.g. bitjit pull microsoft/BitNet-b1.58-2B-4T-gguf");
   }
@@ -135,7 +135,17 @@ int RunPull(const Args& args) {
   if (ec) Fail("cannot create ", final_path.parent_path().string(), ": ", ec.message());
 
   if (!FLAGS_quiet) std::fprintf(stderr, "downloading %s\n", url.c_str());
-  const DownloadResult r = DownloadToPart(url, part_path, /*progress=*/!FLAGS_quiet);
+  DownloadResult r;
+  try {
+    r = DownloadToPart(url, part_path, /*progress=*/!FLAGS_quiet);
+  } catch (const Error&) {
+    // Nothing to resume from: an empty partial file would only be left behind.
+    if (fs::is_regular_file(fs::symlink_status(part_path, ec)) &&
+        fs::file_size(part_path, ec) == 0) {
+      fs::remove(part_path, ec);
+    }
+    throw;
+  }
   if (r.resumed_from > 0 && !FLAGS_quiet) {
     std::fprintf(stderr, "resumed after %s already in %s\n", HumanBytes(r.resumed_from).c_str(),
                  part_path.c_str());
@@ -163,12 +173,33 @@ int RunPull(const Args& args) {
     }
     verified = ", sha256 verified";
   }
+  // An HTML page, an empty body or another file served under the name would otherwise stay
+  // under the final name, and the next pull would say "already there".
+  if (final_path.extension() == ".gguf") {
+    try {
+      gguf::GgufFile::Open(part_path);
+    } catch (const Error& e) {
+      fs::remove(part_path, ec);
+      Fail("the server sent something that is not a GGUF file (removed ", part_path,
+           "): ", e.what());
+    }
+  }
   // The final name appears only for a complete, verified file.
   fs::rename(part_path, final_path, ec);
   if (ec) Fail("cannot rename ", part_path, " to ", final_path.string(), ": ", ec.message());
   std::printf("saved ");
   Describe(final_path.string(), verified);
   return 0;
+}
+
+// std::filesystem throws for what the OS refuses (a name over 255 bytes, a device where a folder
+// should be); each is one line like any other error.
+int RunPull(const Args& args) {
+  try {
+    return Pull(args);
+  } catch (const fs::filesystem_error& e) {
+    Fail(e.what());
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <gflags/gflags.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -10,6 +11,7 @@
 #include "runtime/generate.h"
 #include "tools/chat_loop.h"
 #include "tools/command.h"
+#include "tools/context_size.h"
 #include "tools/flags.h"
 #include "tools/id_list.h"
 #include "tools/model_loading.h"
@@ -33,10 +35,13 @@ namespace {
 GenerateParams ParamsFromFlags() {
   GenerateParams p;
   if (FLAGS_n < 0) Fail("-n must not be negative");
-  if (FLAGS_temp < 0) Fail("--temp must not be negative");
-  if (FLAGS_top_p <= 0 || FLAGS_top_p > 1) Fail("--top-p must be in (0, 1]");
-  if (FLAGS_min_p < 0 || FLAGS_min_p > 1) Fail("--min-p must be in [0, 1]");
-  if (FLAGS_repeat_penalty <= 0) Fail("--repeat-penalty must be positive");
+  // Written as what must hold: NaN fails every comparison, so "refuse if x < 0" lets it through.
+  if (!(std::isfinite(FLAGS_temp) && FLAGS_temp >= 0))
+    Fail("--temp must be a finite number >= 0, not ", FLAGS_temp);
+  if (!(FLAGS_top_p > 0 && FLAGS_top_p <= 1)) Fail("--top-p must be in (0, 1], not ", FLAGS_top_p);
+  if (!(FLAGS_min_p >= 0 && FLAGS_min_p <= 1)) Fail("--min-p must be in [0, 1], not ", FLAGS_min_p);
+  if (!(std::isfinite(FLAGS_repeat_penalty) && FLAGS_repeat_penalty > 0))
+    Fail("--repeat-penalty must be a finite number > 0, not ", FLAGS_repeat_penalty);
   p.n_predict = FLAGS_n;
   p.ignore_eos = FLAGS_ignore_eos;
   p.sampler.temperature = static_cast<float>(FLAGS_temp);
@@ -67,10 +72,11 @@ int RunRun(const Args& args) {
                          "weights, so its text is random)\n");
   }
   auto model = LoadModelFromFlags();
-  if (FLAGS_chat || FLAGS_cnv) return RunChat(*model, params, FLAGS_system, FLAGS_c);
+  const int64_t n_ctx = ContextFromFlags(*model);
+  if (FLAGS_chat || FLAGS_cnv) return RunChat(*model, params, FLAGS_system, n_ctx);
 
   const auto prompt = PromptIds(*model);
-  Session session(*model, FLAGS_c);
+  Session session(*model, n_ctx);
   const Tokenizer& tok = model->tokenizer();
   StreamingDecoder decoder(tok);
   std::vector<float> logits_rows;

@@ -12,23 +12,40 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "ir/base/error.h"
 #include "tools/command.h"
+#include "tools/context_size.h"
 #include "tools/flags.h"
 #include "tools/model_loading.h"
 
 #include <pthread.h>
 
 #include "tools/server/http_server.h"
+#include "tools/server/request_origin.h"
 #include "tools/server/scheduler.h"
 
 DEFINE_string(host, "127.0.0.1", "address to listen on");
 DEFINE_int32(port, 8080, "port to listen on (0 = any free port; the one taken is printed)");
 DEFINE_int32(parallel, 4, "requests generated together (KV cache slots)");
 DEFINE_int32(queue, -1,
-             "requests that may wait for a slot; more get HTTP 503 (-1 = 2 x --parallel)");
+             "requests that may wait for a slot, at most 1024; more get HTTP 503 (-1 = 2 x "
+             "--parallel)");
+DEFINE_string(allowed_hosts, "",
+              "host names clients may address requests to, comma-separated, besides localhost "
+              "and IP addresses (others get 403: DNS rebinding)");
+DEFINE_string(cors, "",
+              "origins allowed to call the API from a browser, comma-separated "
+              "(\"https://app.example\"); none by default");
+DEFINE_int32(max_connections, -1,
+             "connections open at once, each on a thread; more get HTTP 503 at once (-1 = "
+             "--parallel + --queue + 512)");
+DEFINE_int32(request_read_timeout, 10,
+             "seconds a client has to send a request, headers and body, from its first byte "
+             "(1..3600); a slower one is disconnected");
 
 // Defaults for requests that leave these out (llama-server's -n, --temp and -p; tools/
 // cmd_llama_server.cc). Unset, requests get OpenAI's defaults.
@@ -52,6 +69,21 @@ server::RequestDefaults RequestDefaultsFromFlags() {
   return d;
 }
 
+// Every waiting request holds a connection thread (see n_threads below): the queue is bounded so
+// that a typo cannot ask for millions of threads (--queue 100000000 made 32k, then aborted).
+constexpr int kMaxQueue = 1024;
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> items;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    const size_t end = std::min(text.find(',', begin), text.size());
+    if (end > begin) items.push_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return items;
+}
+
 sigset_t TerminationSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -63,10 +95,22 @@ sigset_t TerminationSignals() {
 int RunServe(const Args& args) {
   if (!args.positional.empty()) Fail("serve takes no arguments (got '", args.positional[0], "')");
   if (FLAGS_parallel < 1 || FLAGS_parallel > 256) Fail("--parallel must be in 1..256");
-  if (FLAGS_queue < -1) Fail("--queue must be -1 (2 x --parallel) or more");
+  if (FLAGS_queue < -1 || FLAGS_queue > kMaxQueue) {
+    Fail("--queue must be in -1..", kMaxQueue, " (-1: 2 x --parallel; each waiting request ",
+         "holds a thread), not ", FLAGS_queue);
+  }
+  if (FLAGS_request_read_timeout < 1 || FLAGS_request_read_timeout > 3600) {
+    Fail("--request-read-timeout must be in 1..3600 seconds, not ", FLAGS_request_read_timeout);
+  }
   if (FLAGS_port < 0 || FLAGS_port > 65535) Fail("--port must be in 0..65535");
   if (FLAGS_c < 0 || FLAGS_c > (1 << 22)) Fail("-c must be in 0..", 1 << 22);
   const int max_waiting = FLAGS_queue < 0 ? 2 * FLAGS_parallel : FLAGS_queue;
+  // Every request in a slot or the queue holds a connection: fewer would refuse them.
+  if (FLAGS_max_connections != -1 &&
+      (FLAGS_max_connections < FLAGS_parallel + max_waiting + 4 || FLAGS_max_connections > 65536)) {
+    Fail("--max-connections must be -1 or in ", FLAGS_parallel + max_waiting + 4,
+         "..65536 (--parallel + --queue + 4 and up), not ", FLAGS_max_connections);
+  }
 
   // Before any thread starts, so that every thread inherits the mask and only sigwait below
   // ever takes these signals. A write to a client that has gone must fail, not kill us.
@@ -80,7 +124,9 @@ int RunServe(const Args& args) {
                  "weights, so its text is random)\n");
   }
   auto model = LoadModelFromFlags();
-  server::Scheduler scheduler(*model, FLAGS_parallel, FLAGS_c, max_waiting);
+  // Checked before the scheduler reserves every slot's KV cache.
+  const int64_t n_ctx = ContextFromFlags(*model, FLAGS_parallel);
+  server::Scheduler scheduler(*model, FLAGS_parallel, n_ctx, max_waiting);
   server::HttpServerOptions options;
   // Clients name the model by its file's stem (the plan's with --plan).
   options.model_id =
@@ -90,13 +136,24 @@ int RunServe(const Args& args) {
                 .stem()
                 .string();
   options.defaults = RequestDefaultsFromFlags();
-  // Every streaming client holds a connection thread for its whole reply: enough threads for
-  // all requests that can be in, plus some for /health, /v1/models and quick refusals.
-  options.n_threads = FLAGS_parallel + max_waiting + 4;
+  // Every streaming client holds a connection (and its thread) for its whole reply: room for
+  // all requests that can be in, and for hundreds of idle or slow clients besides, which
+  // --request-read-timeout and the keep-alive timeout (5 s) disconnect.
+  options.max_connections = static_cast<size_t>(
+      FLAGS_max_connections < 0 ? FLAGS_parallel + max_waiting + 512 : FLAGS_max_connections);
+  options.request_read_timeout = std::chrono::seconds(FLAGS_request_read_timeout);
   options.log_requests = !FLAGS_quiet;
+  options.allowed_hosts = SplitCommas(FLAGS_allowed_hosts);
+  options.cors_origins = SplitCommas(FLAGS_cors);
   server::HttpServer http(*model, scheduler, options);
   const int port = http.Bind(FLAGS_host, FLAGS_port);
   std::thread listener([&] { http.Listen(); });
+  if (!server::IsLoopbackHost(FLAGS_host)) {
+    std::fprintf(stderr,
+                 "warning: listening on %s, which other machines can reach: the API has no "
+                 "authentication, anyone who can connect can use it\n",
+                 FLAGS_host.c_str());
+  }
 
   // Tests and scripts read the port from this line (stdout, flushed).
   std::printf(
@@ -119,7 +176,10 @@ int RunServe(const Args& args) {
 
 BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
-    "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX]",
-    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "alias"}, &RunServe);
+    "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX] "
+    "[--alias NAME] [--request-read-timeout 10] [--allowed-hosts NAMES] [--cors ORIGINS]",
+    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "alias", "max_connections",
+     "request_read_timeout", "allowed_hosts", "cors"},
+    &RunServe);
 
 }  // namespace bitjit::cli

@@ -13,6 +13,7 @@
 
 #include "codegen/cpu_features.h"
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 #include "ir/graph.h"
 #include "runtime/model.h"
 #include "runtime/thread_pool.h"
@@ -22,6 +23,7 @@
 #include "tools/flags.h"
 #include "tools/model_loading.h"
 #include "tools/progress_bar.h"
+#include "tools/thread_count.h"
 
 DEFINE_double(budget, 60, "seconds of measurement, split evenly across the model's matmul shapes");
 DEFINE_bool(show, false, "print the tuning cache (text format) and exit");
@@ -96,8 +98,9 @@ int RunTune(const Args& args) {
   if (!args.positional.empty()) Fail("tune takes no arguments (got '", args.positional[0], "')");
   const std::string path = tuning::TuningCachePath();
   if (FLAGS_show) return ShowCache(path);
+  CheckOutputPath(path);  // before minutes of measuring, not after
   if (!(FLAGS_budget > 0)) Fail("--budget must be a positive number of seconds");
-  if (FLAGS_t < 0) Fail("-t must not be negative");
+  CheckThreadCount(FLAGS_t, "-t");
   if (FLAGS_prefill_tokens < 2 || FLAGS_prefill_tokens > 4096) {
     Fail("--prefill-tokens must be in [2, 4096]");
   }

@@ -24,5 +24,5 @@ namespace bitjit::cli {
 // Flags every model-running command reads (to list in Command::flags).
 #define BITJIT_MODEL_FLAGS                                                                 \
   "m", "plan", "numerics", "pre_tokenizer", "isa", "t", "c", "lm_head", "ternary_packing", \
-      "tuning_cache"
+      "tuning_cache", "allow_long_context"
 }  // namespace bitjit::cli

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -20,6 +21,11 @@
 namespace bitjit::cli {
 namespace {
 
+// No model file comes near this; a server announcing more is wrong or hostile (2^64-1 never
+// completed). Without an announced size a body may be at most kMaxUnannouncedBytes.
+constexpr uint64_t kMaxAnnouncedBytes = uint64_t{1} << 40;     // 1 TiB
+constexpr uint64_t kMaxUnannouncedBytes = uint64_t{64} << 30;  // 64 GiB
+
 // State shared with libcurl's callbacks during one request.
 struct Transfer {
   int fd = -1;
@@ -28,7 +34,8 @@ struct Transfer {
   uint64_t written = 0;  // body bytes written by this request
   bool body_started = false;
   bool body_is_file = false;  // the final response carries the file (200/206), not an error page
-  std::string error;          // why a callback aborted the transfer
+  uint64_t limit = kMaxUnannouncedBytes;  // the file ends here: bytes past it are refused
+  std::string error;                      // why a callback aborted the transfer
   download::ResponseHeaders headers;
   ProgressBar* bar = nullptr;
 };
@@ -42,6 +49,14 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 bool StartBody(Transfer* t) {
   t->body_started = true;
   const int status = t->headers.status();
+  if (const std::optional<uint64_t> size = t->headers.file_size()) {
+    if (*size > kMaxAnnouncedBytes) {
+      t->error = "the server announced a file of " + std::to_string(*size) +
+                 " bytes, more than any model (at most " + std::to_string(kMaxAnnouncedBytes) + ")";
+      return false;
+    }
+    t->limit = *size;
+  }
   if (status == 206) {
     if (t->headers.range_first() != t->offset) {
       t->error = "the server answered the request for bytes " + std::to_string(t->offset) +
@@ -68,6 +83,11 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   const size_t bytes = size * count;
   if (!t->body_started && !StartBody(t)) return 0;  // 0 aborts the transfer
   if (!t->body_is_file) return bytes;               // an error page: dropped
+  if (bytes > t->limit - std::min(t->limit, t->offset + t->written)) {
+    t->error = "the server sent more than the " + std::to_string(t->limit) + " bytes " +
+               (t->headers.file_size() ? "it announced" : "allowed without an announced size");
+    return 0;
+  }
   for (size_t done = 0; done < bytes;) {
     const ssize_t n = ::write(t->fd, data + done, bytes - done);
     if (n < 0 && errno == EINTR) continue;
@@ -133,6 +153,32 @@ int Fetch(const std::string& url, Transfer* t) {
   return t->headers.status();
 }
 
+// The headers of the whole file's response (HEAD, following redirects).
+download::ResponseHeaders HeadersOf(const std::string& url) {
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), &curl_easy_cleanup);
+  if (!curl) Fail("cannot start libcurl");
+  char error_buffer[CURL_ERROR_SIZE] = "";
+  Transfer t;
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "bitjit");
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+  curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  const CURLcode code = curl_easy_perform(c);
+  if (code != CURLE_OK) {
+    Fail("cannot check ", url, ": ", *error_buffer ? error_buffer : curl_easy_strerror(code));
+  }
+  return t.headers;
+}
+
 }  // namespace
 
 DownloadResult DownloadToPart(const std::string& url, const std::string& part_path, bool progress) {
@@ -140,9 +186,17 @@ DownloadResult DownloadToPart(const std::string& url, const std::string& part_pa
   if (init != CURLE_OK) Fail("cannot start libcurl: ", curl_easy_strerror(init));
   // Two attempts: the second after a 416 that says the partial file is not a prefix.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const int fd = ::open(part_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    // A link or a device where the partial file goes is not ours to write through (O_NONBLOCK:
+    // a FIFO fails at once instead of waiting for a reader; it changes nothing for a file).
+    const int fd =
+        ::open(part_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0 && errno == ELOOP) Fail(part_path, " is a symbolic link; refusing to follow it");
     if (fd < 0) Fail("cannot write ", part_path, ": ", std::strerror(errno));
     FdCloser closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      Fail(part_path, " is not a regular file; refusing to write to it");
+    }
     const off_t end = ::lseek(fd, 0, SEEK_END);
     if (end < 0) Fail("cannot write ", part_path, ": ", std::strerror(errno));
     ProgressBar bar("download", progress && ProgressBar::ShouldShow());
@@ -160,6 +214,9 @@ DownloadResult DownloadToPart(const std::string& url, const std::string& part_pa
       if (t.headers.range_total() == t.offset) {
         result.bytes_on_disk = result.resumed_from = t.offset;
         if (!result.expected_size) result.expected_size = t.offset;
+        // A 416 seldom carries the checksum (an ETag): ask for the headers of the whole file,
+        // or a leftover partial file of the right size but wrong bytes would pass unchecked.
+        if (result.sha256.empty()) result.sha256 = HeadersOf(url).sha256();
         return result;
       }
       if (::ftruncate(fd, 0) != 0) Fail("cannot write ", part_path, ": ", std::strerror(errno));

@@ -1,11 +1,13 @@
 #include "tools/id_list.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "ir/base/error.h"
 
@@ -40,11 +42,32 @@ void WriteF32File(const std::string& path, const std::vector<float>& values) {
 }
 
 std::string ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) Fail("cannot read ", path, ": ", std::strerror(errno));
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) Fail("cannot read ", path, ": ", std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) Fail("cannot read ", path, ": ", std::strerror(errno));
+  // A directory opens fine and reads as nothing: it would become an empty prompt.
+  if (S_ISDIR(st.st_mode)) Fail("cannot read ", path, ": it is a directory");
+  // Pipes and /dev/stdin are fine, but a file without an end (/dev/zero) must not be read until
+  // memory runs out: whatever is past the cap is refused, not cut off.
+  std::string text;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) Fail("cannot read ", path, ": ", std::strerror(errno));
+    if (n == 0) break;
+    if (text.size() + static_cast<size_t>(n) > kMaxTextFileBytes) {
+      Fail(path, " is larger than ", kMaxTextFileBytes >> 20,
+           " MiB, the most a text file may hold here (more than any context takes)");
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return text;
 }
 
 }  // namespace bitjit::cli

@@ -14,7 +14,12 @@ std::vector<int32_t> ParseIdList(std::string_view text, std::string_view flag);
 // Writes raw little-endian float32 (the golden files' layout). Throws bitjit::Error.
 void WriteF32File(const std::string& path, const std::vector<float>& values);
 
-// Reads a whole text file. Throws bitjit::Error.
+// The most ReadTextFile reads: 64 bytes per token of the largest context (2^22 tokens, -c's
+// bound), far beyond what any prompt or perplexity text of a context can use.
+inline constexpr size_t kMaxTextFileBytes = size_t{256} << 20;
+
+// Reads a whole text file (or pipe); refuses directories and anything over kMaxTextFileBytes.
+// Throws bitjit::Error.
 std::string ReadTextFile(const std::string& path);
 
 }  // namespace bitjit::cli

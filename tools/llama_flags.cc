@@ -5,6 +5,7 @@
 #include <random>
 
 #include "ir/base/error.h"
+#include "tools/context_size.h"
 #include "tools/flags.h"
 
 DECLARE_int32(v);
@@ -29,6 +30,9 @@ bool Given(const char* flag) {
 
 void NoteLlamaFlags(const std::string& program) {
   if (FLAGS_log_disable) FLAGS_quiet = true;
+  // llama.cpp runs a context past the model's training with a warning; bitnet.cpp's scripts
+  // pass -c 2048 whatever the model, so the personalities do the same (tools/context_size.h).
+  FLAGS_allow_long_context = true;
   if (FLAGS_n_gpu_layers > 0 && !FLAGS_quiet) {
     std::fprintf(stderr, "note: %s: bitjit runs on the CPU; -ngl %d offloads nothing\n",
                  program.c_str(), FLAGS_n_gpu_layers);

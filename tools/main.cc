@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "frontend/gguf/mapped_file_faults.h"
 #include "ir/base/error.h"
 #include "tools/command.h"
 
@@ -234,6 +235,8 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = 1;  // warnings and up unless -v
   google::InitGoogleLogging(argv[0]);
+  // A model file truncated while it is mapped: a one-line error and exit 2, not a bus error.
+  bitjit::gguf::HandleFaultsInMappedFiles();
   // Started through a link named as a llama.cpp program (build/bin/llama-cli): that
   // personality, with every argument its flags.
   const std::string invoked = std::filesystem::path(argv[0]).filename().string();

@@ -12,6 +12,7 @@
 #include "ir/base/error.h"
 #include "runtime/lm_head/lm_head_type.h"
 #include "tools/flags.h"
+#include "tools/thread_count.h"
 #include "tools/tokenizer_flags.h"
 
 namespace bitjit::cli {
@@ -51,6 +52,15 @@ std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides) {
   const std::string& lm_head = overrides.lm_head.empty() ? FLAGS_lm_head : overrides.lm_head;
   const std::string& packing =
       overrides.ternary_packing.empty() ? FLAGS_ternary_packing : overrides.ternary_packing;
+  if (!FLAGS_plan.empty()) {
+    // A plan holds kernels compiled for one ISA with one numerics: these flags would be ignored.
+    for (const char* flag : {"isa", "numerics"}) {
+      if (!gflags::GetCommandLineFlagInfoOrDie(flag).is_default) {
+        Fail("--", flag, " does not apply to --plan (the plan runs what it was compiled with); ",
+             "drop --", flag, " or give it to bitjit compile");
+      }
+    }
+  }
   ModelOptions options;
   if (FLAGS_numerics == "bitnet") {
     options.numerics = ir::Numerics::kBitnet;
@@ -71,7 +81,7 @@ std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides) {
   Model::ParsePackingOption(packing);  // typos, before loading
   options.ternary_packing = packing;
   options.n_threads = FLAGS_t;
-  if (FLAGS_t < 0) Fail("-t must not be negative");
+  CheckThreadCount(FLAGS_t, "-t");
   if (FLAGS_c < 0) Fail("-c must not be negative");
   if (!FLAGS_plan.empty()) return Model::LoadPlan(FLAGS_plan, options, FLAGS_m);
   return Model::Load(ModelPathFromFlags(), options);

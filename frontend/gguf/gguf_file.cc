@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "frontend/gguf/mapped_file_faults.h"
 #include "frontend/gguf/utf8.h"
 #include "ir/base/error.h"
 #include "ir/base/pages.h"
@@ -266,6 +267,7 @@ std::unique_ptr<GgufFile> GgufFile::Open(const std::string& path) {
   file->mapping_ = map;
   file->mapping_size_ = static_cast<size_t>(st.st_size);
   file->bytes_ = {static_cast<const uint8_t*>(map), file->mapping_size_};
+  RegisterMappedFile(map, file->mapping_size_, file->path_.c_str());
   try {
     file->Parse();
   } catch (const Error& e) {
@@ -283,7 +285,9 @@ std::unique_ptr<GgufFile> GgufFile::FromBuffer(std::span<const uint8_t> bytes) {
 }
 
 GgufFile::~GgufFile() {
-  if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
+  if (mapping_ == nullptr) return;
+  UnregisterMappedFile(mapping_);
+  ::munmap(mapping_, mapping_size_);
 }
 
 void GgufFile::Parse() {

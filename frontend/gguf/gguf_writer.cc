@@ -10,6 +10,7 @@
 
 #include "frontend/gguf/utf8.h"
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 
 namespace bitjit::gguf {
 namespace {
@@ -193,6 +194,7 @@ FileSink::FileSink(std::string path)
     : path_(std::move(path)),
       temp_path_(path_ + ".partial-" + std::to_string(::getpid())),
       buffer_(4 << 20) {
+  CheckOutputPath(path_);  // before anything is written: fail fast
   file_ = std::fopen(temp_path_.c_str(), "wb");
   if (file_ == nullptr) Fail("cannot create ", temp_path_, ": ", std::strerror(errno));
   std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
@@ -221,6 +223,12 @@ void FileSink::Commit() {
   if (!ok || !closed) {
     std::remove(temp_path_.c_str());
     Fail("cannot write ", temp_path_, ": ", std::strerror(ok ? errno : saved));
+  }
+  try {
+    CheckOutputPath(path_);  // again: something may have appeared there while we wrote
+  } catch (const Error&) {
+    std::remove(temp_path_.c_str());
+    throw;
   }
   if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     const int e = errno;

@@ -12,6 +12,7 @@
 #include "codegen/cpu_features.h"
 #include "codegen/memory/weight_memory.h"
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 #include "ir/base/pages.h"
 #include "passes/pass.h"
 #include "plan.pb.h"
@@ -19,6 +20,7 @@
 #include "runtime/lm_head/quantized_lm_head.h"
 #include "runtime/model.h"
 #include "runtime/plan/graph_proto.h"
+#include "runtime/plan/plan_checks.h"
 #include "runtime/thread_pool.h"
 #include "runtime/tuning/tile_choice.h"
 
@@ -80,6 +82,9 @@ codegen::TernaryPacking KernelPacking(const plan::TernaryKernel& k, const std::s
 
 Model::PlanStats Model::SavePlan(const std::string& path) const {
   if (!compiled_) Fail("a plan holds JIT kernels: compile with an ISA other than ref");
+  // Both files are truncated in place: neither may be a link, FIFO, device or directory.
+  CheckOutputPath(path);
+  CheckOutputPath(SidecarPath(path));
   const auto& compiled = *std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_);
   plan::Plan p;
   p.set_format_version(kPlanFormatVersion);
@@ -207,7 +212,12 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
          p.model().size(), " bytes) than ", m->file_->path(), " (", m->file_->file_size(),
          " bytes)");
   }
-  m->graph_ = GraphFromProto(p, *m->file_);
+  try {
+    m->graph_ = GraphFromProto(p, *m->file_);
+  } catch (const Error& e) {
+    Fail(path, ": ", e.what());  // which plan, when a process loads several
+  }
+  CheckPlanGraph(*m->graph_, m->config(), path);  // before anything indexes with the plan's values
   m->from_plan_ = true;
 
   const std::string sidecar = (std::filesystem::path(path).parent_path() / p.sidecar()).string();
@@ -280,8 +290,12 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     }
     lm_head::QuantizedTable t =
         lm_head::AllocateTable(lm_head::ParseLmHeadType(lm.type()), lm.n(), lm.vocab());
-    if (t.bytes != lm.sidecar_bytes() || lm.sidecar_offset() + lm.sidecar_bytes() > side.size()) {
-      Fail(sidecar, ": lm_head table bytes do not match the plan");
+    if (t.bytes != lm.sidecar_bytes()) Fail(sidecar, ": lm_head table bytes do not match the plan");
+    // Compared without adding: offset + bytes may wrap around 2^64 and pass.
+    if (lm.sidecar_offset() > side.size() ||
+        lm.sidecar_bytes() > side.size() - lm.sidecar_offset()) {
+      Fail(path, ": lm_head.sidecar_offset ", lm.sidecar_offset(), " + sidecar_bytes ",
+           lm.sidecar_bytes(), " is outside the sidecar's ", side.size(), " bytes");
     }
     std::memcpy(t.data.get(), side.data() + lm.sidecar_offset(), t.bytes);
     compiled->quantized_lm_head =

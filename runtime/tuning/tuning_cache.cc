@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 
 namespace bitjit::tuning {
 namespace {
@@ -59,6 +60,7 @@ void WriteAll(int fd, const std::string& data, const std::string& path) {
 // Writes `text` to a temporary file next to `path` and renames it over `path`: readers see the
 // old file or the new one, never a half-written one.
 void ReplaceFileAtomically(const std::string& path, const std::string& text) {
+  CheckOutputPath(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
@@ -70,6 +72,12 @@ void ReplaceFileAtomically(const std::string& path, const std::string& text) {
       ::unlink(tmp.c_str());
       throw;
     }
+  }
+  try {
+    CheckOutputPath(path);  // again, right before the rename
+  } catch (const Error&) {
+    ::unlink(tmp.c_str());
+    throw;
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
@@ -195,8 +203,10 @@ void MergeIntoTuningCacheFile(const std::string& path, const std::vector<TuningE
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
   if (ec) Fail("cannot create ", parent.string(), ": ", ec.message());
+  CheckOutputPath(path);
   const std::string lock_path = path + ".lock";
-  Fd lock{::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+  // O_NOFOLLOW: a symlink planted as the lock file must not make us create its target.
+  Fd lock{::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)};
   if (lock.fd < 0) Fail("cannot open ", lock_path, ": ", std::strerror(errno));
   while (::flock(lock.fd, LOCK_EX) != 0) {
     if (errno != EINTR) Fail("cannot lock ", lock_path, ": ", std::strerror(errno));

@@ -124,9 +124,9 @@ class SseReply {
 
 }  // namespace
 
-void HandleCompletion(const CompletionService& service, Endpoint endpoint,
+void HandleCompletion(const CompletionService& service, Endpoint endpoint, const std::string& body,
                       const httplib::Request& req, httplib::Response& res) {
-  const CompletionRequest request = ParseCompletionRequest(endpoint, req.body, service.defaults);
+  const CompletionRequest request = ParseCompletionRequest(endpoint, body, service.defaults);
   if (!request.model.empty() && request.model != service.model_id) {
     throw ModelNotFound(request.model);
   }

@@ -27,8 +27,9 @@ struct CompletionService {
   RequestDefaults defaults;
 };
 
-// Throws ApiError for a bad request or a full queue (nothing has been sent then).
-void HandleCompletion(const CompletionService& service, Endpoint endpoint,
+// `body` is the request's, already read within the size limit. Throws ApiError for a bad request
+// or a full queue (nothing has been sent then).
+void HandleCompletion(const CompletionService& service, Endpoint endpoint, const std::string& body,
                       const httplib::Request& req, httplib::Response& res);
 
 }  // namespace bitjit::server

@@ -6,11 +6,17 @@
 #include <limits>
 
 #include "tools/server/api_error.h"
+#include "tools/server/json_depth.h"
 
 namespace bitjit::server {
 namespace {
 
 using nlohmann::json;
+
+// The deepest nesting a body may have. A valid request nests 5 levels at most (body, messages,
+// message, content parts, part); the bound leaves room for clients' extra fields while keeping
+// every recursive walk of the parsed value (copy, dump, destruction) far from the stack's end.
+constexpr size_t kMaxJsonDepth = 64;
 
 // Field access with OpenAI-style errors. A null value counts as absent, as in the API.
 class Fields {
@@ -88,14 +94,17 @@ std::string ParseContent(const json& content, const std::string& param) {
   if (!content.is_array()) throw Fields::Invalid(param, "a string or an array of text parts");
   std::string text;
   for (const json& part : content) {
-    if (!part.is_object() || part.value("type", json()) != "text" || !part.contains("text") ||
-        !part["text"].is_string()) {
+    // Looked up in place: json::value() would copy whatever a client put there.
+    const auto type = part.is_object() ? part.find("type") : part.end();
+    const auto part_text = part.is_object() ? part.find("text") : part.end();
+    if (!part.is_object() || type == part.end() || *type != "text" || part_text == part.end() ||
+        !part_text->is_string()) {
       throw BadRequest(
           "Only text content parts ({\"type\": \"text\", \"text\": ...}) are "
           "supported.",
           param, "invalid_value");
     }
-    text += part["text"].get<std::string>();
+    text += part_text->get_ref<const std::string&>();
   }
   return text;
 }
@@ -121,7 +130,11 @@ std::vector<ChatMessage> ParseMessages(const Fields& f) {
                            "' (expected system, developer, user or assistant).",
                        at + ".role", "invalid_value");
     }
-    messages.push_back({role, ParseContent(m.value("content", json()), at + ".content")});
+    // By reference: the content is whatever the client sent, and copying it costs its size.
+    static const json kNoContent;
+    const auto content = m.find("content");
+    messages.push_back(
+        {role, ParseContent(content == m.end() ? kNoContent : *content, at + ".content")});
   }
   return messages;
 }
@@ -176,6 +189,13 @@ void RefuseUnsupported(const Fields& f) {
 
 CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view body,
                                          const RequestDefaults& defaults) {
+  // Measured before parsing: a deep value would overflow the stack once it exists.
+  if (const size_t depth = JsonNestingDepth(body); depth > kMaxJsonDepth) {
+    throw BadRequest("The JSON body nests arrays and objects " + std::to_string(depth) +
+                         " levels deep; at most " + std::to_string(kMaxJsonDepth) +
+                         " are accepted.",
+                     "", "invalid_json");
+  }
   const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     throw BadRequest("We could not parse the JSON body of your request (it is not valid JSON).", "",

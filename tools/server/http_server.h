@@ -3,9 +3,11 @@
 // httplib.h stays inside the .cc files, so that users of this header need none of its flags.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tools/server/completion_request.h"
 
@@ -20,9 +22,17 @@ class Scheduler;
 struct HttpServerOptions {
   std::string model_id;                     // the name clients use for the served model
   size_t max_body_bytes = size_t{1} << 20;  // larger bodies get 413
-  int n_threads = 8;                        // connections served at once (each stream holds one)
+  // Connections open at once, each on a thread of its own (a stream holds its connection); more
+  // are refused with 503 at once.
+  size_t max_connections = 512;
+  // A client must send each request, headers and body, within this long of its first byte.
+  std::chrono::milliseconds request_read_timeout{10000};
   bool log_requests = true;
   RequestDefaults defaults;  // for requests that do not set these fields
+  // Host names requests may be addressed to besides localhost and IP addresses (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  // Origins granted CORS (exactly as browsers send them, "https://app.example"); none by default.
+  std::vector<std::string> cors_origins;
 };
 
 class HttpServer {

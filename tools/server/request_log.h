@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace httplib {
 struct Request;
@@ -21,5 +22,10 @@ void NoteRequestStart();
 void NoteRequestDetail(std::string detail);
 // Prints the line (the logger); clears the note.
 void LogRequest(const httplib::Request& req, const httplib::Response& res);
+
+// `text` with every byte outside printable ASCII, and the backslash, written as \xHH: a request
+// path is the client's text (httplib decodes %0a into a newline), and raw it could forge log
+// lines or send escape sequences to a terminal.
+std::string EscapeForLog(std::string_view text);
 
 }  // namespace bitjit::server

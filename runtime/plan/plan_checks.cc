@@ -1,0 +1,111 @@
+#include "runtime/plan/plan_checks.h"
+
+#include "ir/base/error.h"
+#include "passes/plan_memory.h"
+
+namespace bitjit {
+namespace {
+
+// Value ids index a table of pointers; compiled graphs have a few thousand values.
+constexpr int32_t kMaxValueId = (1 << 20) - 1;
+// No activation has a feature dimension anywhere near this (the 2B model's widest is 128256).
+constexpr int64_t kMaxDim = int64_t{1} << 24;
+// Bytes per batch token of the whole arena (the 2B model needs under 1 MB).
+constexpr int64_t kMaxArenaBytesPerToken = int64_t{1} << 30;
+
+std::string Field(size_t node, const char* field) {
+  return "nodes[" + std::to_string(node) + "]." + field;
+}
+std::string ResultField(size_t node, size_t result, const char* field) {
+  return "nodes[" + std::to_string(node) + "].results[" + std::to_string(result) + "]." + field;
+}
+
+bool InArena(const ir::Node& n) {
+  return n.kind != ir::OpKind::kConstant && n.kind != ir::OpKind::kInput;
+}
+
+// Ids and shapes of one result, before anything computes with its dimensions.
+void CheckValue(const ir::Node& n, const ir::Value& v, size_t i, size_t j,
+                const std::string& path) {
+  if (v.id < 0 || v.id > kMaxValueId) {
+    Fail(path, ": ", ResultField(i, j, "id"), " ", v.id, " is not in 0..", kMaxValueId);
+  }
+  if (!InArena(n)) return;  // shapes of model tensors and inputs are checked where they are read
+  const int rank = v.shape.rank();
+  if (rank < 1 || rank > 4) Fail(path, ": ", ResultField(i, j, "dims"), " has rank ", rank);
+  for (int d = 0; d < rank; ++d) {
+    const int64_t dim = v.shape[d];
+    const bool symbol = d == 0 && (dim == ir::kTokens || dim == ir::kRows);
+    if (!symbol && (dim < 1 || dim > kMaxDim)) {
+      Fail(path, ": ", ResultField(i, j, "dims"), " ", v.shape.ToString(), ": dimension ", d,
+           " is not in 1..", kMaxDim);
+    }
+  }
+}
+
+// Every activation lies inside the arena, and nothing else claims a place in it.
+void CheckArena(const ir::Value& v, size_t i, size_t j, int64_t arena, const std::string& path) {
+  const int64_t size = passes::BytesPerToken(v);
+  const int64_t offset = v.arena_offset_per_token;
+  const std::string field = ResultField(i, j, "arena_offset_per_token");
+  if (size == 0) {
+    if (offset != -1) Fail(path, ": ", field, " ", offset, " must be -1 (not an activation)");
+    return;
+  }
+  if (offset < 0 || offset > arena || size > arena - offset) {
+    Fail(path, ": ", field, " ", offset, " + ", size, " bytes per token is outside ",
+         "arena_bytes_per_token ", arena);
+  }
+}
+
+void CheckAttention(const ir::Node& n, size_t i, const ModelConfig& config,
+                    const std::string& path) {
+  const ir::Attrs& a = n.attrs;
+  if (a.layer < 0 || a.layer >= config.n_layer) {
+    Fail(path, ": ", Field(i, "layer"), " ", a.layer, " is not below the model's ", config.n_layer,
+         " layers");
+  }
+  // The KV cache's rows are the model's width; the attention writes and reads this one.
+  if (int64_t{a.n_head_kv} * a.head_dim != config.n_embd_kv()) {
+    Fail(path, ": ", Field(i, "n_head_kv"), " x head_dim = ", a.n_head_kv, " x ", a.head_dim,
+         " is not the model's KV width ", config.n_embd_kv());
+  }
+}
+
+}  // namespace
+
+void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std::string& path) {
+  const int64_t arena = graph.arena_bytes_per_token();
+  if (arena < 1 || arena > kMaxArenaBytesPerToken) {
+    Fail(path, ": arena_bytes_per_token ", arena, " is not in 1..", kMaxArenaBytesPerToken);
+  }
+  const auto& nodes = graph.nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (size_t j = 0; j < nodes[i]->results.size(); ++j) {
+      CheckValue(*nodes[i], *nodes[i]->results[j], i, j, path);
+    }
+  }
+  // Sizes are computed from the dimensions only once all of them are known to be sane.
+  int outputs = 0;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ir::Node& n = *nodes[i];
+    for (size_t j = 0; j < n.results.size(); ++j) CheckArena(*n.results[j], i, j, arena, path);
+    if (n.kind == ir::OpKind::kAttention) CheckAttention(n, i, config, path);
+    if (n.kind == ir::OpKind::kEmbedding && n.operands[0]->shape[0] != config.n_vocab) {
+      Fail(path, ": ", Field(i, "operands"), ": the embedding table ",
+           n.operands[0]->shape.ToString(), " does not have the model's ", config.n_vocab, " rows");
+    }
+    if (n.kind == ir::OpKind::kOutput) {
+      ++outputs;
+      // Copied as is into the caller's R x n_vocab logits.
+      const ir::Value& logits = *n.operands[0];
+      if (logits.dtype != ir::DType::kF32 || logits.shape != ir::Shape{ir::kRows, config.n_vocab}) {
+        Fail(path, ": ", Field(i, "operands"), ": the output is ", ir::DTypeName(logits.dtype),
+             logits.shape.ToString(), ", not the model's logits f32[R, ", config.n_vocab, "]");
+      }
+    }
+  }
+  if (outputs != 1) Fail(path, ": the plan has ", outputs, " outputs (expected 1: the logits)");
+}
+
+}  // namespace bitjit

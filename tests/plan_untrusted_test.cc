@@ -1,0 +1,153 @@
+// Plans are input: a plan edited one field at a time (as with protoc --decode / --encode) used
+// to run with heap overflows (an attention layer past the KV cache, an arena too small for its
+// values, logits wider than the vocabulary, value id -1) or with all-zero logits (a sidecar
+// offset that wraps 2^64). Each edit must be refused at load, in one line naming the plan and
+// the field, before anything runs.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "ir/base/error.h"
+#include "plan.pb.h"
+#include "runtime/model.h"
+#include "tests/testing/cli.h"
+#include "tests/testing/golden.h"
+
+namespace bitjit {
+namespace {
+
+std::string Tiny() {
+  return testing::SharedDir() + "/golden/tiny/model.gguf";
+}
+
+// Compiles the tiny model into a plan in `dir` once per test, edits its proto with `edit` and
+// returns the error LoadPlan gives for the result ("" if it loads).
+class EditedPlan : public ::testing::Test {
+ protected:
+  std::string LoadError(const std::function<void(plan::Plan*)>& edit,
+                        const std::string& lm_head = "") {
+    ModelOptions options;
+    if (!lm_head.empty()) options.lm_head = lm_head;
+    Model::Load(Tiny(), options)->SavePlan(path_);
+    plan::Plan p;
+    {
+      std::ifstream in(path_, std::ios::binary);
+      EXPECT_TRUE(p.ParseFromIstream(&in));
+    }
+    edit(&p);
+    {
+      std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+      EXPECT_TRUE(p.SerializeToOstream(&out));
+    }
+    try {
+      ModelOptions load;
+      load.lm_head = "";  // the plan's
+      auto model = Model::LoadPlan(path_, load);
+      // Were it loaded, this is where it would write out of bounds.
+      Session session(*model, 16);
+      std::vector<float> logits;
+      const std::vector<int32_t> prompt = {1, 2, 3};
+      session.Eval(prompt, false, &logits);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+  // Index of the first node of `kind`.
+  static int NodeOf(const plan::Plan& p, const std::string& kind) {
+    for (int i = 0; i < p.nodes_size(); ++i)
+      if (p.nodes(i).kind() == kind) return i;
+    ADD_FAILURE() << "no " << kind << " node";
+    return 0;
+  }
+  // Gives value `from` the id `to` everywhere (its definition and every use).
+  static void Renumber(plan::Plan* p, int32_t from, int32_t to) {
+    for (plan::Node& n : *p->mutable_nodes()) {
+      for (int i = 0; i < n.operands_size(); ++i)
+        if (n.operands(i) == from) n.set_operands(i, to);
+      for (plan::Value& v : *n.mutable_results())
+        if (v.id() == from) v.set_id(to);
+    }
+  }
+  void ExpectRefused(const std::string& error, const std::string& field) {
+    EXPECT_EQ(error.rfind(path_ + ": ", 0), 0u) << error;  // names the plan first
+    EXPECT_NE(error.find(field), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+
+  testing::TempDir dir_;
+  const std::string path_ = dir_.File("tiny.plan");
+};
+
+TEST_F(EditedPlan, UneditedPlanLoadsAndRuns) {
+  EXPECT_EQ(LoadError([](plan::Plan*) {}), "");
+}
+
+TEST_F(EditedPlan, AttentionLayerBeyondTheModelIsRefused) {
+  const std::string error =
+      LoadError([](plan::Plan* p) { p->mutable_nodes(NodeOf(*p, "attention"))->set_layer(40); });
+  ExpectRefused(error, ".layer 40 is not below the model's 2 layers");
+}
+
+TEST_F(EditedPlan, ArenaSmallerThanItsValuesIsRefused) {
+  ExpectRefused(LoadError([](plan::Plan* p) { p->set_arena_bytes_per_token(8); }),
+                "outside arena_bytes_per_token 8");
+  ExpectRefused(LoadError([](plan::Plan* p) { p->set_arena_bytes_per_token(-1); }),
+                "arena_bytes_per_token -1 is not in");
+}
+
+TEST_F(EditedPlan, LogitsWiderThanTheVocabularyOrPastTheArenaAreRefused) {
+  ExpectRefused(LoadError([](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "lm_head"))->mutable_results(0)->set_dims(1, 100000);
+                }),
+                "lm_head 'lm_head': results must be (f32[R, 512])");
+  ExpectRefused(LoadError([](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "lm_head"))
+                      ->mutable_results(0)
+                      ->set_arena_offset_per_token(p->arena_bytes_per_token());
+                }),
+                ".results[0].arena_offset_per_token");
+}
+
+TEST_F(EditedPlan, ValueIdsOutOfRangeAreRefused) {
+  for (int32_t id : {-1, -3, INT32_MAX}) {
+    SCOPED_TRACE(id);
+    const std::string error = LoadError([id](plan::Plan* p) {
+      const plan::Node& n = p->nodes(NodeOf(*p, "lm_head"));
+      Renumber(p, n.results(0).id(), id);
+    });
+    ExpectRefused(error, ".results[0].id " + std::to_string(id) + " is not in 0..");
+  }
+}
+
+// A result wider than its weights: the kernel would write what the weights imply, the arena
+// would hold what the result claims.
+TEST_F(EditedPlan, ResultsThatDoNotFollowFromTheirOperandsAreRefused) {
+  ExpectRefused(LoadError([](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "bitlinear"))
+                      ->mutable_results(0)
+                      ->set_dims(1, int64_t{1} << 40);
+                }),
+                "bitlinear 'blk.0.attn_q+blk.0.attn_k+blk.0.attn_v': results must be");
+  ExpectRefused(LoadError([](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "rope"))->mutable_results(0)->clear_dims();
+                }),
+                "rope 'blk.0.rope_q': results must be");
+}
+
+// offset + bytes wrapped around 2^64 and passed the bounds check: the table stayed zero.
+TEST_F(EditedPlan, LmHeadSidecarOffsetThatWrapsIsRefused) {
+  const std::string error = LoadError(
+      [](plan::Plan* p) {
+        ASSERT_TRUE(p->has_lm_head());
+        p->mutable_lm_head()->set_sidecar_offset(UINT64_MAX - 15);
+      },
+      "q8_0");
+  ExpectRefused(error, "lm_head.sidecar_offset 18446744073709551600");
+}
+
+}  // namespace
+}  // namespace bitjit
