@@ -207,8 +207,8 @@ TEST(Plan, CliCompilesAndRunsAPlan) {
   EXPECT_NE(r.err.find("expected auto, 2bit or 1.6bit"), std::string::npos) << r.err;
   if (codegen::IsaSupported(codegen::Isa::kAvx2)) {
     // avx2 has 1.6-bit kernels (arithmetic unpack) but keeps 2 bits unless asked.
-    r = testing::RunCli({"ir", "-m", Golden("tiny"), "--isa", "avx2", "--ternary-packing",
-                         "1.6bit", "--after", "weight-layout"});
+    r = testing::RunCli({"ir", "-m", Golden("tiny"), "--isa", "avx2", "--ternary-packing", "1.6bit",
+                         "--after", "weight-layout"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("r4t:1.6b"), std::string::npos) << r.out;
     r = testing::RunCli({"ir", "-m", Golden("tiny"), "--isa", "avx2", "--ternary-packing", "2bit",

@@ -6,5 +6,5 @@
 
 DEFINE_string(ternary_packing, "auto",
               "ternary weight packing: auto (tuning cache, else 1.6bit where the CPU has "
-              "AVX512_VBMI, 2bit elsewhere) | 2bit | 1.6bit (5 weights per byte: less memory traffic per "
-              "token, same results); with --plan: the plan's");
+              "AVX512_VBMI, 2bit elsewhere) | 2bit | 1.6bit (5 weights per byte: less memory "
+              "traffic per token, same results); with --plan: the plan's");

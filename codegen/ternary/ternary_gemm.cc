@@ -17,10 +17,10 @@ TernaryGemmKernel::TernaryGemmKernel(const TernaryKernelParams& params)
   if (base3_ && !zmm_) {
     CheckRegisterBudget(base_ + 8);
     PlaceConstants(base_ + 8,
-                   {TernaryConst::kB3DigitTable, TernaryConst::kB3C0Table,
-                    TernaryConst::kB3C1Table, TernaryConst::kInt16Ones, TernaryConst::kB3Sub86,
-                    TernaryConst::kB3Sub172, TernaryConst::kB3Sub27, TernaryConst::kB3Sub54,
-                    TernaryConst::kB3Sub9, TernaryConst::kB3Sub18});
+                   {TernaryConst::kB3DigitTable, TernaryConst::kB3C0Table, TernaryConst::kB3C1Table,
+                    TernaryConst::kInt16Ones, TernaryConst::kB3Sub86, TernaryConst::kB3Sub172,
+                    TernaryConst::kB3Sub27, TernaryConst::kB3Sub54, TernaryConst::kB3Sub9,
+                    TernaryConst::kB3Sub18});
     return;
   }
   // VNNI needs no int16 sum / temp, but keeps the layout uniform; the budget counts them.

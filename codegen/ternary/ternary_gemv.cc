@@ -39,10 +39,10 @@ TernaryGemvKernel::TernaryGemvKernel(const TernaryKernelParams& params)
     tmp_ = weights_ + 1;  // t, x, then the code register
     CheckRegisterBudget(weights_ + 4);
     PlaceConstants(weights_ + 4,
-                   {TernaryConst::kB3DigitTable, TernaryConst::kB3C0Table,
-                    TernaryConst::kB3C1Table, TernaryConst::kB3Sub86, TernaryConst::kB3Sub172,
-                    TernaryConst::kB3Sub27, TernaryConst::kB3Sub54, TernaryConst::kB3Sub9,
-                    TernaryConst::kB3Sub18, TernaryConst::kInt16Ones});
+                   {TernaryConst::kB3DigitTable, TernaryConst::kB3C0Table, TernaryConst::kB3C1Table,
+                    TernaryConst::kB3Sub86, TernaryConst::kB3Sub172, TernaryConst::kB3Sub27,
+                    TernaryConst::kB3Sub54, TernaryConst::kB3Sub9, TernaryConst::kB3Sub18,
+                    TernaryConst::kInt16Ones});
     return;
   }
   first_free_ = vnni_ ? planes_ * vecs_ : 3 * vecs_;

@@ -40,8 +40,7 @@ int ConstOffset(TernaryConst c) {
     case TernaryConst::kB3DigitTable:
     case TernaryConst::kB3C0Table:
     case TernaryConst::kB3C1Table:
-      return kConstB3Avx2 +
-             64 * (static_cast<int>(c) - static_cast<int>(TernaryConst::kB3Sub86));
+      return kConstB3Avx2 + 64 * (static_cast<int>(c) - static_cast<int>(TernaryConst::kB3Sub86));
     default:
       return kConstByteMask + 64 * static_cast<int>(c);
   }
