@@ -1,5 +1,5 @@
 // The ternary matmul JIT kernels against the portable reference, on every ISA path this CPU
-// can run, for each weight packing the path reads (2 bits everywhere; 1.6 bits on ref and
+// can run, for each weight packing the path reads (2 bits everywhere; 1.6 bits on ref, avx2 and
 // avx512vnni). The integer dot is exact, so results must be bit-identical to
 // ref::TernaryMatmulI32 on the same I2_S bytes; ISAs the CPU lacks are skipped with the reason.
 #include <gtest/gtest.h>
@@ -365,13 +365,15 @@ INSTANTIATE_TEST_SUITE_P(AllIsas2Bit, TernaryIsaTest,
                                             ::testing::Values(TernaryPacking::k2Bit)),
                          ParamName);
 INSTANTIATE_TEST_SUITE_P(Isas1p6Bit, TernaryIsaTest,
-                         ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx512Vnni),
+                         ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2,
+                                                              Isa::kAvx512Vnni),
                                             ::testing::Values(TernaryPacking::k1p6Bit)),
                          ParamName);
 
 // The other ISAs have no 1.6-bit kernels and say so, rather than run the wrong unpack.
 TEST(TernaryPacking, OtherIsasRefuse1p6Bit) {
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvxVnni}) {
+  EXPECT_TRUE(TernaryPackingSupported(Isa::kAvx2, TernaryPacking::k1p6Bit));
+  for (Isa isa : {Isa::kAvx512, Isa::kAvxVnni}) {
     EXPECT_FALSE(TernaryPackingSupported(isa, TernaryPacking::k1p6Bit)) << isa;
     if (!IsaSupported(isa)) continue;  // the constructor would refuse the ISA itself
     try {

@@ -14,6 +14,15 @@ std::string TernaryGemmKernel::Name(const TernaryKernelParams& p) {
 TernaryGemmKernel::TernaryGemmKernel(const TernaryKernelParams& params)
     : TernaryKernelBase(Name(params), params) {
   base_ = p_.tile_tokens * vecs_;
+  if (base3_ && !zmm_) {
+    CheckRegisterBudget(base_ + 8);
+    PlaceConstants(base_ + 8,
+                   {TernaryConst::kB3DigitTable, TernaryConst::kB3C0Table, TernaryConst::kB3C1Table,
+                    TernaryConst::kInt16Ones, TernaryConst::kB3Sub86, TernaryConst::kB3Sub172,
+                    TernaryConst::kB3Sub27, TernaryConst::kB3Sub54, TernaryConst::kB3Sub9,
+                    TernaryConst::kB3Sub18});
+    return;
+  }
   // VNNI needs no int16 sum / temp, but keeps the layout uniform; the budget counts them.
   CheckRegisterBudget(base_ + (base3_ ? 8 : 7));
   if (base3_) {
@@ -37,6 +46,10 @@ void TernaryGemmKernel::ZeroAccumulators(int nt) {
 // The four k-quads of vector v of chunk c, as code bytes (0..2), are computed once and used
 // for all nt tokens. Row vectors are done one after the other to keep only 4 code registers.
 void TernaryGemmKernel::EmitChunk(int nt, int c, int valid_k) {
+  if (base3_ && !zmm_) {
+    EmitChunkBase3Avx2(nt, c, valid_k);
+    return;
+  }
   const Vmm w = V(base_ + 4), q_reg = V(base_ + 4);  // the weights die before q is needed
   const Vmm sum16 = V(base_ + 5), tmp = V(base_ + 6);
   const Xbyak::PreferredEncoding enc = zmm_ ? Xbyak::EvexEncoding : Xbyak::VexEncoding;
@@ -80,6 +93,33 @@ void TernaryGemmKernel::EmitChunk(int nt, int c, int valid_k) {
                   [&](const Xbyak::Operand& ones) { vpmaddwd(sum16, sum16, ones); });
         vpaddd(acc, acc, sum16);
       }
+    }
+  }
+}
+
+// AVX2 1.6 bits: the five codes of vector v (EmitBase3DigitsAvx2, its temps being the q, int16
+// sum and temp registers, free until the multiplies) serve all nt tokens; per token five
+// vpmaddubsw, summed in int16 (|sum| <= 5 * 512), widened once.
+void TernaryGemmKernel::EmitChunkBase3Avx2(int nt, int c, int valid_k) {
+  const Vmm q_reg = V(base_ + 5), sum16 = V(base_ + 6), tmp = V(base_ + 7);
+  auto code = [&](int j) { return V(base_ + j); };
+  const int quads = Quads(valid_k);
+  for (int v = 0; v < vecs_; ++v) {
+    Load(q_reg, WeightAddr(c, v));
+    EmitBase3DigitsAvx2(q_reg, sum16, tmp, code, [](int) {});
+    for (int t = 0; t < nt; ++t) {
+      for (int j = 0; j < quads; ++j) {
+        BroadcastQ(q_reg, t, c, j, QuadBytes(valid_k, j));
+        if (j == 0) {
+          vpmaddubsw(sum16, code(j), q_reg);
+        } else {
+          vpmaddubsw(tmp, code(j), q_reg);
+          vpaddw(sum16, sum16, tmp);
+        }
+      }
+      WithConst(TernaryConst::kInt16Ones,
+                [&](const Xbyak::Operand& ones) { vpmaddwd(sum16, sum16, ones); });
+      vpaddd(Result(t, v), Result(t, v), sum16);
     }
   }
 }

@@ -25,8 +25,26 @@ std::string TernaryGemvKernel::Name(const TernaryKernelParams& p) {
 //            masks, band table, low table half 1
 //   MADDUBS: acc32 0..V-1, acc16 V..2V-1, acc16x4 2V..3V-1 | weights F..F+V-1 |
 //            weights >> 4 F+V..F+2V-1 | q | 2 temps | masks 0x03 0x0C, int16 ones
+//   AVX2 1.6 bit: acc32 0..V-1, acc16 V..2V-1 | q x 5 (x 1 if 5 do not fit) | weights, 2
+//            unpack temps, code | digit, c_0, c_1 tables, then the subtrahends and int16 ones
 TernaryGemvKernel::TernaryGemvKernel(const TernaryKernelParams& params)
     : TernaryKernelBase(Name(GemvParams(params)), GemvParams(params)) {
+  if (base3_ && !zmm_) {
+    // Broadcasting the chunk's five activation quads once serves all V vectors; with V = 4 the
+    // accumulators leave room for one.
+    first_free_ = 2 * vecs_;
+    q_regs_ = first_free_ + 5 + 4 + 3 <= max_vregs() ? 5 : 1;
+    q_ = first_free_;
+    weights_ = q_ + q_regs_;
+    tmp_ = weights_ + 1;  // t, x, then the code register
+    CheckRegisterBudget(weights_ + 4);
+    PlaceConstants(weights_ + 4,
+                   {TernaryConst::kB3DigitTable, TernaryConst::kB3C0Table, TernaryConst::kB3C1Table,
+                    TernaryConst::kB3Sub86, TernaryConst::kB3Sub172, TernaryConst::kB3Sub27,
+                    TernaryConst::kB3Sub54, TernaryConst::kB3Sub9, TernaryConst::kB3Sub18,
+                    TernaryConst::kInt16Ones});
+    return;
+  }
   first_free_ = vnni_ ? planes_ * vecs_ : 3 * vecs_;
   weights_ = first_free_;
   lo4_ = weights_ + vecs_;
@@ -51,6 +69,9 @@ int TernaryGemvKernel::ChunkUnroll() const {
   return vnni_ ? 2 : 8;
 }
 
+// int16 pair sums are |c q + c' q'| <= 512. 2 bits: 16 additions per accumulator per 8 chunks
+// (the 4x one reaching exactly -32768). AVX2 1.6 bits: one accumulator takes all five planes,
+// 40 additions per 8 chunks (64 would reach -32768).
 int TernaryGemvKernel::FlushPeriod() const {
   return vnni_ ? 0 : 8;
 }
@@ -61,7 +82,9 @@ void TernaryGemvKernel::ZeroAccumulators(int /*nt*/) {
 }
 
 void TernaryGemvKernel::EmitChunk(int /*nt*/, int c, int valid_k) {
-  if (vnni_) {
+  if (base3_ && !zmm_) {
+    EmitChunkBase3Avx2(c, valid_k);
+  } else if (vnni_) {
     EmitChunkVnni(c, valid_k);
   } else {
     EmitChunkMaddubs(c, valid_k);
@@ -128,8 +151,40 @@ void TernaryGemvKernel::EmitChunkMaddubs(int c, int valid_k) {
   }
 }
 
+// Per vector of 32 bytes (160 weights): the 21-op unpack, then per plane one vpmaddubsw (codes
+// unsigned, activations signed) and one int16 add. Planes past a partial block are skipped:
+// their codes are 0 and their activation bytes lie past K.
+void TernaryGemvKernel::EmitChunkBase3Avx2(int c, int valid_k) {
+  const int quads = Quads(valid_k);
+  auto q = [&](int j) { return V(q_ + (q_regs_ == 5 ? j : 0)); };
+  if (q_regs_ == 5) {
+    for (int j = 0; j < quads; ++j) BroadcastQ(q(j), 0, c, j, QuadBytes(valid_k, j));
+  }
+  const Vmm w = V(weights_), t = V(tmp_), x = V(tmp_ + 1), code = V(tmp_ + 2);
+  for (int v = 0; v < vecs_; ++v) {
+    Load(w, WeightAddr(c, v));
+    EmitBase3DigitsAvx2(
+        w, t, x, [&](int) { return code; },
+        [&](int j) {
+          if (j >= quads) return;
+          if (q_regs_ == 1) BroadcastQ(q(j), 0, c, j, QuadBytes(valid_k, j));
+          vpmaddubsw(code, code, q(j));
+          vpaddw(Acc16(v), Acc16(v), code);
+        });
+  }
+}
+
 void TernaryGemvKernel::EmitFlush(int /*nt*/) {
   const Vmm t = V(tmp_);
+  if (base3_ && !zmm_) {
+    for (int v = 0; v < vecs_; ++v) {
+      WithConst(TernaryConst::kInt16Ones,
+                [&](const Xbyak::Operand& ones) { vpmaddwd(t, Acc16(v), ones); });
+      vpaddd(Acc32(v), Acc32(v), t);
+      Zero(Acc16(v));
+    }
+    return;
+  }
   for (int v = 0; v < vecs_; ++v) {
     for (const bool scaled : {false, true}) {
       const Vmm acc16 = scaled ? Acc16x4(v) : Acc16(v);

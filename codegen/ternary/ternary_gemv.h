@@ -13,6 +13,10 @@
 //     86 * c_4 (<= 172, still unsigned) goes straight into a fifth accumulator = 86 * S_4,
 //     divided exactly once per tile: (acc >> 1) times the inverse of 43 modulo 2^32.
 //     Per vector: shift, vpermb, subtract, vpermi2b, then 4 AND + 5 vpdpbusd for 20 k.
+//   1.6 bits on AVX2 (no vpermb): each byte's five codes are peeled off arithmetically, three
+//     by "subtract d if it fits" (vpminub) and a 16-entry vpshufb on d * c, two by vpshufb
+//     on the remainder c_0 + 3 c_1 (EmitBase3DigitsAvx2: 21 ops per 32 bytes), then one
+//     vpmaddubsw per plane into one int16 accumulator, widened every 8 blocks.
 //   AVX2 / AVX-512BW: one shift per vector (bytes >> 4) and masks 0x03 / 0x0C give the codes
 //     of quads 0, 2 and 4x the codes of quads 1, 3; vpmaddubsw turns them into int16 pair
 //     sums, added in two int16 accumulators (plain and 4x) for 8 chunks, whose worst case
@@ -45,6 +49,7 @@ class TernaryGemvKernel : public TernaryKernelBase {
 
   void EmitChunkVnni(int c, int valid_k);
   void EmitChunkMaddubs(int c, int valid_k);
+  void EmitChunkBase3Avx2(int c, int valid_k);
 
   // VNNI: acc(v, j) = planes * v + j. MADDUBS: acc32(v) = v, acc16(v) = V + v (quads 0, 2),
   // acc16x4(v) = 2V + v (quads 1, 3, which hold 4x their pair sums).
@@ -57,6 +62,7 @@ class TernaryGemvKernel : public TernaryKernelBase {
   int lo4_ = 0;         // 1.6 bits: V unpacked c_0..c_3 vectors, then V band vectors
   int q_ = 0;           // broadcast activations
   int tmp_ = 0;         // two temps
+  int q_regs_ = 1;      // AVX2 1.6 bits: activation quads broadcast at once (5, or 1)
 };
 
 }  // namespace bitjit::codegen

@@ -17,6 +17,7 @@ constexpr int kConstByteMask = 0;     // 4 rows: bytes 0x03, 0x0C, 0x30, 0xC0
 constexpr int kConstInt16Ones = 256;  // int16 1
 constexpr int kConstIota = 320;       // int32 0..15
 constexpr int kConstBase3 = 384;      // Base3Tables: band, top, low (2 rows)
+constexpr int kConstB3Avx2 = 640;     // kB3Sub86 .. kB3C1Table, one row each
 
 int ConstOffset(TernaryConst c) {
   switch (c) {
@@ -30,6 +31,16 @@ int ConstOffset(TernaryConst c) {
       return kConstBase3 + offsetof(Base3Tables, low);
     case TernaryConst::kBase3Low1:
       return kConstBase3 + offsetof(Base3Tables, low) + 64;
+    case TernaryConst::kB3Sub86:
+    case TernaryConst::kB3Sub172:
+    case TernaryConst::kB3Sub27:
+    case TernaryConst::kB3Sub54:
+    case TernaryConst::kB3Sub9:
+    case TernaryConst::kB3Sub18:
+    case TernaryConst::kB3DigitTable:
+    case TernaryConst::kB3C0Table:
+    case TernaryConst::kB3C1Table:
+      return kConstB3Avx2 + 64 * (static_cast<int>(c) - static_cast<int>(TernaryConst::kB3Sub86));
     default:
       return kConstByteMask + 64 * static_cast<int>(c);
   }
@@ -58,8 +69,8 @@ TernaryKernelBase::TernaryKernelBase(std::string name, const TernaryKernelParams
       planes_(base3_ ? 5 : 4) {
   std::fill(std::begin(const_reg_), std::end(const_reg_), -1);
   if (p_.isa == Isa::kRef) Fail("ternary JIT kernels need a vector ISA, not ref");
-  if (base3_ && p_.isa != Isa::kAvx512Vnni) {
-    Fail("1.6-bit ternary kernels need avx512vnni (with VBMI), not ", IsaName(p_.isa));
+  if (base3_ && p_.isa != Isa::kAvx512Vnni && p_.isa != Isa::kAvx2) {
+    Fail("1.6-bit ternary kernels need avx2 or avx512vnni (with VBMI), not ", IsaName(p_.isa));
   }
   if (p_.k < 1 || p_.k > kTernaryMaxK) Fail("ternary kernel K = ", p_.k, " out of range");
   if (p_.tile_rows % lanes_ != 0 || vecs_ < 1 || vecs_ > 4 ||
@@ -123,6 +134,55 @@ void TernaryKernelBase::EmitBase3Unpack(const Vmm& w, const Vmm& lo4, const Vmm&
     vpsubb(lo4, w, band);
   }
   WithConst(TernaryConst::kBase3Low1, [&](const Xbyak::Operand& t) { vpermi2b(lo4, V(low0), t); });
+}
+
+void TernaryKernelBase::Base3Lookup(TernaryConst table, const Vmm& dst, const Vmm& index) {
+  const int reg = const_reg_[static_cast<int>(table)];
+  if (reg >= 0) {
+    vpshufb(dst, V(reg), index);
+    return;
+  }
+  // vpshufb's table operand must be a register: the destination holds it for the lookup.
+  Load(dst, ConstAddr(table));
+  vpshufb(dst, dst, index);
+}
+
+// Without vpermb a 243-entry lookup is many vpshufb, so the digits are peeled off arithmetically
+// instead, from the top: "subtract d if it fits" is min_u8(x, x - d), since x - d wraps above x
+// exactly when x < d. For a digit c in 0..2 of weight d, min(x, x - d, x - 2d) = x - d c, and
+// x - (x - d c) = d c. Weights 86 (the band; then r = b - 86 c_4 in 0..80), 27 (r mod 27 in
+// 0..26), 9 (leaves c_0 + 3 c_1 in 0..8). The low nibbles of d c (43 c_4 = (86 c_4) >> 1,
+// 27 c_3, 9 c_2: 0 -> 0; 0x2B, 0x1B, 0x09 -> 1; 0x56, 0x36, 0x12 -> 2) are distinct and every
+// d c < 128, so one 16-entry vpshufb table gives all three codes; two more give c_0, c_1.
+void TernaryKernelBase::EmitBase3DigitsAvx2(const Vmm& w, const Vmm& t, const Vmm& x,
+                                            const std::function<Vmm(int)>& code,
+                                            const std::function<void(int)>& use) {
+  auto sub = [&](const Vmm& dst, const Vmm& a, TernaryConst d) {
+    WithConst(d, [&](const Xbyak::Operand& op) { vpsubb(dst, a, op); });
+  };
+  // Leaves src mod 3d in dst (src < 3d) and d * digit in t.
+  auto peel = [&](const Vmm& dst, const Vmm& src, TernaryConst d, TernaryConst d2) {
+    sub(t, src, d);
+    vpminub(dst, src, t);
+    sub(t, src, d2);
+    vpminub(dst, dst, t);
+    vpsubb(t, src, dst);
+  };
+  peel(x, w, TernaryConst::kB3Sub86, TernaryConst::kB3Sub172);  // x = r, t = 86 c_4
+  // 86 c_4 is even in every byte, so the word shift moves no bit across bytes.
+  vpsrlw(t, t, 1);
+  Base3Lookup(TernaryConst::kB3DigitTable, code(4), t);
+  use(4);
+  peel(w, x, TernaryConst::kB3Sub27, TernaryConst::kB3Sub54);  // w = r mod 27, t = 27 c_3
+  Base3Lookup(TernaryConst::kB3DigitTable, code(3), t);
+  use(3);
+  peel(x, w, TernaryConst::kB3Sub9, TernaryConst::kB3Sub18);  // x = c_0 + 3 c_1, t = 9 c_2
+  Base3Lookup(TernaryConst::kB3DigitTable, code(2), t);
+  use(2);
+  Base3Lookup(TernaryConst::kB3C0Table, code(0), x);
+  use(0);
+  Base3Lookup(TernaryConst::kB3C1Table, code(1), x);
+  use(1);
 }
 
 void TernaryKernelBase::BroadcastQ(const Vmm& dst, int t, int c, int j, int bytes) {
@@ -427,6 +487,22 @@ void TernaryKernelBase::EmitConstants() {
   static_assert(sizeof(Base3Tables) == 256, "the pool's base-3 rows");
   const auto* tables = reinterpret_cast<const uint8_t*>(&TernaryBase3Tables());
   for (size_t i = 0; i < sizeof(Base3Tables); ++i) db(tables[i]);
+  // AVX2 1.6-bit rows (EmitBase3DigitsAvx2): subtrahends, then 16-byte tables repeated (vpshufb
+  // looks up within each 128-bit lane).
+  for (const int d : {86, 172, 27, 54, 9, 18}) {
+    for (int i = 0; i < 64; ++i) db(static_cast<uint8_t>(d));
+  }
+  uint8_t digit[16] = {}, c0[16] = {}, c1[16] = {};
+  for (const int d : {43, 27, 9}) {
+    for (int c = 1; c <= 2; ++c) digit[(d * c) & 15] = static_cast<uint8_t>(c);
+  }
+  for (int v = 0; v < 9; ++v) {
+    c0[v] = static_cast<uint8_t>(v % 3);
+    c1[v] = static_cast<uint8_t>(v / 3);
+  }
+  for (const uint8_t* table : {digit, c0, c1}) {
+    for (int i = 0; i < 64; ++i) db(table[i % 16]);
+  }
 }
 
 }  // namespace bitjit::codegen

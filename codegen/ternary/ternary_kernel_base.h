@@ -10,6 +10,7 @@
 // V = R / L vectors. Accumulator vector (t, v) holds rows v*L .. v*L+L-1 of token t.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 
@@ -20,8 +21,9 @@
 
 namespace bitjit::codegen {
 
-// Vector constants the kernels use: byte masks 0x03 << 2j, int16 ones for vpmaddwd, and the
-// 1.6-bit lookup tables (ternary_layout.h: Base3Tables; low in two 64-byte halves).
+// Vector constants the kernels use: byte masks 0x03 << 2j, int16 ones for vpmaddwd, the
+// 1.6-bit lookup tables (ternary_layout.h: Base3Tables; low in two 64-byte halves), and for the
+// AVX2 1.6-bit unpack (EmitBase3DigitsAvx2) the bytes it subtracts and its three vpshufb tables.
 enum class TernaryConst {
   kMask03,
   kMask0C,
@@ -32,6 +34,15 @@ enum class TernaryConst {
   kBase3Top,
   kBase3Low0,
   kBase3Low1,
+  kB3Sub86,
+  kB3Sub172,
+  kB3Sub27,
+  kB3Sub54,
+  kB3Sub9,
+  kB3Sub18,
+  kB3DigitTable,  // low nibble of d * c (d = 43, 27, 9) -> c
+  kB3C0Table,     // x = c_0 + 3 c_1 (0..8) -> c_0
+  kB3C1Table,     // x -> c_1
   kCount
 };
 
@@ -42,7 +53,7 @@ struct TernaryKernelParams {
   int tile_tokens = 1;  // tokens that share each unpacked weight chunk
   TernaryOutput output = TernaryOutput::kI32;
   int prefetch_bytes = 0;  // software prefetch distance ahead of the weight stream; 0 = none
-  TernaryPacking packing = TernaryPacking::k2Bit;  // k1p6Bit: kAvx512Vnni kernels only
+  TernaryPacking packing = TernaryPacking::k2Bit;  // k1p6Bit: kAvx512Vnni and kAvx2 kernels
 };
 
 // Vector lanes (int32) of the Isa's kernels: 16 for AVX-512, 8 for AVX2 / AVX-VNNI.
@@ -90,6 +101,13 @@ class TernaryKernelBase : public JitGenerator {
   // 86 * c_4 (or c_4 itself when `top`). w is left intact; lo4, band and w must differ. The
   // first low-table half must be in a register (vpermi2b's first table cannot be in memory).
   void EmitBase3Unpack(const Vmm& w, const Vmm& lo4, const Vmm& band, bool top = false);
+  // AVX2 1.6-bit unpack (no vpermb): the five codes of the bytes in w, each as a byte vector
+  // of c_j (0..2), in the order j = 4, 3, 2, 0, 1. Code j is written to code(j), then use(j)
+  // is called (it may multiply and reuse the register before the next code). w, t and x are
+  // clobbered; code(j) must differ from all three. 21 vector ops per vector of bytes.
+  void EmitBase3DigitsAvx2(const Vmm& w, const Vmm& t, const Vmm& x,
+                           const std::function<Vmm(int)>& code,
+                           const std::function<void(int)>& use);
   // dst = the 4 activation bytes of quad j in every lane; reads only `bytes` (1..4) bytes.
   void BroadcastQ(const Vmm& dst, int t, int c, int j, int bytes);
   void Zero(const Vmm& v);
@@ -145,6 +163,7 @@ class TernaryKernelBase : public JitGenerator {
   void EmitEpilogue(int t, const Vmm& res, const Vmm& tmp);
   void EmitConstants();
   Xbyak::Address ConstAddr(TernaryConst c);
+  void Base3Lookup(TernaryConst table, const Vmm& dst, const Vmm& index);
 
   Xbyak::Label l_const_;
   int const_reg_[static_cast<int>(TernaryConst::kCount)];  // register of each, -1: in memory

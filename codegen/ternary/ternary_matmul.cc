@@ -44,7 +44,7 @@ TernaryTile DefaultTernaryTile(Isa isa) {
 }
 
 bool TernaryPackingSupported(Isa isa, TernaryPacking packing) {
-  if (packing == TernaryPacking::k2Bit || isa == Isa::kRef) return true;
+  if (packing == TernaryPacking::k2Bit || isa == Isa::kRef || isa == Isa::kAvx2) return true;
   return isa == Isa::kAvx512Vnni && HasAvx512Vbmi();
 }
 
@@ -55,8 +55,9 @@ TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
   if (tile_.tokens == 0) tile_.tokens = def.tokens;
   ValidateTernaryShape(k, n, tile_.rows);
   if (!TernaryPackingSupported(isa_, tile_.packing)) {
-    Fail(TernaryPackingName(tile_.packing), " ternary weights need the avx512vnni kernels on a ",
-         "CPU with AVX512_VBMI (ISA ", IsaName(isa_), ", ", HostCpu().brand, ")");
+    Fail(TernaryPackingName(tile_.packing), " ternary weights need the avx2 kernels, or the ",
+         "avx512vnni ones on a CPU with AVX512_VBMI (ISA ", IsaName(isa_), ", ", HostCpu().brand,
+         ")");
   }
   if (isa_ == Isa::kRef) return;
   for (TernaryOutput output : {TernaryOutput::kI32, TernaryOutput::kF32}) {

@@ -5,8 +5,8 @@
 //   mm.RunI32(w, q, n_tokens, row_begin, row_end, out);           // per call, any thread
 //
 // One token runs the GEMV kernel (weight streaming), several the GEMM kernel (token tiles).
-// The tile also says how the weights are packed: 2 bits, or 1.6 bits (5 per byte; avx512vnni
-// with VBMI), e.g. TernaryMatmul(k, n, isa, {32, 8, TernaryPacking::k1p6Bit}).
+// The tile also says how the weights are packed: 2 bits, or 1.6 bits (5 per byte; avx2, and
+// avx512vnni with VBMI), e.g. TernaryMatmul(k, n, isa, {32, 8, TernaryPacking::k1p6Bit}).
 // Kernels come from KernelCache::Global(), so equal (K, ISA, tile, packing) share code. Isa::kRef runs
 // a portable C++ loop over the same packed layout (PackedTernaryWeight), which is also how the
 // layout itself is tested against ref::TernaryMatmulI32 on the original I2_S bytes.
@@ -31,8 +31,8 @@ struct TernaryTile {
 // All 2 bits.
 TernaryTile DefaultTernaryTile(Isa isa);
 
-// True when `isa`'s kernels read `packing` on this CPU: 2 bits everywhere; 1.6 bits on ref and
-// on avx512vnni with AVX512_VBMI.
+// True when `isa`'s kernels read `packing` on this CPU: 2 bits everywhere; 1.6 bits on ref,
+// avx2 and on avx512vnni with AVX512_VBMI (not avx512 without VNNI, nor avxvnni).
 bool TernaryPackingSupported(Isa isa, TernaryPacking packing);
 
 class TernaryMatmul {

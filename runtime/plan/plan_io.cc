@@ -184,8 +184,9 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   for (const plan::TernaryKernel& k : p.kernels()) {
     const codegen::TernaryPacking packing = KernelPacking(k, path);
     if (!codegen::TernaryPackingSupported(isa, packing)) {
-      Fail(path, ": plan holds 1.6-bit weights, which need AVX512_VBMI, and this CPU (",
-           codegen::HostCpu().brand, ") lacks it; compile a plan on this machine");
+      Fail(path, ": plan holds 1.6-bit weights, which ", codegen::IsaName(isa),
+           " cannot read (they need avx2, or avx512vnni with AVX512_VBMI, on ",
+           codegen::HostCpu().brand, "); compile a plan on this machine");
     }
     if (want && packing != *want) {
       Fail(path, ": plan holds ", codegen::TernaryPackingName(packing), " weights, not ",

@@ -23,6 +23,8 @@ inline constexpr int kDefaultTasksPerThread = 4;
 // which one core's ~29 GB/s of DRAM cannot feed at 2 bits (~116 G weights/s): so 1.6 bits is
 // as fast at one thread and faster once threads share the memory bus; the GEMM runs at the
 // vpdpbusd rate either way (ternary_gemv_bench: 440 vs 450 GOPS). `bitjit tune` measures both.
+// avx2 has 1.6-bit kernels too, but without vpermb its unpack costs 21 vector ops per 32 bytes
+// (2 bits: a shift and masks), so there 2 bits stay the default (README, "Speed").
 codegen::TernaryPacking DefaultTernaryPacking(codegen::Isa isa);
 
 // codegen::DefaultTernaryTile(isa) with DefaultTernaryPacking(isa): what runs untuned.
