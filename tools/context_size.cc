@@ -27,13 +27,9 @@ int64_t PhysicalMemoryBytes() {
 
 void CheckContextSize(const Model& model, int64_t n_ctx, int n_slots, const std::string& what) {
   const ModelConfig& config = model.config();
-  if (n_ctx > config.n_ctx_train) {
-    if (!FLAGS_allow_long_context) {
-      Fail(what, " is beyond the model's trained context of ", config.n_ctx_train,
-           " tokens; give --allow-long-context to run it anyway");
-    }
-    std::fprintf(stderr, "warning: %s is beyond the model's trained context of %lld tokens\n",
-                 what.c_str(), static_cast<long long>(config.n_ctx_train));
+  if (n_ctx > config.n_ctx_train && !FLAGS_allow_long_context) {
+    Fail(what, " is beyond the model's trained context of ", config.n_ctx_train,
+         " tokens; give --allow-long-context to run it anyway");
   }
   // In long double: slots x context x bytes per token may not fit in 64 bits.
   const bool f16 = model.options().numerics == ir::Numerics::kBitnet;
@@ -46,6 +42,11 @@ void CheckContextSize(const Model& model, int64_t n_ctx, int n_slots, const std:
     Fail(what, (n_slots > 1 ? " for " + std::to_string(n_slots) + " slots" : std::string()),
          " needs ", static_cast<unsigned long long>(std::min(kv_bytes, 1e19L)),
          " bytes of KV cache, more than this machine's ", memory, " bytes of memory");
+  }
+  // Allowed past training (checked above): say so once the size is known to be usable.
+  if (n_ctx > config.n_ctx_train) {
+    std::fprintf(stderr, "warning: %s is beyond the model's trained context of %lld tokens\n",
+                 what.c_str(), static_cast<long long>(config.n_ctx_train));
   }
 }
 
