@@ -5,7 +5,6 @@
 // 16 concurrent streams equal to solitary runs, and shutdown on SIGTERM.
 #include <gtest/gtest.h>
 
-
 #include <fcntl.h>
 #include <httplib.h>
 #include <sys/wait.h>
@@ -345,6 +344,35 @@ TEST_F(Serve, CompletionsWholeAndStreamed) {
   ASSERT_EQ(ids.status, 200) << ids.raw;
   EXPECT_EQ(ids.body["usage"]["prompt_tokens"], 3);
   EXPECT_LE(ids.body["usage"]["completion_tokens"].get<int>(), 16);
+}
+
+// One sampler for `run` and the server: repeat_penalty and repeat_last_n over HTTP give the
+// ids `bitjit run` gives with the same settings, prompt tokens counted in the window.
+TEST_F(Serve, RepeatPenaltyActsAsInRun) {
+  const std::vector<int32_t> prompt = {504, 37, 81, 37, 81, 37};
+  std::vector<std::string> texts;
+  for (double penalty : {1.0, 1.7}) {
+    SCOPED_TRACE(penalty);
+    const Reply r = Post(port(), "/v1/completions",
+                         {{"prompt", prompt},
+                          {"max_tokens", 24},
+                          {"temperature", 0},
+                          {"repeat_penalty", penalty},
+                          {"repeat_last_n", 16},
+                          {"ignore_eos", true}});
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const testing::CliResult run =
+        testing::RunCli({"run", "-m", TinyModel(), "--prompt-ids", "504,37,81,37,81,37", "-n", "24",
+                         "--temp", "0", "--repeat-penalty", std::to_string(penalty),
+                         "--repeat-last-n", "16", "--ignore-eos", "--json", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json ran = json::parse(run.out);
+    texts.push_back(r.body["choices"][0]["text"].get<std::string>());
+    EXPECT_EQ(texts.back(), ran["text"].get<std::string>());
+  }
+  EXPECT_NE(texts[0], texts[1]) << "the penalty changed nothing: this test would not see it";
+  const Reply bad = Post(port(), "/v1/completions", {{"prompt", "x"}, {"repeat_penalty", 0}});
+  EXPECT_EQ(bad.status, 400) << bad.raw;
 }
 
 TEST_F(Serve, StopStringsCutTheReplyStreamedOrNot) {

@@ -226,6 +226,9 @@ CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view bod
   r.top_p = static_cast<float>(f.Number("top_p", 0, 1).value_or(1.0));
   r.top_k = static_cast<int>(f.Integer("top_k", 0, INT32_MAX).value_or(0));
   r.min_p = static_cast<float>(f.Number("min_p", 0, 1).value_or(0.0));
+  r.repeat_penalty = static_cast<float>(f.Number("repeat_penalty", 0, 10).value_or(1.0));
+  if (r.repeat_penalty <= 0.0f) throw Fields::Invalid("repeat_penalty", "a number in (0, 10]");
+  r.repeat_last_n = static_cast<int>(f.Integer("repeat_last_n", -1, INT32_MAX).value_or(64));
   if (auto s = f.Integer("seed", std::numeric_limits<int64_t>::min(),
                          std::numeric_limits<int64_t>::max())) {
     r.seed = static_cast<uint64_t>(*s);

@@ -30,6 +30,8 @@ struct CompletionRequest {
   float top_p = 1.0f;
   int top_k = 0;  // extensions (llama.cpp's names); 0 = off
   float min_p = 0.0f;
+  float repeat_penalty = 1.0f;  // llama-server's: 1 = off
+  int repeat_last_n = 64;       // -1: the whole context
   std::optional<uint64_t> seed;
   std::vector<std::string> stop;
   bool ignore_eos = false;  // extension: generate max_tokens tokens whatever comes

@@ -1,5 +1,8 @@
 #include "tools/server/generation_setup.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "frontend/tokenizer/tokenizer.h"
 #include "tools/server/api_error.h"
 
@@ -59,7 +62,10 @@ GenerationSpec SetUpGeneration(const Tokenizer& tokenizer, int64_t n_ctx,
   spec.sampling.top_p = r.top_p;
   spec.sampling.top_k = r.top_k;
   spec.sampling.min_p = r.min_p;
-  spec.sampling.repeat_penalty = 1.0f;
+  // As `bitjit run` samples (runtime/generate.cc): the prompt is in the penalty's window too.
+  spec.sampling.repeat_penalty = r.repeat_penalty;
+  spec.sampling.repeat_last_n =
+      r.repeat_last_n < 0 ? static_cast<int>(std::min<int64_t>(n_ctx, INT32_MAX)) : r.repeat_last_n;
   spec.sampling.seed = r.seed.value_or(random_seed);
   spec.stop = r.stop;
   spec.ignore_eos = r.ignore_eos;

@@ -13,7 +13,9 @@ struct Scheduler::Job {
       : spec(std::move(s)),
         stream(std::move(st)),
         sampler(spec.sampling),
-        reply(tokenizer, spec.stop, spec.max_tokens, spec.ignore_eos) {}
+        reply(tokenizer, spec.stop, spec.max_tokens, spec.ignore_eos) {
+    sampler.Remember(spec.prompt);  // the repetition window starts with the prompt, as in `run`
+  }
 
   GenerationSpec spec;
   std::shared_ptr<GenerationStream> stream;
