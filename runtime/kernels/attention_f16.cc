@@ -8,6 +8,7 @@
 #include "codegen/ref/ggml_float_order.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
+#include "runtime/kernels/ggml_expf_avx2.h"
 
 #define BITJIT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -89,26 +90,6 @@ BITJIT_AVX2 inline float DotTinyBlas(const float* q, const uint16_t* k, int d) {
   _mm256_store_ps(lanes + 8, hi);
   for (; i < d; ++i) lanes[i % 16] = Fma(Half(k + i), q[i], lanes[i % 16]);
   return ReduceAdd16(_mm256_load_ps(lanes), _mm256_load_ps(lanes + 8));
-}
-
-// ggml_v_expf for AVX-512, lane for lane, for x in [-105, 0] (softmax's s - max; the caller
-// zeroes what lies below). vscalefps's j * 2^n, rounded once also into subnormals, is
-// (j * 2^(n + 64)) * 2^-64: the first product is exact.
-BITJIT_AVX2 inline __m256 GgmlExpf(__m256 x) {
-  const __m256 r = _mm256_set1_ps(0x1.8p23f);
-  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
-  const __m256 n = _mm256_sub_ps(z, r);
-  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
-                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
-  const __m256 u = _mm256_mul_ps(b, b);
-  const __m256 j = _mm256_fmadd_ps(
-      _mm256_fmadd_ps(
-          _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
-          _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
-      u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127 + 64));
-  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
-  return _mm256_mul_ps(_mm256_mul_ps(j, scale), _mm256_set1_ps(0x1p-64f));
 }
 
 // ref::SoftmaxScores: blocks of 16 through ggml's expf, each block's sum added into a double.
