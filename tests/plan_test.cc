@@ -113,6 +113,28 @@ TEST(Plan, RefusesDamagedFiles) {
   ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
   msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("7 codes per byte"), std::string::npos) << msg;
+  // A constant without its result (plan_fuzz: read results[0] past the end before verifying).
+  p.mutable_kernels(0)->set_codes_per_byte(0);
+  for (plan::Node& n : *p.mutable_nodes()) {
+    if (n.kind() == "const") {
+      n.clear_results();
+      break;
+    }
+  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("0 results (expected 1)"), std::string::npos) << msg;
+  // An input that is not what the executor binds to its name (plan_fuzz: an input retyped as
+  // a q8_0 table was read as the embedding table from the 2 token ids; renamed, the tokens
+  // input would be bound to the R output rows and read as T ids).
+  model->SavePlan(dir.File("t.plan"));
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
+  for (plan::Node& n : *p.mutable_nodes()) {
+    if (n.kind() == "input" && n.name() == "tokens") n.set_name("junk");
+  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("input 'junk' is i32[T], not i32[R]"), std::string::npos) << msg;
   // Not a plan at all.
   std::ofstream(dir.File("junk.plan"), std::ios::binary) << "GGUF\x03 this is not a plan";
   msg = ExpectError([&] { Model::LoadPlan(dir.File("junk.plan")); });
