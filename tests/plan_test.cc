@@ -4,8 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "codegen/cpu_features.h"
+#include "codegen/ref/ref_kernels.h"
 #include "codegen/ternary/ternary_matmul.h"
 #include "ir/base/error.h"
 #include "ir/printer.h"
@@ -61,6 +63,29 @@ TEST(Plan, LoadedPlanComputesWhatTheCompiledModelComputes) {
     EXPECT_EQ(ir::Print(loaded->graph()), ir::Print(model->graph()));
     EXPECT_EQ(StepLogits(*loaded), StepLogits(*model));
   }
+}
+
+// plan_fuzz: a plan's extreme values (a NaN or huge kernel scale, eps, rope base) make NaN
+// activations, which the lm_head's q8_0 quantizer converted to int8 (undefined behaviour).
+// NaN quantizes to 0, infinities saturate.
+TEST(Plan, NanActivationsQuantizeWithoutUndefinedBehaviour) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x(32, 1.0f);
+  x[0] = nan;
+  x[1] = -2.0f;
+  std::vector<uint8_t> blocks(34);
+  ref::QuantizeRowQ8_0(x.data(), 32, blocks.data());
+  EXPECT_EQ(static_cast<int8_t>(blocks[2]), 0);
+  EXPECT_EQ(static_cast<int8_t>(blocks[3]), -127);
+  x[1] = inf;  // amax inf: every code is inf * 0 = NaN
+  ref::QuantizeRowQ8_0(x.data(), 32, blocks.data());
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(static_cast<int8_t>(blocks[2 + i]), 0) << i;
+  std::vector<int8_t> q(32);
+  x[1] = -2.0f;
+  ref::QuantizeRow(x.data(), 32, q.data());
+  EXPECT_EQ(q[0], 0);
+  EXPECT_EQ(q[1], -127);
 }
 
 TEST(Plan, RefusesAnotherModelFile) {
