@@ -160,6 +160,15 @@ TEST(Plan, RefusesDamagedFiles) {
   ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
   msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("input 'junk' is i32[T], not i32[R]"), std::string::npos) << msg;
+  // An output without its operand (plan_fuzz: the verifier's list of outputs read operands[0]).
+  model->SavePlan(dir.File("t.plan"));
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
+  for (plan::Node& n : *p.mutable_nodes()) {
+    if (n.kind() == "output") n.clear_operands();
+  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("output"), std::string::npos) << msg;
   // Not a plan at all.
   std::ofstream(dir.File("junk.plan"), std::ios::binary) << "GGUF\x03 this is not a plan";
   msg = ExpectError([&] { Model::LoadPlan(dir.File("junk.plan")); });
