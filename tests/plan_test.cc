@@ -169,6 +169,18 @@ TEST(Plan, RefusesDamagedFiles) {
   ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
   msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("output"), std::string::npos) << msg;
+  // A misaligned activation (plan_fuzz: float loads at an odd address).
+  model->SavePlan(dir.File("t.plan"));
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
+  for (plan::Node& n : *p.mutable_nodes()) {
+    if (n.results_size() == 1 && n.results(0).arena_offset_per_token() >= 0) {
+      n.mutable_results(0)->set_arena_offset_per_token(n.results(0).arena_offset_per_token() + 2);
+      break;
+    }
+  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("is not a multiple of 64"), std::string::npos) << msg;
   // Not a plan at all.
   std::ofstream(dir.File("junk.plan"), std::ios::binary) << "GGUF\x03 this is not a plan";
   msg = ExpectError([&] { Model::LoadPlan(dir.File("junk.plan")); });

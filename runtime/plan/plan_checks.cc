@@ -52,6 +52,11 @@ void CheckArena(const ir::Value& v, size_t i, size_t j, int64_t arena, const std
     if (offset != -1) Fail(path, ": ", field, " ", offset, " must be -1 (not an activation)");
     return;
   }
+  // The planner keeps every buffer cache-line aligned for any T; kernels load its elements
+  // as aligned floats (a misaligned offset was a UBSan report in plan_fuzz).
+  if (offset % passes::PlanMemory::kAlign != 0) {
+    Fail(path, ": ", field, " ", offset, " is not a multiple of ", passes::PlanMemory::kAlign);
+  }
   if (offset < 0 || offset > arena || size > arena - offset) {
     Fail(path, ": ", field, " ", offset, " + ", size, " bytes per token is outside ",
          "arena_bytes_per_token ", arena);
