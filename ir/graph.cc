@@ -87,7 +87,8 @@ Node* Graph::AddNode(OpKind kind, std::string name, std::vector<Value*> operands
 std::vector<Value*> Graph::outputs() const {
   std::vector<Value*> out;
   for (const auto& n : nodes_)
-    if (n->kind == OpKind::kOutput) out.push_back(n->operands[0]);
+    // An output without its operand (a damaged plan) is the verifier's to report, not to read.
+    if (n->kind == OpKind::kOutput && !n->operands.empty()) out.push_back(n->operands[0]);
   return out;
 }
 

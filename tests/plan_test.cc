@@ -4,8 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "codegen/cpu_features.h"
+#include "codegen/ref/ref_kernels.h"
 #include "codegen/ternary/ternary_matmul.h"
 #include "ir/base/error.h"
 #include "ir/printer.h"
@@ -63,6 +65,29 @@ TEST(Plan, LoadedPlanComputesWhatTheCompiledModelComputes) {
   }
 }
 
+// plan_fuzz: a plan's extreme values (a NaN or huge kernel scale, eps, rope base) make NaN
+// activations, which the lm_head's q8_0 quantizer converted to int8 (undefined behaviour).
+// NaN quantizes to 0, infinities saturate.
+TEST(Plan, NanActivationsQuantizeWithoutUndefinedBehaviour) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x(32, 1.0f);
+  x[0] = nan;
+  x[1] = -2.0f;
+  std::vector<uint8_t> blocks(34);
+  ref::QuantizeRowQ8_0(x.data(), 32, blocks.data());
+  EXPECT_EQ(static_cast<int8_t>(blocks[2]), 0);
+  EXPECT_EQ(static_cast<int8_t>(blocks[3]), -127);
+  x[1] = inf;  // amax inf: every code is inf * 0 = NaN
+  ref::QuantizeRowQ8_0(x.data(), 32, blocks.data());
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(static_cast<int8_t>(blocks[2 + i]), 0) << i;
+  std::vector<int8_t> q(32);
+  x[1] = -2.0f;
+  ref::QuantizeRow(x.data(), 32, q.data());
+  EXPECT_EQ(q[0], 0);
+  EXPECT_EQ(q[1], -127);
+}
+
 TEST(Plan, RefusesAnotherModelFile) {
   testing::TempDir dir;
   auto model = Model::Load(Golden("tiny"));
@@ -113,6 +138,49 @@ TEST(Plan, RefusesDamagedFiles) {
   ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
   msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
   EXPECT_NE(msg.find("7 codes per byte"), std::string::npos) << msg;
+  // A constant without its result (plan_fuzz: read results[0] past the end before verifying).
+  p.mutable_kernels(0)->set_codes_per_byte(0);
+  for (plan::Node& n : *p.mutable_nodes()) {
+    if (n.kind() == "const") {
+      n.clear_results();
+      break;
+    }
+  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("0 results (expected 1)"), std::string::npos) << msg;
+  // An input that is not what the executor binds to its name (plan_fuzz: an input retyped as
+  // a q8_0 table was read as the embedding table from the 2 token ids; renamed, the tokens
+  // input would be bound to the R output rows and read as T ids).
+  model->SavePlan(dir.File("t.plan"));
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
+  for (plan::Node& n : *p.mutable_nodes()) {
+    if (n.kind() == "input" && n.name() == "tokens") n.set_name("junk");
+  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("input 'junk' is i32[T], not i32[R]"), std::string::npos) << msg;
+  // An output without its operand (plan_fuzz: the verifier's list of outputs read operands[0]).
+  model->SavePlan(dir.File("t.plan"));
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
+  for (plan::Node& n : *p.mutable_nodes()) {
+    if (n.kind() == "output") n.clear_operands();
+  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("output"), std::string::npos) << msg;
+  // A misaligned activation (plan_fuzz: float loads at an odd address).
+  model->SavePlan(dir.File("t.plan"));
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
+  for (plan::Node& n : *p.mutable_nodes()) {
+    if (n.results_size() == 1 && n.results(0).arena_offset_per_token() >= 0) {
+      n.mutable_results(0)->set_arena_offset_per_token(n.results(0).arena_offset_per_token() + 2);
+      break;
+    }
+  }
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("is not a multiple of 64"), std::string::npos) << msg;
   // Not a plan at all.
   std::ofstream(dir.File("junk.plan"), std::ios::binary) << "GGUF\x03 this is not a plan";
   msg = ExpectError([&] { Model::LoadPlan(dir.File("junk.plan")); });

@@ -29,6 +29,14 @@ void RmsNorm(const float* x, int64_t rows, int64_t n, float eps, float* y) {
   }
 }
 
+// A rounded value as int8, saturating; NaN (from inf or NaN activations, which a model's or a
+// plan's extreme values can produce) becomes 0: converting NaN or an out-of-range float to an
+// integer is undefined behaviour (UBSan, plan_fuzz).
+static int8_t SaturateToInt8(float v) {
+  if (std::isnan(v)) return 0;
+  return static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+}
+
 float QuantizeRow(const float* x, int64_t n, int8_t* q) {
   double m = 0.0;
   for (int64_t i = 0; i < n; ++i) m = std::max(m, static_cast<double>(std::fabs(x[i])));
@@ -38,7 +46,7 @@ float QuantizeRow(const float* x, int64_t n, int8_t* q) {
     // nearbyintf rounds half to even in the default rounding mode, like bitnet.cpp's
     // "magic number" nearest_int.
     const float v = std::nearbyint(x[i] * s);
-    q[i] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+    q[i] = SaturateToInt8(v);
   }
   return s;
 }
@@ -157,7 +165,7 @@ void QuantizeRowQ8_0(const float* x, int64_t n, uint8_t* blocks) {
     std::memcpy(blk, &d, 2);
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     auto* qs = reinterpret_cast<int8_t*>(blk + 2);
-    for (int i = 0; i < kQ8Block; ++i) qs[i] = static_cast<int8_t>(std::nearbyint(xb[i] * id));
+    for (int i = 0; i < kQ8Block; ++i) qs[i] = SaturateToInt8(std::nearbyint(xb[i] * id));
   }
 }
 

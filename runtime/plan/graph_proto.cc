@@ -115,6 +115,10 @@ std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::Gg
     }
     ir::Node* n = g->AddNode(kind, p.name(), operands, types, a);
     if (kind == OpKind::kConstant) {
+      // Checked here, not by the verifier: the tensor is compared with the result before it runs.
+      if (n->results.size() != 1) {
+        Fail("plan: constant '", p.name(), "' has ", n->results.size(), " results (expected 1)");
+      }
       TensorConstant t = MakeTensorConstant(file, p.tensor());
       if (t.dtype != n->result()->dtype || t.shape != n->result()->shape) {
         Fail("plan: tensor ", p.tensor(), " of the model does not match the plan's ",

@@ -52,6 +52,11 @@ void CheckArena(const ir::Value& v, size_t i, size_t j, int64_t arena, const std
     if (offset != -1) Fail(path, ": ", field, " ", offset, " must be -1 (not an activation)");
     return;
   }
+  // The planner keeps every buffer cache-line aligned for any T; kernels load its elements
+  // as aligned floats (a misaligned offset was a UBSan report in plan_fuzz).
+  if (offset % passes::PlanMemory::kAlign != 0) {
+    Fail(path, ": ", field, " ", offset, " is not a multiple of ", passes::PlanMemory::kAlign);
+  }
   if (offset < 0 || offset > arena || size > arena - offset) {
     Fail(path, ": ", field, " ", offset, " + ", size, " bytes per token is outside ",
          "arena_bytes_per_token ", arena);
@@ -91,6 +96,18 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
     const ir::Node& n = *nodes[i];
     for (size_t j = 0; j < n.results.size(); ++j) CheckArena(*n.results[j], i, j, arena, path);
     if (n.kind == ir::OpKind::kAttention) CheckAttention(n, i, config, path);
+    if (n.kind == ir::OpKind::kInput) {
+      // The executor binds an input by name to the step's tokens or positions (T ids) or else
+      // its output rows (R ids); anything else read through it (say, as an embedding table)
+      // would read past those few ints (plan_fuzz).
+      const ir::Value& v = *n.result();
+      const int64_t rows = n.name == "tokens" || n.name == "positions" ? ir::kTokens : ir::kRows;
+      if (v.dtype != ir::DType::kI32 || v.shape != ir::Shape{rows}) {
+        Fail(path, ": ", ResultField(i, 0, "dims"), ": input '", n.name, "' is ",
+             ir::DTypeName(v.dtype), v.shape.ToString(), ", not i32[",
+             rows == ir::kTokens ? "T" : "R", "]");
+      }
+    }
     if (n.kind == ir::OpKind::kEmbedding && n.operands[0]->shape[0] != config.n_vocab) {
       Fail(path, ": ", Field(i, "operands"), ": the embedding table ",
            n.operands[0]->shape.ToString(), " does not have the model's ", config.n_vocab, " rows");
