@@ -115,13 +115,9 @@ struct FdCloser {
   ~FdCloser() { ::close(fd); }
 };
 
-// One request. Returns the final status; throws on network and local errors.
-int Fetch(const std::string& url, Transfer* t) {
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), &curl_easy_cleanup);
-  if (!curl) Fail("cannot start libcurl");
-  char error_buffer[CURL_ERROR_SIZE] = "";
-  const std::string range = std::to_string(t->offset) + "-";
-  CURL* c = curl.get();
+// What every request of pull sets: the URL, http(s) only (redirects too, at most 10), the user
+// agent, where curl writes its error text, and the connect timeout.
+void SetCommonOptions(CURL* c, const std::string& url, char* error_buffer) {
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -130,6 +126,16 @@ int Fetch(const std::string& url, Transfer* t) {
   curl_easy_setopt(c, CURLOPT_USERAGENT, "bitjit");
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+}
+
+// One request. Returns the final status; throws on network and local errors.
+int Fetch(const std::string& url, Transfer* t) {
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), &curl_easy_cleanup);
+  if (!curl) Fail("cannot start libcurl");
+  char error_buffer[CURL_ERROR_SIZE] = "";
+  const std::string range = std::to_string(t->offset) + "-";
+  CURL* c = curl.get();
+  SetCommonOptions(c, url, error_buffer);
   // A stalled connection (under 1 byte/s for a minute) is an error, not a hang.
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
@@ -160,14 +166,7 @@ download::ResponseHeaders HeadersOf(const std::string& url) {
   char error_buffer[CURL_ERROR_SIZE] = "";
   Transfer t;
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "bitjit");
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+  SetCommonOptions(c, url, error_buffer);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
   curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &OnHeader);
