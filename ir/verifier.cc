@@ -62,7 +62,8 @@ class Checker {
         break;
       case OpKind::kEmbedding:
         if (!arity(2) || !ranks({2, 1})) return;
-        Expect(is(ops[0], DType::kF16) || is(ops[0], DType::kQ8_0), n, "table must be f16 or q8_0");
+        Expect(is(ops[0], DType::kF16) || is(ops[0], DType::kQ8_0) || is(ops[0], DType::kQ6_K), n,
+               "table must be f16, q8_0 or q6_k");
         Expect(is(ops[1], DType::kI32), n, "ids must be i32[N]");
         ExpectResults(n, {{DType::kF32, Shape{ops[1]->shape[0], ops[0]->shape[1]}}});
         break;
@@ -133,7 +134,8 @@ class Checker {
         break;
       case OpKind::kLmHead:
         if (!arity(2) || !ranks({2, 2})) return;
-        Expect(is(ops[1], DType::kF16) || is(ops[1], DType::kQ8_0), n, "table must be f16 or q8_0");
+        Expect(is(ops[1], DType::kF16) || is(ops[1], DType::kQ8_0) || is(ops[1], DType::kQ6_K), n,
+               "table must be f16, q8_0 or q6_k");
         Expect(ops[0]->shape.back() == ops[1]->shape[1], n, "inner dimensions differ");
         ExpectResults(n, {{DType::kF32, Shape{rows_of(ops[0]), ops[1]->shape[0]}}});
         break;

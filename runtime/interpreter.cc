@@ -87,6 +87,8 @@ class Step {
           if (table->dtype == DType::kF16) {
             ref::EmbeddingRowF16(reinterpret_cast<const uint16_t*>(Const(table)), e, ids[t],
                                  &out[t * e]);
+          } else if (table->dtype == DType::kQ6_K) {
+            ref::EmbeddingRowQ6_K(Const(table), e, ids[t], &out[t * e]);
           } else {
             ref::EmbeddingRowQ8_0(Const(table), e, ids[t], &out[t * e]);
           }
@@ -187,6 +189,8 @@ class Step {
             // bitnet.cpp rounds the input to f16 when its batch has a single logits row.
             ref::LmHeadF16(x, 1, e, reinterpret_cast<const uint16_t*>(Const(table)), vocab,
                            bitnet && layout_.single_row(r), &out[r * vocab]);
+          } else if (table->dtype == DType::kQ6_K) {
+            ref::LmHeadQ6_K(x, 1, e, Const(table), vocab, bitnet, &out[r * vocab]);
           } else {
             ref::LmHeadQ8_0(x, 1, e, Const(table), vocab, bitnet, &out[r * vocab]);
           }

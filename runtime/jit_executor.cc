@@ -147,6 +147,9 @@ std::shared_ptr<const JitExecutor::CompiledWeights> JitExecutor::Compile(
             << " ms (" << pool.n_threads() << " threads)";
   // --lm-head q8_0|q6_k: quantize the lm_head table once, here (runtime/lm_head); else stream
   // the model's own table from huge pages.
+  // A Q6_K table (bitnet.cpp's --quant-embd) is its own q6_k lm_head: copied, not requantized.
+  if (lm_head == lm_head::LmHeadType::kF16 && lm_head::LmHeadTable(graph).dtype == DType::kQ6_K)
+    lm_head = lm_head::LmHeadType::kQ6_K;
   if (lm_head != lm_head::LmHeadType::kF16) {
     compiled->quantized_lm_head = lm_head::CompileLmHead(graph, lm_head, compiled->isa, pool);
   } else {
@@ -238,6 +241,9 @@ void JitExecutor::Forward(const StepInputs& in, KvCache& cache, float* logits) {
           } else if (table->dtype == DType::kF16) {
             ref::EmbeddingRowF16(static_cast<const uint16_t*>(m.ptr[table->id]), e, ids[t],
                                  out + t * e);
+          } else if (table->dtype == DType::kQ6_K) {
+            ref::EmbeddingRowQ6_K(static_cast<const uint8_t*>(m.ptr[table->id]), e, ids[t],
+                                  out + t * e);
           } else {
             ref::EmbeddingRowQ8_0(static_cast<const uint8_t*>(m.ptr[table->id]), e, ids[t],
                                   out + t * e);
@@ -482,14 +488,26 @@ void JitExecutor::RunLmHead(const Node& n, const BatchLayout& layout, int64_t R)
   const bool bitnet = n.attrs.numerics == ir::Numerics::kBitnet;
   const float* x = static_cast<const float*>(m.ptr[n.operands[0]->id]);
   float* out = static_cast<float*>(m.ptr[n.result()->id]);
-  // --lm-head q8_0|q6_k: the quantized table and its kernel (runtime/lm_head).
+  const auto* data = static_cast<const uint8_t*>(m.ptr[table->id]);
+  const int64_t chunks = std::min<int64_t>(vocab, 16 * pool_.n_threads());
+  if (table->dtype == DType::kQ6_K && !bitnet) {
+    // --numerics f32 on a Q6_K table: the dequantized table times the f32 input.
+    const int64_t row_bytes = e / 256 * 210;
+    for (int64_t r = 0; r < R; ++r) {
+      pool_.ParallelFor(chunks, [&](int64_t c, int) {
+        const int64_t v0 = vocab * c / chunks, v1 = vocab * (c + 1) / chunks;
+        ref::LmHeadQ6_K(x + r * e, 1, e, data + v0 * row_bytes, v1 - v0, false,
+                        out + r * vocab + v0);
+      });
+    }
+    return;
+  }
+  // --lm-head q8_0|q6_k (and a Q6_K table): the quantized table and its kernel (runtime/lm_head).
   if (const auto& head = weights_->quantized_lm_head) {
     head->Run(x, R, out, m.q8.Get(head->ScratchBytes()), pool_);
     return;
   }
-  const auto* data = static_cast<const uint8_t*>(m.ptr[table->id]);
   const bool simd = isa_ != codegen::Isa::kRef;
-  const int64_t chunks = std::min<int64_t>(vocab, 16 * pool_.n_threads());
   auto* xr = reinterpret_cast<float*>(m.x_row.Get(e * sizeof(float)));
   auto* xq = m.q8.Get(e / 32 * 34 + 64);
   for (int64_t r = 0; r < R; ++r) {

@@ -5,7 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "codegen/lmhead/q6k_format.h"
 #include "codegen/ref/ggml_float_order.h"
+#include "codegen/ref/ggml_vec_dot_q6k.h"
 #include "ir/base/half.h"
 
 namespace bitjit::ref {
@@ -155,6 +157,11 @@ void EmbeddingRowQ8_0(const uint8_t* table, int64_t n, int64_t row, float* out) 
   }
 }
 
+void EmbeddingRowQ6_K(const uint8_t* table, int64_t n, int64_t row, float* out) {
+  const int64_t row_bytes = n / codegen::q6k::kBlock * codegen::q6k::kBlockBytes;
+  codegen::q6k::DequantizeRowQ6_K(table + row * row_bytes, n, out);
+}
+
 void QuantizeRowQ8_0(const float* x, int64_t n, uint8_t* blocks) {
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const float* xb = x + b * kQ8Block;
@@ -213,6 +220,28 @@ void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, i
   }
   delete[] xq;
   delete[] wrow;
+}
+
+void LmHeadQ6_K(const float* x, int64_t rows, int64_t n, const uint8_t* table, int64_t vocab,
+                bool quantize_input, float* logits) {
+  namespace q6k = codegen::q6k;
+  const int64_t nb = n / q6k::kBlock, row_bytes = nb * q6k::kBlockBytes;
+  std::vector<uint8_t> xq(static_cast<size_t>(nb * q6k::kQ8KBlockBytes));
+  std::vector<float> wrow(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    if (quantize_input) q6k::QuantizeRowQ8_K(xr, n, xq.data());
+    for (int64_t v = 0; v < vocab; ++v) {
+      float sum = 0.0f;
+      if (quantize_input) {
+        sum = GgmlVecDotQ6K_Q8K(table + v * row_bytes, xq.data(), nb);
+      } else {
+        EmbeddingRowQ6_K(table, n, v, wrow.data());
+        for (int64_t i = 0; i < n; ++i) sum += xr[i] * wrow[i];
+      }
+      logits[r * vocab + v] = sum;
+    }
+  }
 }
 
 void SoftmaxScores(float* scores, int64_t n, float max, bool round_p) {

@@ -44,6 +44,8 @@ float Silu(float x);
 // One row of an embedding table as f32.
 void EmbeddingRowF16(const uint16_t* table, int64_t n, int64_t row, float* out);
 void EmbeddingRowQ8_0(const uint8_t* table, int64_t n, int64_t row, float* out);
+// ggml's dequantize_row_q6_K (n a multiple of 256).
+void EmbeddingRowQ6_K(const uint8_t* table, int64_t n, int64_t row, float* out);
 
 // Q8_0 quantization of an activation row (blocks of 32: d = fp16(amax/127), q = round half
 // to even of x * 127/amax), as ggml quantizes the lm_head input for a Q8_0 table.
@@ -55,6 +57,11 @@ void QuantizeRowQ8_0(const float* x, int64_t n, uint8_t* blocks);
 void LmHeadF16(const float* x, int64_t rows, int64_t n, const uint16_t* table, int64_t vocab,
                bool round_input, float* logits);
 void LmHeadQ8_0(const float* x, int64_t rows, int64_t n, const uint8_t* table, int64_t vocab,
+                bool quantize_input, float* logits);
+// Q6_K table (bitnet.cpp's --quant-embd): with quantize_input the input is quantized to Q8_K
+// and each row dotted as ggml_vec_dot_q6_K_q8_K (ggml_vec_dot_q6k.h), else the table is
+// dequantized and multiplied in f32.
+void LmHeadQ6_K(const float* x, int64_t rows, int64_t n, const uint8_t* table, int64_t vocab,
                 bool quantize_input, float* logits);
 
 // ggml's softmax of attention scores in place: e = ggml's expf(s - max), summed 16 lanes at a

@@ -18,6 +18,8 @@ TensorConstant MakeTensorConstant(const gguf::GgufFile& file, const std::string&
       return {ir::DType::kF16, ir::Shape{ne1, ne0}, data};
     case gguf::GgmlType::kQ8_0:
       return {ir::DType::kQ8_0, ir::Shape{ne1, ne0}, data};
+    case gguf::GgmlType::kQ6_K:
+      return {ir::DType::kQ6_K, ir::Shape{ne1, ne0}, data};
     case gguf::GgmlType::kI2_S: {
       const uint64_t packed = t->n_elements() / 4;
       std::memcpy(&data.scale, t->data.data() + packed, sizeof(float));

@@ -103,7 +103,9 @@ ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
   c.n_vocab = f.Find(Key("vocab_size")) ? PositiveDim(f, Key, "vocab_size")
                                         : static_cast<int64_t>(embd->ne[1]);
   c.token_embd_type = embd->type;
-  CheckTensor(f, "token_embd.weight", {GgmlType::kF16, GgmlType::kQ8_0}, {c.n_embd, c.n_vocab});
+  // Q6_K: bitnet.cpp's --quant-embd (llama-quantize --token-embedding-type q6_k).
+  CheckTensor(f, "token_embd.weight", {GgmlType::kF16, GgmlType::kQ8_0, GgmlType::kQ6_K},
+              {c.n_embd, c.n_vocab});
   if (const gguf::Value* v = f.Find("tokenizer.ggml.tokens")) {
     const uint64_t n = v->AsArray("tokenizer.ggml.tokens").count;
     if (n != static_cast<uint64_t>(c.n_vocab)) {

@@ -28,7 +28,7 @@ struct ModelConfig {
   float rms_eps = 1e-5f;
   float rope_base = 10000.0f;
   uint32_t file_type = 0;
-  uint32_t token_embd_type = 0;  // a gguf::GgmlType id: F16 or Q8_0
+  uint32_t token_embd_type = 0;  // a gguf::GgmlType id: F16, Q8_0 or Q6_K
   bool has_output = false;       // an output.weight of its own (else tied to token_embd)
   uint32_t output_type = 0;      // its gguf::GgmlType id: F16 or Q8_0
   int32_t bos_id = -1;

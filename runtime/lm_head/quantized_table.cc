@@ -24,6 +24,8 @@ constexpr int kQ8Block = 32, kQ8BlockBytes = 34;
 void SourceRowToFloat(ir::DType type, const uint8_t* table, int64_t n, int64_t v, float* out) {
   if (type == ir::DType::kF16) {
     ref::EmbeddingRowF16(reinterpret_cast<const uint16_t*>(table), n, v, out);
+  } else if (type == ir::DType::kQ6_K) {
+    ref::EmbeddingRowQ6_K(table, n, v, out);
   } else {
     ref::EmbeddingRowQ8_0(table, n, v, out);
   }
@@ -78,11 +80,16 @@ void QuantizeRowQ8_0Table(const float* x, int64_t n, uint8_t* blocks) {
 
 QuantizedTable QuantizeTable(LmHeadType type, ir::DType source_type, const uint8_t* source,
                              int64_t n, int64_t vocab, ThreadPool& pool) {
-  if (source_type != ir::DType::kF16 && source_type != ir::DType::kQ8_0) {
+  if (source_type != ir::DType::kF16 && source_type != ir::DType::kQ8_0 &&
+      source_type != ir::DType::kQ6_K) {
     Fail("--lm-head ", LmHeadTypeName(type), ": token_embd is ", ir::DTypeName(source_type),
-         ", not F16 or Q8_0");
+         ", not F16, Q8_0 or Q6_K");
   }
   QuantizedTable t = AllocateTable(type, n, vocab);
+  if (type == LmHeadType::kQ6_K && source_type == ir::DType::kQ6_K) {
+    std::memcpy(t.data.get(), source, t.bytes);  // ggml's blocks, which the kernel reads as is
+    return t;
+  }
   const bool copy = type == LmHeadType::kQ8_0 && source_type == ir::DType::kQ8_0;
   constexpr int64_t kRowsPerTask = 256;
   std::atomic<bool> has_minus_128{false};

@@ -32,11 +32,12 @@ size_t RowBytes(LmHeadType type, int64_t n);
 // a row length `type` cannot hold, or when the memory cannot be had.
 QuantizedTable AllocateTable(LmHeadType type, int64_t n, int64_t vocab);
 
-// Quantizes `vocab` rows of n values stored as `source_type` (F16 or Q8_0) at `source`:
+// Quantizes `vocab` rows of n values stored as `source_type` (F16, Q8_0 or Q6_K) at `source`:
 //   q8_0 from F16: ggml's quantize_row_q8_0_ref (d = amax/127, stored as f16, q = roundf(x / d)
 //     with 1/d of the float d);
 //   q8_0 from Q8_0: the blocks' numbers as they are (exact), refused if any quant is -128 (the
 //     kernel's sign trick needs [-127, 127]; ggml's quantizers never write -128);
+//   q6_k from Q6_K: the blocks as they are;
 //   q6_k: QuantizeRowQ6_K of the row (dequantized first when Q8_0).
 QuantizedTable QuantizeTable(LmHeadType type, ir::DType source_type, const uint8_t* source,
                              int64_t n, int64_t vocab, ThreadPool& pool);
