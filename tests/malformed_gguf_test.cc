@@ -210,8 +210,10 @@ std::vector<Case> Corpus() {
   mutate("unknown tensor type", "unknown type", [&](Bytes& b) { Put<uint32_t>(b, t(1).type, 4); });
   mutate("unknown tensor type 1000", "unknown type",
          [&](Bytes& b) { Put<uint32_t>(b, t(1).type, 1000); });
-  mutate("TL1 tensor (no fixed size)", "no valid size",
+  mutate("TL1 tensor (no fixed size)", "type TL1, a bitnet.cpp lookup-table layout",
          [&](Bytes& b) { Put<uint32_t>(b, t(2).type, 38); });
+  mutate("TL2 tensor (no fixed size)", "use the model's I2_S file",
+         [&](Bytes& b) { Put<uint32_t>(b, t(2).type, 39); });
   mutate("Q8_0 row not whole blocks", "no valid size",
          [&](Bytes& b) { Put<uint32_t>(b, t(1).type, 8); });
   mutate("I2_S not whole blocks", "no valid size",

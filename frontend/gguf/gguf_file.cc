@@ -365,6 +365,13 @@ void GgufFile::Parse() {
     const auto type_name = GgmlTypeName(t.type);
     if (!type_name) Fail("at byte ", type_at, ": tensor '", t.name, "' has unknown type ", t.type);
     const auto bytes = GgmlTensorBytes(t.type, t.ne[0], n);
+    if (!bytes && GgmlBlockSize(t.type) == 0) {
+      // TL1/TL2: bitnet.cpp's lookup-table layouts, generated per model and CPU (setup_env.py
+      // -q tl1|tl2); their size is known only to the kernels written with them.
+      Fail("at byte ", type_at, ": tensor '", t.name, "' has type ", *type_name,
+           ", a bitnet.cpp lookup-table layout that bitjit does not read; use the model's I2_S "
+           "file (setup_env.py -q i2_s, or `bitjit quantize` on its F32/F16 GGUF)");
+    }
     if (!bytes) {
       Fail("at byte ", type_at, ": tensor '", t.name, "' of type ", *type_name, " with ", n,
            " elements (ne[0] = ", t.ne[0], ") has no valid size (block size ",
