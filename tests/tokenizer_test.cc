@@ -489,6 +489,22 @@ TEST(TokenizerErrors, BadFilesAreNamed) {
   EXPECT_THROW(ParsePreTokenizerKind("gpt4"), Error);
 }
 
+// The pre names llama.cpp's converter writes for the models bitnet.cpp runs all mean the
+// Llama-3 rule (with ignore_merges); an unknown name is refused above.
+TEST(TokenizerPreNames, LlamaFamilyNamesSelectTheLlama3Rule) {
+  using gguf::KvValue;
+  const std::vector<std::string> tokens = {"a", "b", "ab", "<|x|>"};
+  const std::vector<std::string> merges = {"a b"};
+  for (const char* name : {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon_e", "default"}) {
+    auto gguf = MakeGguf({{"tokenizer.ggml.model", KvValue::String("gpt2")},
+                          {"tokenizer.ggml.tokens", KvValue::StringArray(tokens)},
+                          {"tokenizer.ggml.merges", KvValue::StringArray(merges)},
+                          {"tokenizer.ggml.pre", KvValue::String(name)}});
+    const auto tok = Tokenizer::FromGguf(*gguf.file);
+    EXPECT_EQ(tok->ignore_merges(), std::string_view(name) != "default") << name;
+  }
+}
+
 // A tiny vocabulary: merge ranks, skipped merges, user-defined and control tokens.
 TEST(TokenizerSmallVocab, MergesAndSpecials) {
   using gguf::KvValue;

@@ -62,10 +62,14 @@ int32_t ReadTokenId(const gguf::GgufFile& file, std::string_view key, size_t n_t
 PreTokenizerKind ResolveKind(const gguf::GgufFile& file, std::span<const std::string_view> tokens) {
   if (const gguf::Value* pre = file.Find(kPreKey)) {
     const std::string_view name = pre->AsString(kPreKey);
-    if (name == "llama-bpe" || name == "llama3") return PreTokenizerKind::kLlama3;
+    // The names llama.cpp gives the Llama-3 rule: convert-hf-to-gguf writes llama-bpe for
+    // Llama3-8B-1.58, falcon3 for Falcon3-*-1.58bit and falcon_e for Falcon-E.
+    for (std::string_view llama3 : {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon_e"})
+      if (name == llama3) return PreTokenizerKind::kLlama3;
     if (name == "default") return PreTokenizerKind::kDefault;
     Fail("unknown ", kPreKey, " '", name,
-         "' (bitjit knows llama-bpe, llama3 and default; --pre-tokenizer chooses one)");
+         "' (bitjit knows llama-bpe, llama3, llama-v3, falcon3, falcon_e and default; "
+         "--pre-tokenizer chooses one)");
   }
   // No key: bitnet.cpp would use the fallback, but a Llama-3 vocabulary was trained with the
   // Llama-3 rule, so use it (spec/TOKENIZER.md, "The official 2B-4T file has no ...pre").
