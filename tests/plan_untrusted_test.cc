@@ -99,6 +99,13 @@ TEST_F(EditedPlan, ArenaSmallerThanItsValuesIsRefused) {
                 "arena_bytes_per_token -1 is not in");
 }
 
+// Within the 1 GiB cap, but more than every activation in a place of its own: each step would
+// allocate that times its tokens (plan_fuzz asked for 2 GiB in a 2-token step).
+TEST_F(EditedPlan, ArenaLargerThanItsValuesUnsharedIsRefused) {
+  ExpectRefused(LoadError([](plan::Plan* p) { p->set_arena_bytes_per_token(int64_t{1} << 29); }),
+                "bytes its activations take without sharing");
+}
+
 TEST_F(EditedPlan, LogitsWiderThanTheVocabularyOrPastTheArenaAreRefused) {
   ExpectRefused(LoadError([](plan::Plan* p) {
                   p->mutable_nodes(NodeOf(*p, "lm_head"))->mutable_results(0)->set_dims(1, 100000);

@@ -92,9 +92,15 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
   }
   // Sizes are computed from the dimensions only once all of them are known to be sane.
   int outputs = 0;
+  int64_t disjoint = 0;  // the arena if no two activations shared a place
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ir::Node& n = *nodes[i];
-    for (size_t j = 0; j < n.results.size(); ++j) CheckArena(*n.results[j], i, j, arena, path);
+    for (size_t j = 0; j < n.results.size(); ++j) {
+      CheckArena(*n.results[j], i, j, arena, path);
+      const int64_t size = passes::BytesPerToken(*n.results[j]);
+      disjoint += (size + passes::PlanMemory::kAlign - 1) / passes::PlanMemory::kAlign *
+                  passes::PlanMemory::kAlign;
+    }
     if (n.kind == ir::OpKind::kAttention) CheckAttention(n, i, config, path);
     if (n.kind == ir::OpKind::kInput) {
       // The executor binds an input by name to the step's tokens or positions (T ids) or else
@@ -123,6 +129,13 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
     }
   }
   if (outputs != 1) Fail(path, ": the plan has ", outputs, " outputs (expected 1: the logits)");
+  // A planner never needs more than every activation in a place of its own; a larger figure
+  // only makes each step allocate (arena x tokens) bytes for nothing (plan_fuzz: 1 GiB per
+  // token asked for 2 GiB in a 2-token step).
+  if (arena > disjoint) {
+    Fail(path, ": arena_bytes_per_token ", arena, " is more than the ", disjoint,
+         " bytes its activations take without sharing");
+  }
 }
 
 }  // namespace bitjit
