@@ -161,7 +161,7 @@ TEST_F(LlamaApi, AnyModelNameIsServedAndRepliesCarryTheServedId) {
 }
 
 TEST(LlamaApiAlias, AliasNamesTheModel) {
-  ServerProcess server({"-m", testing::SynthTinyModel(), "--parallel", "1", "--alias", "bitnet-x"});
+  ServerProcess server({"-m", testing::SynthTinyModel(), "--parallel", "1", "-a", "bitnet-x"});
   ASSERT_GT(server.port(), 0) << server.Log();
   EXPECT_EQ(Get(server.port(), "/v1/models").body["data"][0]["id"], "bitnet-x");
   const Reply r = Post(server.port(), "/v1/completions",

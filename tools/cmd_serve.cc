@@ -201,10 +201,10 @@ int RunServe(const Args& args) {
 BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
     "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX] "
-    "[--alias NAME] [--request-read-timeout 10] [--allowed-hosts NAMES] [--cors ORIGINS] "
+    "[-a|--alias NAME] [--request-read-timeout 10] [--allowed-hosts NAMES] [--cors ORIGINS] "
     "[--api-key KEY] [--api-key-file F] [--metrics]",
     {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "alias", "max_connections",
      "request_read_timeout", "allowed_hosts", "cors", "api_key", "api_key_file", "metrics"},
-    &RunServe);
+    &RunServe, {{"-a", "alias"}});
 
 }  // namespace bitjit::cli
