@@ -520,7 +520,8 @@ TEST_F(Serve, OfficialOpenAiNodeClient) {
   // The client comes from `npm install --prefix tests/server` (scripts/setup.sh). A missing
   // node or client fails this test.
   const std::filesystem::path script =
-      std::filesystem::path(__FILE__).parent_path() / "server" / "openai_client_test.mjs";
+      // An absolute path: __FILE__ is relative to the build directory, not to ctest's.
+      std::filesystem::path(BITJIT_TESTS_DIR) / "server" / "openai_client_test.mjs";
   testing::TempDir dir;
   const std::string out = dir.File("out");
   const pid_t pid = fork();
