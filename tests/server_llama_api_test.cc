@@ -25,6 +25,7 @@
 #include "tests/server/server_process.h"
 #include "tests/server/sse.h"
 #include "tests/testing/cli.h"
+#include "tools/server/llama_routes.h"
 #include "tools/server/reply_text.h"
 
 namespace bitjit {
@@ -517,6 +518,28 @@ TEST_F(LlamaApi, TokenizeAndDetokenize) {
   EXPECT_EQ(Post(port(), "/tokenize", {{"text", "x"}}).body["error"]["param"], "content");
 }
 
+// The value of `name` in a Prometheus text body (-1 when absent).
+double MetricValue(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+TEST(LlamaApiHealth, UnavailableOnceShuttingDown) {
+  server::SchedulerStats stats;
+  stats.slots_total = 2;
+  const server::HealthAnswer ok = server::HealthReply(stats);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body["status"], "ok");
+  stats.stopping = true;
+  const server::HealthAnswer down = server::HealthReply(stats);
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.body["error"]["type"], "unavailable_error");
+  EXPECT_TRUE(down.body["error"]["message"].is_string());
+}
+
 TEST_F(LlamaApi, PropsSlotsAndHealth) {
   const Reply props = Get(port(), "/props");
   ASSERT_EQ(props.status, 200) << props.raw;
@@ -542,14 +565,24 @@ TEST_F(LlamaApi, PropsSlotsAndHealth) {
     EXPECT_EQ(s["is_processing"], false) << s;
     EXPECT_EQ(s["n_ctx"], 512);
   }
-  // A held stream takes a slot: /slots shows it, and /metrics counts it.
-  json endless = Chat("m", "Go on.", 400);
+}
+
+// A request that holds its slot for minutes (a context of 65536, no end-of-text) until its
+// client leaves: /slots shows it, and /metrics counts it and its cache.
+TEST(LlamaApiBusy, SlotsAndMetricsShowARunningRequest) {
+  ServerProcess server({"-m", testing::SynthTinyModel(), "--parallel", "2", "-c", "65536",
+                        "--metrics", "--allow-long-context"});
+  ASSERT_GT(server.port(), 0) << server.Log();
+  const int port = server.port();
+  json endless = Chat("m", "Go on.", 65000);
   endless["ignore_eos"] = true;
-  HeldStream busy(port(), endless);
-  ASSERT_TRUE(busy.WaitForEvents(2, seconds(30))) << server_->Log();
-  const Reply during = Get(port(), "/slots");
+  HeldStream busy(port, endless);
+  ASSERT_TRUE(busy.WaitForEvents(2, seconds(30))) << server.Log();
+  const Reply during = Get(port, "/slots");
+  ASSERT_EQ(during.body.size(), 2u) << during.raw;
   int processing = 0;
   for (const json& s : during.body) {
+    EXPECT_EQ(s["n_ctx"], 65536);
     if (s["is_processing"] == true) {
       ++processing;
       EXPECT_GT(s["n_prompt_tokens"].get<int>(), 0) << s;
@@ -557,20 +590,17 @@ TEST_F(LlamaApi, PropsSlotsAndHealth) {
     }
   }
   EXPECT_EQ(processing, 1) << during.raw;
-  const std::string metrics = Get(port(), "/metrics").raw;
-  EXPECT_NE(metrics.find("\nllamacpp:requests_processing 1\n"), std::string::npos) << metrics;
+  EXPECT_EQ(Get(port, "/slots?fail_on_no_slot=1").status, 200);  // one is still free
+  const std::string metrics = Get(port, "/metrics").raw;
+  EXPECT_EQ(MetricValue(metrics, "llamacpp:requests_processing"), 1) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "llamacpp:requests_deferred"), 0) << metrics;
+  EXPECT_GT(MetricValue(metrics, "llamacpp:kv_cache_tokens"), 0) << metrics;
+  EXPECT_GT(MetricValue(metrics, "llamacpp:kv_cache_usage_ratio"), 0) << metrics;
+  EXPECT_LT(MetricValue(metrics, "llamacpp:kv_cache_usage_ratio"), 1) << metrics;
   busy.Close();
   EXPECT_TRUE(testing::WaitForHealth(
-      port(), [](const json& h) { return h["slots_idle"] == 2; }, seconds(20)));
-}
-
-// The value of `name` in a Prometheus text body (-1 when absent).
-double MetricValue(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return -1;
+      port, [](const json& h) { return h["slots_idle"] == 2; }, seconds(20)));
+  EXPECT_EQ(server.Terminate(seconds(20)), 0) << server.Log();
 }
 
 TEST_F(LlamaApi, MetricsCountersGrowWithRequests) {

@@ -332,7 +332,9 @@ void HttpServer::Impl::SetUpRoutes() {
   };
   for (const char* path : {"/health", "/v1/health"}) {
     http.Get(path, [this, json_reply](const httplib::Request&, httplib::Response& res) {
-      json_reply(res, HealthReply(scheduler.stats()));
+      const HealthAnswer health = HealthReply(scheduler.stats());
+      res.status = health.status;
+      json_reply(res, health.body);
     });
   }
   for (const char* path : {"/v1/models", "/models"}) {

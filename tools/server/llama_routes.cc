@@ -105,12 +105,21 @@ json SlotsReply(const SchedulerStats& stats, int64_t n_ctx) {
   return slots;
 }
 
-json HealthReply(const SchedulerStats& s) {
-  return {{"status", "ok"},
-          {"slots_total", s.slots_total},
-          {"slots_idle", s.slots_total - s.slots_busy},
-          {"slots_busy", s.slots_busy},
-          {"requests_waiting", s.waiting}};
+HealthAnswer HealthReply(const SchedulerStats& s) {
+  if (s.stopping) {
+    ApiError e;
+    e.status = 503;
+    e.message = "The server is shutting down.";
+    e.type = "unavailable_error";
+    e.code = "server_shutting_down";
+    return {503, e.ToJson()};
+  }
+  return {200,
+          {{"status", "ok"},
+           {"slots_total", s.slots_total},
+           {"slots_idle", s.slots_total - s.slots_busy},
+           {"slots_busy", s.slots_busy},
+           {"requests_waiting", s.waiting}}};
 }
 
 }  // namespace bitjit::server

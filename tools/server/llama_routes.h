@@ -36,7 +36,13 @@ nlohmann::json DetokenizeReply(const Tokenizer& tokenizer, std::string_view body
 nlohmann::json PropsReply(const ServerProps& props, const SchedulerStats& stats);
 // One object per slot.
 nlohmann::json SlotsReply(const SchedulerStats& stats, int64_t n_ctx);
-// {"status": "ok"} and the slot counts bitjit has always reported.
-nlohmann::json HealthReply(const SchedulerStats& stats);
+// GET /health: 200 {"status": "ok"} with the slot counts bitjit has always reported; 503
+// {"error": {...}} (type unavailable_error) once the server no longer takes requests. (The port
+// opens only after the model is loaded, so llama-server's "loading" state never shows.)
+struct HealthAnswer {
+  int status = 200;
+  nlohmann::json body;
+};
+HealthAnswer HealthReply(const SchedulerStats& stats);
 
 }  // namespace bitjit::server

@@ -75,6 +75,7 @@ SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mu_);
   SchedulerStats s{n_slots_, busy_, static_cast<int>(waiting_.size()), slots_, 0};
   for (const SlotStats& slot : slots_) s.kv_tokens += slot.busy ? slot.n_past : 0;
+  s.stopping = stopping_;
   return s;
 }
 
@@ -112,6 +113,8 @@ void Scheduler::Retire(std::vector<std::unique_ptr<Job>>* active, size_t i) {
   {
     std::lock_guard lock(mu_);
     --busy_;
+    // Idle in stats() before the client hears the end, as the slot itself is.
+    slots_[static_cast<size_t>(job->slot)] = SlotStats{job->slot};
   }
   // Wake the loop for waiting requests; the slot is free before the client hears the end,
   // so a client that saw its reply end never finds its slot still taken.

@@ -48,6 +48,7 @@ struct SchedulerStats {
   int waiting = 0;
   std::vector<SlotStats> slots;  // one per slot, by id
   int64_t kv_tokens = 0;         // the sum of the busy slots' n_past
+  bool stopping = false;         // Shutdown() began: no request is taken any more
 };
 
 class Scheduler {
