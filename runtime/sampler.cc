@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace bitjit {
 
@@ -18,22 +18,48 @@ int32_t Sampler::Greedy(std::span<const float> logits) {
 void Sampler::Remember(std::span<const int32_t> tokens) {
   for (int32_t t : tokens) {
     recent_.push_back(t);
-    while (static_cast<int>(recent_.size()) > std::max(params_.repeat_last_n, 0)) recent_.pop_front();
+    while (static_cast<int>(recent_.size()) > std::max(params_.repeat_last_n, 0))
+      recent_.pop_front();
   }
+}
+
+namespace {
+
+bool HasPenalties(const SamplerParams& p) {
+  return p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
+}
+
+// llama.cpp's penalties over the window: each distinct token seen there gets the repeat
+// penalty once, then loses count * frequency_penalty + presence_penalty. `c` is in id order.
+void ApplyPenalties(const SamplerParams& p, const std::deque<int32_t>& recent,
+                    std::span<std::pair<float, int32_t>> c) {
+  const int32_t n = static_cast<int32_t>(c.size());
+  std::unordered_map<int32_t, int> counts;
+  for (int32_t id : recent) ++counts[id];
+  for (const auto& [id, count] : counts) {
+    if (id < 0 || id >= n) continue;
+    float& l = c[id].first;
+    if (p.repeat_penalty != 1.0f) l = l > 0 ? l / p.repeat_penalty : l * p.repeat_penalty;
+    l -= static_cast<float>(count) * p.frequency_penalty + p.presence_penalty;
+  }
+}
+
+}  // namespace
+
+std::vector<float> Sampler::Penalized(std::span<const float> logits) const {
+  std::vector<std::pair<float, int32_t>> c(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) c[i] = {logits[i], static_cast<int32_t>(i)};
+  if (HasPenalties(params_)) ApplyPenalties(params_, recent_, c);
+  std::vector<float> out(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) out[i] = c[i].first;
+  return out;
 }
 
 int32_t Sampler::Sample(std::span<const float> logits) {
   const int32_t n = static_cast<int32_t>(logits.size());
   candidates_.resize(n);
   for (int32_t i = 0; i < n; ++i) candidates_[i] = {logits[i], i};
-  if (params_.repeat_penalty != 1.0f) {
-    std::unordered_set<int32_t> seen(recent_.begin(), recent_.end());
-    for (int32_t id : seen) {
-      if (id < 0 || id >= n) continue;
-      float& l = candidates_[id].first;
-      l = l > 0 ? l / params_.repeat_penalty : l * params_.repeat_penalty;
-    }
-  }
+  if (HasPenalties(params_)) ApplyPenalties(params_, recent_, candidates_);
   int32_t chosen;
   if (params_.temperature <= 0.0f) {
     // Greedy on the (penalized) logits; ties go to the lowest id.
@@ -48,7 +74,8 @@ int32_t Sampler::Sample(std::span<const float> logits) {
     size_t keep = candidates_.size();
     if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
       keep = params_.top_k;
-      std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(), by_logit);
+      std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(),
+                        by_logit);
     } else {
       std::sort(candidates_.begin(), candidates_.end(), by_logit);
     }

@@ -1,5 +1,6 @@
 // Picks the next token from a row of logits: greedy, or temperature sampling after
-// repetition penalty, top-k, top-p and min-p filters (llama.cpp's order and meanings).
+// repetition, presence and frequency penalties, top-k, top-p and min-p filters (llama.cpp's order
+// and meanings).
 #pragma once
 
 #include <cstdint>
@@ -11,12 +12,16 @@
 namespace bitjit {
 
 struct SamplerParams {
-  float temperature = 0.8f;   // <= 0: greedy (ties go to the lowest id)
-  int top_k = 40;             // <= 0: off
-  float top_p = 0.95f;        // >= 1: off
-  float min_p = 0.05f;        // <= 0: off
+  float temperature = 0.8f;     // <= 0: greedy (ties go to the lowest id)
+  int top_k = 40;               // <= 0: off
+  float top_p = 0.95f;          // >= 1: off
+  float min_p = 0.05f;          // <= 0: off
   float repeat_penalty = 1.0f;  // 1: off; divides positive logits, multiplies negative ones
-  int repeat_last_n = 64;     // how many recent tokens the penalty looks at
+  // OpenAI's penalties, as llama.cpp applies them after the repeat penalty: a token seen c > 0
+  // times in the window loses c * frequency_penalty + presence_penalty from its logit.
+  float presence_penalty = 0.0f;   // 0: off
+  float frequency_penalty = 0.0f;  // 0: off
+  int repeat_last_n = 64;          // how many recent tokens the penalties look at
   uint64_t seed = 0;
 };
 
@@ -31,6 +36,10 @@ class Sampler {
   void Reset() { recent_.clear(); }
 
   static int32_t Greedy(std::span<const float> logits);
+
+  // The logits after the penalties (repeat, frequency, presence) over the window: what Sample
+  // filters and draws from.
+  std::vector<float> Penalized(std::span<const float> logits) const;
 
  private:
   SamplerParams params_;

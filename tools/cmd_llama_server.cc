@@ -16,7 +16,7 @@ DECLARE_int32(v);
 DECLARE_int32(parallel);
 DEFINE_bool(cont_batching, true, "continuous batching (bitjit's server always batches)");
 DEFINE_int32(timeout, 600, "seconds a connection may be idle (bitjit's server does not cut one)");
-DEFINE_bool(metrics, false, "a Prometheus /metrics endpoint (bitjit's server has none)");
+DECLARE_bool(metrics);  // tools/cmd_serve.cc, as are --api-key and --api-key-file
 
 namespace bitjit::cli {
 namespace {
@@ -33,10 +33,6 @@ int RunLlamaServer(const Args& args) {
   if (FLAGS_c > 0) {
     if (FLAGS_c < FLAGS_parallel) Fail("-c ", FLAGS_c, " is less than one token per slot of -np");
     FLAGS_c /= FLAGS_parallel;
-  }
-  if (FLAGS_metrics && !FLAGS_quiet) {
-    std::fprintf(stderr,
-                 "note: llama-server: --metrics: bitjit's server has no /metrics endpoint\n");
   }
   if (FLAGS_v > 0) {
     if (Given("cont_batching")) {
@@ -58,10 +54,11 @@ int RunLlamaServer(const Args& args) {
 BITJIT_COMMAND(
     llama_server, "llama-server",
     "llama.cpp's llama-server: OpenAI-compatible HTTP server (bitjit serve)",
-    "-m MODEL [-c CTX] [-t T] [-n N] [--temp X] [--host H] [--port P] [-np N] [-cb] [-p SYSTEM]",
+    "-m MODEL [-c CTX] [-t T] [-n N] [--temp X] [--host H] [--port P] [-np N] [-cb] [-p SYSTEM] "
+    "[--api-key KEY] [--metrics]",
     {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "alias", "server_n_predict",
-     "server_temp", "server_system", "cont_batching", "timeout", "metrics", "n_gpu_layers",
-     "flash_attn", "mlock", "mmap", "log_disable"},
+     "server_temp", "server_system", "cont_batching", "timeout", "metrics", "api_key",
+     "api_key_file", "n_gpu_layers", "flash_attn", "mlock", "mmap", "log_disable"},
     &RunLlamaServer,
     {{"-m", "m"},
      {"--model", "m"},
@@ -92,10 +89,6 @@ BITJIT_COMMAND(
      {"--flash-attn", "flash_attn"}},
     {{"parallel", "1"}, {"server_temp", "0.8"}}, [] {
       auto refused = RefusedLlamaFlags();
-      refused.push_back({"--api-key",
-                         "bitjit's server has no API keys yet; it serves anyone "
-                         "who reaches --host (keep it on 127.0.0.1)"});
-      refused.push_back({"--api-key-file", "bitjit's server has no API keys yet"});
       refused.push_back({"--embedding", "bitjit's server has no embeddings endpoint"});
       return refused;
     }());

@@ -1,6 +1,8 @@
 // bitjit serve: an OpenAI-compatible HTTP server (POST /v1/chat/completions, POST
-// /v1/completions, GET /v1/models, GET /health) with continuous batching: up to --parallel
-// requests are generated together, one forward pass per step (tools/server/scheduler.h).
+// /v1/completions, GET /v1/models, GET /health) that also speaks llama-server's own API
+// (/completion, /tokenize, /props, /slots, /metrics ...; tools/server/http_server.h), with
+// continuous batching: up to --parallel requests are generated together, one forward pass per
+// step (tools/server/scheduler.h).
 //
 // Lifecycle: SIGINT and SIGTERM are blocked in every thread (the mask is set before any thread
 // starts) and taken by sigwait in the main thread, which then stops the scheduler (ending every
@@ -24,6 +26,7 @@
 
 #include <pthread.h>
 
+#include "tools/server/api_key.h"
 #include "tools/server/http_server.h"
 #include "tools/server/request_origin.h"
 #include "tools/server/scheduler.h"
@@ -46,6 +49,12 @@ DEFINE_int32(max_connections, -1,
 DEFINE_int32(request_read_timeout, 10,
              "seconds a client has to send a request, headers and body, from its first byte "
              "(1..3600); a slower one is disconnected");
+
+DEFINE_bool(metrics, false, "serve GET /metrics (Prometheus text, llama-server's names)");
+DEFINE_string(api_key, "",
+              "API keys, comma-separated: every route but /health then needs "
+              "'Authorization: Bearer KEY' (others get 401)");
+DEFINE_string(api_key_file, "", "a file of API keys, one a line (with or instead of --api-key)");
 
 // Defaults for requests that leave these out (llama-server's -n, --temp and -p; tools/
 // cmd_llama_server.cc). Unset, requests get OpenAI's defaults.
@@ -84,6 +93,15 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   return items;
 }
 
+// --api-key and --api-key-file together (llama-server takes both).
+std::vector<std::string> ApiKeysFromFlags() {
+  std::vector<std::string> keys = SplitCommas(FLAGS_api_key);
+  if (!FLAGS_api_key_file.empty()) {
+    for (std::string& k : server::ReadApiKeyFile(FLAGS_api_key_file)) keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
 sigset_t TerminationSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -111,6 +129,9 @@ int RunServe(const Args& args) {
     Fail("--max-connections must be -1 or in ", FLAGS_parallel + max_waiting + 4,
          "..65536 (--parallel + --queue + 4 and up), not ", FLAGS_max_connections);
   }
+
+  // Read before the model loads: a bad key file fails at once.
+  const std::vector<std::string> api_keys = ApiKeysFromFlags();
 
   // Before any thread starts, so that every thread inherits the mask and only sigwait below
   // ever takes these signals. A write to a client that has gone must fail, not kill us.
@@ -145,13 +166,16 @@ int RunServe(const Args& args) {
   options.log_requests = !FLAGS_quiet;
   options.allowed_hosts = SplitCommas(FLAGS_allowed_hosts);
   options.cors_origins = SplitCommas(FLAGS_cors);
+  options.api_keys = api_keys;
+  options.metrics = FLAGS_metrics;
+  options.model_path = FLAGS_plan.empty() ? ModelPathFromFlags() : FLAGS_plan;
   server::HttpServer http(*model, scheduler, options);
   const int port = http.Bind(FLAGS_host, FLAGS_port);
   std::thread listener([&] { http.Listen(); });
-  if (!server::IsLoopbackHost(FLAGS_host)) {
+  if (!server::IsLoopbackHost(FLAGS_host) && options.api_keys.empty()) {
     std::fprintf(stderr,
-                 "warning: listening on %s, which other machines can reach: the API has no "
-                 "authentication, anyone who can connect can use it\n",
+                 "warning: listening on %s, which other machines can reach, without an API key: "
+                 "anyone who can connect can use it (set --api-key or --api-key-file)\n",
                  FLAGS_host.c_str());
   }
 
@@ -177,9 +201,10 @@ int RunServe(const Args& args) {
 BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
     "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX] "
-    "[--alias NAME] [--request-read-timeout 10] [--allowed-hosts NAMES] [--cors ORIGINS]",
+    "[-a|--alias NAME] [--request-read-timeout 10] [--allowed-hosts NAMES] [--cors ORIGINS] "
+    "[--api-key KEY] [--api-key-file F] [--metrics]",
     {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "alias", "max_connections",
-     "request_read_timeout", "allowed_hosts", "cors"},
-    &RunServe);
+     "request_read_timeout", "allowed_hosts", "cors", "api_key", "api_key_file", "metrics"},
+    &RunServe, {{"-a", "alias"}});
 
 }  // namespace bitjit::cli

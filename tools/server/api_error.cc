@@ -22,15 +22,6 @@ ApiError BadRequest(std::string message, std::string param, std::string code) {
   return e;
 }
 
-ApiError ModelNotFound(const std::string& model) {
-  ApiError e;
-  e.status = 404;
-  e.message = "The model '" + model + "' does not exist (see GET /v1/models)";
-  e.param = "model";
-  e.code = "model_not_found";
-  return e;
-}
-
 ApiError Overloaded(std::string message) {
   ApiError e;
   e.status = 503;

@@ -23,8 +23,6 @@ struct ApiError : std::exception {
 
 // 400 invalid_request_error about `param` (empty when the request as a whole is wrong).
 ApiError BadRequest(std::string message, std::string param = "", std::string code = "");
-// 404 for a model this server does not serve.
-ApiError ModelNotFound(const std::string& model);
 // 503 when every slot is busy and the waiting queue is full, or the server is stopping.
 ApiError Overloaded(std::string message);
 

@@ -9,7 +9,9 @@
 #include "tools/server/api_error.h"
 #include "tools/server/connection_probe.h"
 #include "tools/server/generation_setup.h"
+#include "tools/server/metrics.h"
 #include "tools/server/openai_format.h"
+#include "tools/server/reply_writer.h"
 #include "tools/server/request_log.h"
 #include "tools/server/scheduler.h"
 
@@ -51,44 +53,41 @@ ApiError EndedEarly(FinishReason reason) {
   return e;
 }
 
-bool NormalEnd(FinishReason r) {
-  return r == FinishReason::kStop || r == FinishReason::kLength;
+ReplyTotals Totals(GenerationStream& stream, const GenerationStream::Update& u) {
+  return {u.finish_reason, stream.prompt_tokens(), u.completion_tokens, stream.timings()};
 }
 
 // A streamed reply: httplib calls Pump again and again on the connection's thread until it
 // calls sink.done() or returns false; Close runs when the response goes, however it ended.
 class SseReply {
  public:
-  SseReply(Scheduler& scheduler, std::shared_ptr<GenerationStream> stream, ReplyHeader header,
-           ConnectionProbe probe)
-      : scheduler_(scheduler),
+  SseReply(const CompletionService& service, std::shared_ptr<GenerationStream> stream,
+           std::unique_ptr<ReplyWriter> writer, ConnectionProbe probe)
+      : scheduler_(service.scheduler),
+        metrics_(service.metrics),
         stream_(std::move(stream)),
-        header_(std::move(header)),
+        writer_(std::move(writer)),
         probe_(probe) {}
 
   bool Pump(httplib::DataSink& sink) {
     if (!started_) {
       started_ = true;
-      // Chat streams open with the role, as OpenAI's do, before any text is ready.
-      if (header_.endpoint == Endpoint::kChat) return Write(sink, SseEvent(RoleChunk(header_)));
+      const std::string opening = writer_->StreamOpening();
+      if (!opening.empty()) return Write(sink, opening);
     }
     if (probe_.PeerClosed()) return Abandon();
     GenerationStream::Update u;
     if (!stream_->Wait(kProbeInterval, &u)) return true;  // httplib calls again
     std::string out;
-    if (!u.text.empty()) out += SseEvent(TextChunk(header_, u.text));
-    if (u.finished) {
-      if (NormalEnd(u.finish_reason)) {
-        out += SseEvent(TextChunk(header_, "", u.finish_reason));
-        if (header_.include_usage) {
-          out += SseEvent(UsageChunk(header_, stream_->prompt_tokens(), u.completion_tokens));
-        }
-      } else {
-        out += SseEvent(EndedEarly(u.finish_reason).ToJson());
-      }
-      out += kSseDone;
+    if (u.finished && NormalEnd(u.finish_reason)) {
+      const ReplyTotals totals = Totals(*stream_, u);
+      if (metrics_) metrics_->RecordCompletion(totals);
+      out = writer_->StreamEvents(u.text, u.tokens, &totals);
+    } else {
+      out = writer_->StreamEvents(u.text, u.tokens, nullptr);
+      if (u.finished) out += writer_->StreamFailure(EndedEarly(u.finish_reason));
     }
-    if (!Write(sink, out)) return false;
+    if (!out.empty() && !Write(sink, out)) return false;
     if (u.finished) {
       finished_ = true;
       NoteRequestDetail(Detail(*stream_, u, /*streamed=*/true));
@@ -116,8 +115,9 @@ class SseReply {
   }
 
   Scheduler& scheduler_;
+  ServerMetrics* metrics_;
   std::shared_ptr<GenerationStream> stream_;
-  ReplyHeader header_;
+  std::unique_ptr<ReplyWriter> writer_;
   ConnectionProbe probe_;
   bool started_ = false, finished_ = false;
 };
@@ -127,9 +127,6 @@ class SseReply {
 void HandleCompletion(const CompletionService& service, Endpoint endpoint, const std::string& body,
                       const httplib::Request& req, httplib::Response& res) {
   const CompletionRequest request = ParseCompletionRequest(endpoint, body, service.defaults);
-  if (!request.model.empty() && request.model != service.model_id) {
-    throw ModelNotFound(request.model);
-  }
   GenerationSpec spec =
       SetUpGeneration(service.tokenizer, service.scheduler.n_ctx(), request, RandomSeed());
   std::shared_ptr<GenerationStream> stream = service.scheduler.Submit(std::move(spec));
@@ -138,12 +135,14 @@ void HandleCompletion(const CompletionService& service, Endpoint endpoint, const
         "The server is busy: every slot is generating and the waiting queue is "
         "full. Retry later.");
   }
-  ReplyHeader header = NewReplyHeader(endpoint, service.model_id, request.include_usage);
+  std::unique_ptr<ReplyWriter> writer =
+      endpoint == Endpoint::kLlama ? MakeLlamaWriter(request, service.tokenizer, service.model_id)
+                                   : MakeOpenAiWriter(request, service.tokenizer, service.model_id);
   ConnectionProbe probe(req.local_port, req.remote_addr, req.remote_port);
 
   if (request.stream) {
     res.set_header("Cache-Control", "no-cache");
-    auto reply = std::make_shared<SseReply>(service.scheduler, stream, std::move(header), probe);
+    auto reply = std::make_shared<SseReply>(service, stream, std::move(writer), probe);
     res.set_chunked_content_provider(
         "text/event-stream",
         [reply](size_t /*offset*/, httplib::DataSink& sink) { return reply->Pump(sink); },
@@ -152,6 +151,7 @@ void HandleCompletion(const CompletionService& service, Endpoint endpoint, const
   }
 
   std::string text;
+  std::vector<GeneratedToken> tokens;
   GenerationStream::Update u;
   for (;;) {
     // Probed on every wake-up, not only when nothing came: a busy generation never times out.
@@ -163,13 +163,15 @@ void HandleCompletion(const CompletionService& service, Endpoint endpoint, const
     }
     if (!stream->Wait(kProbeInterval, &u)) continue;
     text += u.text;
+    tokens.insert(tokens.end(), std::make_move_iterator(u.tokens.begin()),
+                  std::make_move_iterator(u.tokens.end()));
     if (u.finished) break;
   }
   NoteRequestDetail(Detail(*stream, u, /*streamed=*/false));
   if (!NormalEnd(u.finish_reason)) throw EndedEarly(u.finish_reason);
-  res.set_content(JsonText(CompletionObject(header, text, u.finish_reason, stream->prompt_tokens(),
-                                            u.completion_tokens)),
-                  "application/json");
+  const ReplyTotals totals = Totals(*stream, u);
+  if (service.metrics) service.metrics->RecordCompletion(totals);
+  res.set_content(JsonText(writer->Whole(text, tokens, totals)), "application/json");
 }
 
 }  // namespace bitjit::server

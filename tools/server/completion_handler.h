@@ -1,6 +1,8 @@
-// POST /v1/chat/completions and POST /v1/completions: parse and check the request, queue it with
-// the scheduler, then either wait for the whole reply or stream it as server-sent events while
-// it is generated. A client that goes away cancels its request, which frees its slot.
+// POST /v1/chat/completions, POST /v1/completions and llama-server's POST /completion: parse and
+// check the request, queue it with the scheduler, then either wait for the whole reply or stream
+// it as server-sent events while it is generated, in the API's own shapes (reply_writer.h). A
+// client that goes away cancels its request, which frees its slot. Whatever `model` a request
+// names is served: there is one model (OpenAI clients send names such as "gpt-3.5-turbo").
 #pragma once
 
 #include <string>
@@ -19,12 +21,14 @@ class Tokenizer;
 namespace bitjit::server {
 
 class Scheduler;
+class ServerMetrics;
 
 struct CompletionService {
   Scheduler& scheduler;
   const Tokenizer& tokenizer;
-  std::string model_id;  // the one model served (GET /v1/models)
+  std::string model_id;  // the one model served (GET /v1/models), the name replies carry
   RequestDefaults defaults;
+  ServerMetrics* metrics = nullptr;  // counts every request that ends normally
 };
 
 // `body` is the request's, already read within the size limit. Throws ApiError for a bad request

@@ -1,7 +1,9 @@
 // The body of POST /v1/chat/completions and POST /v1/completions, parsed and checked field by
-// field (types, ranges, and the features bitjit does not offer such as n > 1). Anything wrong is
-// an ApiError (400) that names the field, as OpenAI's API does. Fields the API has but that do
-// not change bitjit's output (user, presence_penalty 0, ...) are accepted and ignored.
+// field (types, ranges, and the features bitjit does not offer such as n > 1 or tools). Anything
+// wrong is an ApiError (400) that names the field, as OpenAI's API does. Fields that do not change
+// bitjit's output (user, metadata, ...) are accepted and ignored; fields that would (tools,
+// response_format json, ...) are refused rather than ignored. Also llama-server's own POST
+// /completion, whose fields have llama.cpp's names and defaults (n_predict, n_probs, ...).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +16,8 @@
 
 namespace bitjit::server {
 
-enum class Endpoint { kChat, kCompletion };
+// kChat: /v1/chat/completions; kCompletion: /v1/completions; kLlama: llama-server's /completion.
+enum class Endpoint { kChat, kCompletion, kLlama };
 
 struct CompletionRequest {
   Endpoint endpoint = Endpoint::kChat;
@@ -25,13 +28,20 @@ struct CompletionRequest {
   std::vector<int32_t> prompt_ids;
   bool prompt_is_ids = false;
 
-  std::optional<int> max_tokens;  // absent: the rest of the context (chat) or 16 (completions)
-  float temperature = 1.0f;       // OpenAI's defaults; 0 = greedy
+  // Absent: the rest of the context (chat, /completion) or 16 (completions).
+  std::optional<int> max_tokens;
+  float temperature = 1.0f;  // OpenAI's defaults (/completion: llama-server's); 0 = greedy
   float top_p = 1.0f;
   int top_k = 0;  // extensions (llama.cpp's names); 0 = off
   float min_p = 0.0f;
   float repeat_penalty = 1.0f;  // llama-server's: 1 = off
   int repeat_last_n = 64;       // -1: the whole context
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  // -1: no log probabilities; k >= 0: each sampled token's, with the k likeliest tokens'
+  // (chat: logprobs + top_logprobs; completions: logprobs = k; /completion: n_probs = k > 0).
+  int n_logprobs = -1;
+  bool cache_prompt = true;  // /completion (llama-server's default)
   std::optional<uint64_t> seed;
   std::vector<std::string> stop;
   bool ignore_eos = false;  // extension: generate max_tokens tokens whatever comes

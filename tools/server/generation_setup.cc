@@ -47,8 +47,11 @@ GenerationSpec SetUpGeneration(const Tokenizer& tokenizer, int64_t n_ctx,
   // The last sampled token is never fed back, but OpenAI's rule (prompt + max_tokens <= context)
   // is simpler to state and to rely on.
   const int64_t room = n_ctx - n_prompt;
-  const int64_t default_max = r.endpoint == Endpoint::kChat ? room : std::min<int64_t>(16, room);
-  const int64_t max_tokens = r.max_tokens.value_or(default_max);
+  const int64_t default_max =
+      r.endpoint == Endpoint::kCompletion ? std::min<int64_t>(16, room) : room;
+  int64_t max_tokens = r.max_tokens.value_or(default_max);
+  // llama-server ends a /completion at the end of the context rather than refusing it.
+  if (r.endpoint == Endpoint::kLlama) max_tokens = std::min(max_tokens, room);
   if (max_tokens > room) {
     throw BadRequest("This model's maximum context length is " + std::to_string(n_ctx) +
                          " tokens. However, you requested " +
@@ -66,7 +69,10 @@ GenerationSpec SetUpGeneration(const Tokenizer& tokenizer, int64_t n_ctx,
   spec.sampling.repeat_penalty = r.repeat_penalty;
   spec.sampling.repeat_last_n =
       r.repeat_last_n < 0 ? static_cast<int>(std::min<int64_t>(n_ctx, INT32_MAX)) : r.repeat_last_n;
+  spec.sampling.presence_penalty = r.presence_penalty;
+  spec.sampling.frequency_penalty = r.frequency_penalty;
   spec.sampling.seed = r.seed.value_or(random_seed);
+  spec.n_logprobs = r.n_logprobs;
   spec.stop = r.stop;
   spec.ignore_eos = r.ignore_eos;
   return spec;

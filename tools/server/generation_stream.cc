@@ -10,16 +10,36 @@ bool GenerationStream::Wait(std::chrono::milliseconds timeout, Update* update) {
   update->finished = finished_;
   update->finish_reason = finish_reason_;
   update->completion_tokens = completion_tokens_;
+  update->tokens.clear();
+  update->tokens.swap(tokens_);
   return true;
 }
 
-void GenerationStream::Append(std::string_view text) {
-  if (text.empty()) return;
+GenerationStream::Timings GenerationStream::timings() {
+  std::lock_guard lock(mu_);
+  using Ms = std::chrono::duration<double, std::milli>;
+  const Clock::time_point first = has_token_ ? first_token_ : ended_;
+  return {Ms(admitted_ - submitted_).count(), Ms(first - admitted_).count(),
+          Ms(ended_ - first).count()};
+}
+
+void GenerationStream::MarkAdmitted() {
+  std::lock_guard lock(mu_);
+  admitted_ = Clock::now();
+}
+
+void GenerationStream::Append(std::string_view text, GeneratedToken token) {
   {
     std::lock_guard lock(mu_);
+    if (!has_token_) {
+      has_token_ = true;
+      first_token_ = Clock::now();
+    }
     text_.append(text);
+    tokens_.push_back(std::move(token));
   }
-  cv_.notify_all();
+  // Waiters wake for text (or the end); a token whose text is held back rides with the next.
+  if (!text.empty()) cv_.notify_all();
 }
 
 void GenerationStream::Finish(FinishReason reason, int completion_tokens) {
@@ -27,6 +47,7 @@ void GenerationStream::Finish(FinishReason reason, int completion_tokens) {
     std::lock_guard lock(mu_);
     if (finished_) return;
     finished_ = true;
+    ended_ = Clock::now();
     finish_reason_ = reason;
     completion_tokens_ = completion_tokens;
   }

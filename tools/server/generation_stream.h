@@ -10,8 +10,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tools/server/finish_reason.h"
+#include "tools/server/token_logprobs.h"
 
 namespace bitjit::server {
 
@@ -23,15 +25,24 @@ class GenerationStream {
     std::string text;  // text released since the previous update
     bool finished = false;
     FinishReason finish_reason = FinishReason::kStop;
-    int completion_tokens = 0;  // set once finished
+    int completion_tokens = 0;           // set once finished
+    std::vector<GeneratedToken> tokens;  // sampled since the previous update
+  };
+  // When the request got its slot, when its first token came (its prompt was evaluated) and
+  // when it ended: llama-server's timings. Read once finished.
+  struct Timings {
+    double queued_ms = 0, prompt_ms = 0, predicted_ms = 0;
   };
   // Connection side: waits up to `timeout` for text or the end. Returns false when nothing
   // happened in that time (the caller then checks that its client is still there).
   bool Wait(std::chrono::milliseconds timeout, Update* update);
   int prompt_tokens() const { return prompt_tokens_; }
+  Timings timings();
 
   // Scheduler side.
-  void Append(std::string_view text);
+  void MarkAdmitted();
+  // The text released by one sampled token (maybe none) and the token.
+  void Append(std::string_view text, GeneratedToken token);
   void Finish(FinishReason reason, int completion_tokens);
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
 
@@ -42,6 +53,11 @@ class GenerationStream {
   std::mutex mu_;
   std::condition_variable cv_;
   std::string text_;
+  std::vector<GeneratedToken> tokens_;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point submitted_ = Clock::now(), admitted_ = submitted_, first_token_ = submitted_,
+                    ended_ = submitted_;
+  bool has_token_ = false;
   bool finished_ = false;
   FinishReason finish_reason_ = FinishReason::kStop;
   int completion_tokens_ = 0;

@@ -14,9 +14,12 @@
 #include "ir/base/error.h"
 #include "runtime/model.h"
 #include "tools/server/api_error.h"
+#include "tools/server/api_key.h"
 #include "tools/server/completion_handler.h"
 #include "tools/server/connection_threads.h"
 #include "tools/server/deadline_stream.h"
+#include "tools/server/llama_routes.h"
+#include "tools/server/metrics.h"
 #include "tools/server/openai_format.h"
 #include "tools/server/request_body.h"
 #include "tools/server/request_log.h"
@@ -57,9 +60,27 @@ ApiError ErrorForStatus(const httplib::Request& req, int status) {
   return e;
 }
 
+// The routes that take a JSON body (POST), with the API each completion route speaks: OpenAI's
+// and llama-server's names for them (llama-server accepts /completions and /chat/completions
+// without the /v1 too).
+const std::vector<std::pair<const char*, Endpoint>>& CompletionRoutes() {
+  static const std::vector<std::pair<const char*, Endpoint>> routes = {
+      {"/v1/chat/completions", Endpoint::kChat},
+      {"/chat/completions", Endpoint::kChat},
+      {"/v1/completions", Endpoint::kCompletion},
+      {"/completions", Endpoint::kCompletion},
+      {"/completion", Endpoint::kLlama}};
+  return routes;
+}
+constexpr const char* kTokenRoutes[] = {"/tokenize", "/detokenize"};
+
 bool IsCompletionRoute(const httplib::Request& req) {
-  return req.method == "POST" &&
-         (req.path == "/v1/chat/completions" || req.path == "/v1/completions");
+  if (req.method != "POST") return false;
+  for (const auto& [path, endpoint] : CompletionRoutes()) {
+    if (req.path == path) return true;
+  }
+  return std::find(std::begin(kTokenRoutes), std::end(kTokenRoutes), req.path) !=
+         std::end(kTokenRoutes);
 }
 
 bool HasBody(const httplib::Request& req) {
@@ -220,7 +241,10 @@ struct HttpServer::Impl {
   Impl(const Model& model, Scheduler& scheduler, const HttpServerOptions& options)
       : scheduler(scheduler),
         options(options),
-        completions{scheduler, model.tokenizer(), options.model_id, options.defaults},
+        api_keys(options.api_keys),
+        completions{scheduler, model.tokenizer(), options.model_id, options.defaults, &metrics},
+        props{options.model_id, options.model_path, ChatTemplate(model), scheduler.n_ctx(),
+              options.defaults},
         created(std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count()) {}
@@ -238,9 +262,34 @@ struct HttpServer::Impl {
     }
   }
 
+  // A JSON-body route: the body read within the size limit, then `handler(body)`.
+  template <typename F>
+  void WithBody(httplib::Response& res, const httplib::ContentReader& reader, F&& handler) {
+    Guarded(res, [&] {
+      std::string body;
+      try {
+        body = ReadBoundedBody(reader, options.max_body_bytes);
+      } catch (const ApiError&) {
+        close_after_reply = true;  // the rest of the body is still on the way
+        throw;
+      }
+      handler(body);
+    });
+  }
+  static std::string ChatTemplate(const Model& model) {
+    try {
+      return std::string(model.file().GetString("tokenizer.chat_template"));
+    } catch (const Error&) {
+      return {};  // the file has none
+    }
+  }
+
   Scheduler& scheduler;
   HttpServerOptions options;
+  ApiKeys api_keys;
+  ServerMetrics metrics;
   CompletionService completions;
+  ServerProps props;
   int64_t created;
   ConnectionServer http;
 };
@@ -264,6 +313,12 @@ void HttpServer::Impl::SetUpRoutes() {
       return httplib::Server::HandlerResponse::Handled;
     }
     if (ApplyCors(req, res, options.cors_origins)) return httplib::Server::HandlerResponse::Handled;
+    if (api_keys.enabled() && !IsPublicRoute(req.method, req.path) &&
+        !api_keys.Accepts(req.get_header_value("Authorization"))) {
+      if (HasBody(req)) close_after_reply = true;  // refused unread
+      SendError(res, Unauthorized(req.has_header("Authorization")));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     // Nothing this server sends is a resource to take byte ranges of: httplib would answer a
     // POST with "Range:" by 206 and a slice of the reply (after generating all of it). The
     // ranges it parsed are dropped before routing, so every reply is whole (and 200). The
@@ -272,39 +327,63 @@ void HttpServer::Impl::SetUpRoutes() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
-  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    const SchedulerStats s = scheduler.stats();
-    const json body = {{"status", "ok"},
-                       {"slots_total", s.slots_total},
-                       {"slots_idle", s.slots_total - s.slots_busy},
-                       {"slots_busy", s.slots_busy},
-                       {"requests_waiting", s.waiting}};
+  const auto json_reply = [](httplib::Response& res, const json& body) {
     res.set_content(JsonText(body), "application/json");
-  });
-  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    const json model = {{"id", options.model_id},
-                        {"object", "model"},
-                        {"created", created},
-                        {"owned_by", "bitjit"},
-                        {"context_length", scheduler.n_ctx()}};
-    res.set_content(JsonText(json{{"object", "list"}, {"data", json::array({model})}}),
-                    "application/json");
-  });
-  for (auto [path, endpoint] : {std::pair{"/v1/chat/completions", Endpoint::kChat},
-                                std::pair{"/v1/completions", Endpoint::kCompletion}}) {
+  };
+  for (const char* path : {"/health", "/v1/health"}) {
+    http.Get(path, [this, json_reply](const httplib::Request&, httplib::Response& res) {
+      const HealthAnswer health = HealthReply(scheduler.stats());
+      res.status = health.status;
+      json_reply(res, health.body);
+    });
+  }
+  for (const char* path : {"/v1/models", "/models"}) {
+    http.Get(path, [this, json_reply](const httplib::Request&, httplib::Response& res) {
+      const json model = {{"id", options.model_id},
+                          {"object", "model"},
+                          {"created", created},
+                          {"owned_by", "bitjit"},
+                          {"context_length", scheduler.n_ctx()}};
+      json_reply(res, json{{"object", "list"}, {"data", json::array({model})}});
+    });
+  }
+  for (const auto& [path, endpoint] : CompletionRoutes()) {
     // A content-reader route: httplib leaves the body to the handler, which reads it bounded.
     http.Post(path, [this, endpoint](const httplib::Request& req, httplib::Response& res,
                                      const httplib::ContentReader& reader) {
-      Guarded(res, [&] {
-        std::string body;
-        try {
-          body = ReadBoundedBody(reader, options.max_body_bytes);
-        } catch (const ApiError&) {
-          close_after_reply = true;  // the rest of the body is still on the way
-          throw;
-        }
+      WithBody(res, reader, [&](const std::string& body) {
         HandleCompletion(completions, endpoint, body, req, res);
       });
+    });
+  }
+  http.Post("/tokenize", [this, json_reply](const httplib::Request&, httplib::Response& res,
+                                            const httplib::ContentReader& reader) {
+    WithBody(res, reader, [&](const std::string& body) {
+      json_reply(res, TokenizeReply(completions.tokenizer, body));
+    });
+  });
+  http.Post("/detokenize", [this, json_reply](const httplib::Request&, httplib::Response& res,
+                                              const httplib::ContentReader& reader) {
+    WithBody(res, reader, [&](const std::string& body) {
+      json_reply(res, DetokenizeReply(completions.tokenizer, body));
+    });
+  });
+  http.Get("/props", [this, json_reply](const httplib::Request&, httplib::Response& res) {
+    json_reply(res, PropsReply(props, scheduler.stats()));
+  });
+  http.Get("/slots", [this, json_reply](const httplib::Request& req, httplib::Response& res) {
+    const SchedulerStats stats = scheduler.stats();
+    // llama-server's ?fail_on_no_slot=1: 503 when no slot is free.
+    if (req.get_param_value("fail_on_no_slot") == "1" && stats.slots_busy >= stats.slots_total) {
+      SendError(res, Overloaded("No slot is free."));
+      return;
+    }
+    json_reply(res, SlotsReply(stats, scheduler.n_ctx()));
+  });
+  if (options.metrics) {
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics.Render(scheduler.stats(), scheduler.n_ctx()),
+                      "text/plain; version=0.0.4");
     });
   }
 

@@ -1,4 +1,5 @@
-// The HTTP side of `bitjit serve` (cpp-httplib): the OpenAI routes, the OpenAI error shape for
+// The HTTP side of `bitjit serve` (cpp-httplib): the OpenAI routes and llama-server's own
+// (/completion, /tokenize, /props, /slots, /metrics, ...), API keys, the OpenAI error shape for
 // every failure (bad JSON, unknown route, body too large, ...), and a log line per request.
 // httplib.h stays inside the .cc files, so that users of this header need none of its flags.
 #pragma once
@@ -20,7 +21,8 @@ namespace bitjit::server {
 class Scheduler;
 
 struct HttpServerOptions {
-  std::string model_id;                     // the name clients use for the served model
+  std::string model_id;    // the served model's name in /v1/models and in replies (--alias)
+  std::string model_path;  // GET /props
   size_t max_body_bytes = size_t{1} << 20;  // larger bodies get 413
   // Connections open at once, each on a thread of its own (a stream holds its connection); more
   // are refused with 503 at once.
@@ -33,6 +35,10 @@ struct HttpServerOptions {
   std::vector<std::string> allowed_hosts;
   // Origins granted CORS (exactly as browsers send them, "https://app.example"); none by default.
   std::vector<std::string> cors_origins;
+  // With keys, every route but /health (and the page at /, and CORS preflights) needs
+  // `Authorization: Bearer KEY` (tools/server/api_key.h).
+  std::vector<std::string> api_keys;
+  bool metrics = false;  // GET /metrics (Prometheus); 404 without
 };
 
 class HttpServer {

@@ -35,7 +35,7 @@ std::string ReplyText::Add(int32_t id) {
   } else {
     out = stops_.Push(ValidUtf8(decoder_.Push(id)));
     if (stops_.stopped()) {
-      finish_ = FinishReason::kStop;
+      finish_ = FinishReason::kStopString;
       return out;
     }
     if (n_tokens_ >= max_tokens_) finish_ = FinishReason::kLength;
@@ -45,7 +45,7 @@ std::string ReplyText::Add(int32_t id) {
     // stop string.
     out += stops_.Push(ValidUtf8(decoder_.Flush()));
     if (stops_.stopped()) {
-      finish_ = FinishReason::kStop;
+      finish_ = FinishReason::kStopString;
     } else {
       out += stops_.Flush();
     }

@@ -31,6 +31,8 @@ Scheduler::Scheduler(const Model& model, int n_slots, int64_t n_ctx, int max_wai
       engine_(model, n_slots, n_ctx),
       n_slots_(engine_.n_slots()),
       max_waiting_(max_waiting) {
+  slots_.resize(static_cast<size_t>(n_slots_));
+  for (int i = 0; i < n_slots_; ++i) slots_[static_cast<size_t>(i)].id = i;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -71,7 +73,24 @@ void Scheduler::Shutdown() {
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mu_);
-  return {n_slots_, busy_, static_cast<int>(waiting_.size())};
+  SchedulerStats s{n_slots_, busy_, static_cast<int>(waiting_.size()), slots_, 0};
+  for (const SlotStats& slot : slots_) s.kv_tokens += slot.busy ? slot.n_past : 0;
+  s.stopping = stopping_;
+  return s;
+}
+
+void Scheduler::PublishSlots(const std::vector<std::unique_ptr<Job>>& active) {
+  std::vector<SlotStats> slots(static_cast<size_t>(n_slots_));
+  for (int i = 0; i < n_slots_; ++i) slots[static_cast<size_t>(i)].id = i;
+  for (const auto& job : active) {
+    SlotStats& s = slots[static_cast<size_t>(job->slot)];
+    s.busy = true;
+    s.n_past = engine_.n_past(job->slot);
+    s.n_prompt = static_cast<int>(job->spec.prompt.size());
+    s.n_decoded = job->reply.n_tokens();
+  }
+  std::lock_guard lock(mu_);
+  slots_.swap(slots);
 }
 
 void Scheduler::AdmitLocked(std::vector<std::unique_ptr<Job>>* active) {
@@ -81,6 +100,7 @@ void Scheduler::AdmitLocked(std::vector<std::unique_ptr<Job>>* active) {
     waiting_.pop_front();
     job->slot = engine_.AcquireSlot();
     CHECK_GE(job->slot, 0) << "busy_ out of step with the engine's slots";
+    job->stream->MarkAdmitted();
     ++busy_;
     active->push_back(std::move(job));
   }
@@ -93,6 +113,8 @@ void Scheduler::Retire(std::vector<std::unique_ptr<Job>>* active, size_t i) {
   {
     std::lock_guard lock(mu_);
     --busy_;
+    // Idle in stats() before the client hears the end, as the slot itself is.
+    slots_[static_cast<size_t>(job->slot)] = SlotStats{job->slot};
   }
   // Wake the loop for waiting requests; the slot is free before the client hears the end,
   // so a client that saw its reply end never finds its slot still taken.
@@ -115,6 +137,7 @@ void Scheduler::Run() {
       if (active[i]->stream->cancelled()) Retire(&active, i);
     }
     if (!active.empty()) Step(&active);
+    PublishSlots(active);
   }
   // Shutting down: every request still in ends now.
   std::deque<std::unique_ptr<Job>> waiting;
@@ -128,6 +151,7 @@ void Scheduler::Run() {
     job->stream->Finish(FinishReason::kShutdown, job->reply.n_tokens());
     Retire(&active, active.size() - 1);
   }
+  PublishSlots(active);
 }
 
 void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
@@ -157,7 +181,11 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
     Job& job = *(*active)[i];
     job.prefilled = true;
     job.last = job.sampler.Sample(logits[i]);
-    job.stream->Append(job.reply.Add(job.last));
+    GeneratedToken token{job.last, std::nullopt};
+    if (job.spec.n_logprobs >= 0) {
+      token.logprobs = ComputeLogprobs(logits[i], job.last, job.spec.n_logprobs);
+    }
+    job.stream->Append(job.reply.Add(job.last), std::move(token));
     if (job.reply.finished()) Retire(active, i);
   }
 }

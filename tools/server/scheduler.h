@@ -28,12 +28,27 @@ struct GenerationSpec {
   SamplerParams sampling;
   std::vector<std::string> stop;
   bool ignore_eos = false;
+  // -1: none; k >= 0: each sampled token's log probability and the k likeliest tokens' (of the
+  // model's logits, before any penalty or filter), sent with the token (TokenLogprobs).
+  int n_logprobs = -1;
+};
+
+// One KV slot as /slots and /metrics report it (as of the last step).
+struct SlotStats {
+  int id = 0;
+  bool busy = false;
+  int64_t n_past = 0;  // tokens in the slot's cache
+  int n_prompt = 0;    // the request's prompt tokens
+  int n_decoded = 0;   // tokens generated so far
 };
 
 struct SchedulerStats {
   int slots_total = 0;
   int slots_busy = 0;
   int waiting = 0;
+  std::vector<SlotStats> slots;  // one per slot, by id
+  int64_t kv_tokens = 0;         // the sum of the busy slots' n_past
+  bool stopping = false;         // Shutdown() began: no request is taken any more
 };
 
 class Scheduler {
@@ -64,6 +79,8 @@ class Scheduler {
   void Retire(std::vector<std::unique_ptr<Job>>* active, size_t i);
   // One forward pass over all active jobs, then one sampled token for each.
   void Step(std::vector<std::unique_ptr<Job>>* active);
+  // Copies the slots' state for stats() (read-only bookkeeping for /slots and /metrics).
+  void PublishSlots(const std::vector<std::unique_ptr<Job>>& active);
 
   const Model& model_;
   BatchEngine engine_;  // touched by the scheduler thread only
@@ -73,7 +90,8 @@ class Scheduler {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Job>> waiting_;
-  int busy_ = 0;  // slots held by active jobs (mirrors engine_ for other threads)
+  int busy_ = 0;                  // slots held by active jobs (mirrors engine_ for other threads)
+  std::vector<SlotStats> slots_;  // PublishSlots' copy
   bool stopping_ = false;
   std::thread thread_;
 };
