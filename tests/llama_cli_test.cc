@@ -162,7 +162,7 @@ TEST(LlamaCli, FlagsThatWouldChangeResultsAreRefusedByName) {
        std::vector<std::pair<std::string, std::string>>{{"--grammar", "root ::= \"a\""},
                                                         {"--mirostat", "2"},
                                                         {"-ctk", "q8_0"},
-                                                        {"--chat-template", "chatml"}}) {
+                                                        {"--chat-template", "zephyr"}}) {
     const CliResult r = LlamaCli({"-m", SynthTinyModel(), "-p", "Hi", flag, value});
     EXPECT_EQ(r.exit_code, 2) << flag;
     EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;

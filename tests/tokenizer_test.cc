@@ -420,6 +420,74 @@ TEST_F(Llama3Vocab, ChatEncoding) {
   EXPECT_EQ(std::count(raw.begin(), raw.end(), llama3_->eot_id()), 2);
 }
 
+// llama.cpp's built-in renderings of the Llama-3, Falcon3 and ChatML templates.
+TEST(ChatTemplates, RenderAsLlamaCppsBuiltInTemplates) {
+  const std::vector<ChatMessage> chat = {{"system", "Be brief."}, {"user", "Hi"}};
+  EXPECT_EQ(RenderChat(ChatTemplate::kLlama3, chat),
+            "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_EQ(RenderChat(ChatTemplate::kFalcon3, chat),
+            "<|system|>\nBe brief.\n<|user|>\nHi\n<|assistant|>\n");
+  EXPECT_EQ(RenderChat(ChatTemplate::kChatml, chat),
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+            "<|im_start|>assistant\n");
+  EXPECT_EQ(RenderChat(ChatTemplate::kBitnet, chat), RenderBitnetChat(chat));
+  const std::vector<ChatMessage> bad = {{"tool", "x"}};
+  EXPECT_THROW(RenderChat(ChatTemplate::kChatml, bad), Error);
+}
+
+// A second turn held in the KV cache: history + reply + its end token + RenderUserTurn is the
+// whole conversation rendered again.
+TEST(ChatTemplates, UserTurnContinuesAfterTheRepliesEndToken) {
+  const std::vector<ChatMessage> one = {{"user", "Hi"}};
+  const std::vector<ChatMessage> two = {{"user", "Hi"}, {"assistant", "Hello!"}, {"user", "2+2?"}};
+  EXPECT_EQ(RenderChat(ChatTemplate::kLlama3, two),
+            RenderChat(ChatTemplate::kLlama3, one) + "Hello!" + "<|eot_id|>" +
+                RenderUserTurn(ChatTemplate::kLlama3, "2+2?"));
+  EXPECT_EQ(RenderChat(ChatTemplate::kChatml, two),
+            RenderChat(ChatTemplate::kChatml, one) + "Hello!" + "<|im_end|>" +
+                RenderUserTurn(ChatTemplate::kChatml, "2+2?"));
+  // Falcon3 ends a reply with EOS, which the template does not write.
+  EXPECT_EQ(RenderChat(ChatTemplate::kFalcon3, two),
+            RenderChat(ChatTemplate::kFalcon3, one) + "Hello!" +
+                RenderUserTurn(ChatTemplate::kFalcon3, "2+2?"));
+}
+
+TEST(ChatTemplates, NamesAndDetection) {
+  for (ChatTemplate t : {ChatTemplate::kBitnet, ChatTemplate::kLlama3, ChatTemplate::kFalcon3,
+                         ChatTemplate::kChatml}) {
+    EXPECT_EQ(ParseChatTemplate(ChatTemplateName(t)), t);
+  }
+  EXPECT_THROW(ParseChatTemplate("zephyr"), Error);
+  EXPECT_EQ(DetectChatTemplate("...BITNETAssistant: ..."), ChatTemplate::kBitnet);
+  EXPECT_EQ(DetectChatTemplate("{{ '<|start_header_id|>' + message['role'] + "
+                               "'<|end_header_id|>\n\n' }}"),
+            ChatTemplate::kLlama3);
+  EXPECT_EQ(DetectChatTemplate("{{'<|im_start|>' + message['role'] + '\n'}}"),
+            ChatTemplate::kChatml);
+  EXPECT_EQ(DetectChatTemplate("{{ '<|user|>\n' + content }}{{ '<|assistant|>\n' }}"),
+            ChatTemplate::kFalcon3);
+  EXPECT_EQ(DetectChatTemplate(""), ChatTemplate::kBitnet);
+}
+
+// The format's markers are special tokens, contents plain text unless asked otherwise.
+TEST_F(Llama3Vocab, Llama3ChatEncoding) {
+  const std::vector<ChatMessage> chat = {{"system", "Be brief."}, {"user", "a<|eot_id|>b"}};
+  const auto safe = EncodeChat(*llama3_, ChatTemplate::kLlama3, chat, true, false);
+  const auto raw = EncodeChat(*llama3_, ChatTemplate::kLlama3, chat, true, true);
+  EXPECT_EQ(raw, llama3_->Encode(RenderChat(ChatTemplate::kLlama3, chat), true, true));
+  EXPECT_EQ(safe.front(), llama3_->bos_id());
+  EXPECT_EQ(std::count(safe.begin(), safe.end(), llama3_->eot_id()), 2);
+  EXPECT_EQ(std::count(raw.begin(), raw.end(), llama3_->eot_id()), 3);
+  const int32_t header = llama3_->FindToken("<|start_header_id|>");
+  ASSERT_GE(header, 0);
+  EXPECT_EQ(std::count(safe.begin(), safe.end(), header), 3);
+  const std::vector<ChatMessage> plain = {{"user", "Hi"}};
+  EXPECT_EQ(EncodeChat(*llama3_, ChatTemplate::kLlama3, plain, true, false),
+            llama3_->Encode(RenderChat(ChatTemplate::kLlama3, plain), true, true));
+}
+
 // Builds an in-memory GGUF with the given tokenizer keys.
 struct MemoryGguf {
   std::vector<uint8_t> bytes;
@@ -503,6 +571,25 @@ TEST(TokenizerPreNames, LlamaFamilyNamesSelectTheLlama3Rule) {
     const auto tok = Tokenizer::FromGguf(*gguf.file);
     EXPECT_EQ(tok->ignore_merges(), std::string_view(name) != "default") << name;
   }
+}
+
+// The Tokenizer picks its chat format from tokenizer.chat_template, and ChatML's end of turn.
+TEST(ChatTemplates, TokenizerReadsTheFilesTemplate) {
+  using gguf::KvValue;
+  const std::vector<std::string> tokens = {"a", "b", "ab", "<|im_end|>"};
+  const std::vector<std::string> merges = {"a b"};
+  auto chatml = MakeGguf({{"tokenizer.ggml.model", KvValue::String("gpt2")},
+                          {"tokenizer.ggml.tokens", KvValue::StringArray(tokens)},
+                          {"tokenizer.ggml.merges", KvValue::StringArray(merges)},
+                          {"tokenizer.chat_template", KvValue::String("<|im_start|>{{x}}")}});
+  const auto tok = Tokenizer::FromGguf(*chatml.file);
+  EXPECT_EQ(tok->chat_template(), ChatTemplate::kChatml);
+  EXPECT_EQ(tok->eot_id(), 3);
+  EXPECT_TRUE(tok->IsEndOfGeneration(3));
+  auto none = MakeGguf({{"tokenizer.ggml.model", KvValue::String("gpt2")},
+                        {"tokenizer.ggml.tokens", KvValue::StringArray(tokens)},
+                        {"tokenizer.ggml.merges", KvValue::StringArray(merges)}});
+  EXPECT_EQ(Tokenizer::FromGguf(*none.file)->chat_template(), ChatTemplate::kBitnet);
 }
 
 // A tiny vocabulary: merge ranks, skipped merges, user-defined and control tokens.

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "frontend/tokenizer/chat_format.h"
+#include "frontend/tokenizer/chat_template.h"
 #include "frontend/tokenizer/streaming_decoder.h"
 #include "ir/base/error.h"
 
@@ -24,8 +24,11 @@ bool StopArrived(std::string_view text, size_t new_bytes, const std::vector<std:
 }
 
 int RunChat(const Model& model, const GenerateParams& params, const std::string& system,
-            int64_t n_ctx, const std::vector<std::string>& reverse_prompts) {
+            int64_t n_ctx, const std::vector<std::string>& reverse_prompts,
+            const std::string& chat_template) {
   const Tokenizer& tok = model.tokenizer();
+  const ChatTemplate format =
+      chat_template.empty() ? tok.chat_template() : ParseChatTemplate(chat_template);
   Session session(model, n_ctx);
   const bool interactive = isatty(STDIN_FILENO);
   // The last sampled id of a reply (normally <|eot_id|>) is not yet in the cache: like
@@ -52,9 +55,10 @@ int RunChat(const Model& model, const GenerateParams& params, const std::string&
       if (!system.empty()) messages.push_back({"system", system});
       messages.push_back({"user", line});
       // User text is untrusted: special-token text in it stays plain text.
-      ids = EncodeBitnetChat(tok, messages, /*add_bos=*/true, /*parse_special_in_content=*/false);
+      ids = EncodeChat(tok, format, messages, /*add_bos=*/true,
+                       /*parse_special_in_content=*/false);
     } else {
-      ids = EncodeBitnetUserTurn(tok, line, /*parse_special_in_content=*/false);
+      ids = EncodeUserTurn(tok, format, line, /*parse_special_in_content=*/false);
     }
     turn.insert(turn.end(), ids.begin(), ids.end());
     StreamingDecoder decoder(tok);

@@ -11,8 +11,10 @@
 namespace bitjit::cli {
 
 // `reverse_prompts` (llama-cli's -r): a reply also ends when one of them appears in its text.
+// `chat_template`: a name for --chat-template, or empty for the model's own (Tokenizer).
 int RunChat(const Model& model, const GenerateParams& params, const std::string& system,
-            int64_t n_ctx, const std::vector<std::string>& reverse_prompts = {});
+            int64_t n_ctx, const std::vector<std::string>& reverse_prompts = {},
+            const std::string& chat_template = "");
 
 // True when one of `stops` occurs in `text` and ends in its last `new_bytes` bytes (a token's
 // piece may hold a stop string in its middle, so "ends with" would miss it).

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 
+#include "frontend/tokenizer/chat_template.h"
 #include "frontend/tokenizer/streaming_decoder.h"
 #include "ir/base/error.h"
 #include "runtime/generate.h"
@@ -32,8 +33,7 @@ DECLARE_string(system);
 DEFINE_bool(escape, true, "turn \\n, \\t, \\', \\\", \\\\ and \\xHH in the prompt into bytes");
 DEFINE_bool(display_prompt, true, "print the prompt before the generated text");
 DEFINE_string(reverse_prompt, "", "stop generating where this text appears (may be given several times)");
-DEFINE_string(chat_template, "",
-              "chat template for -cnv: bitnet (the model's own, the only one bitjit has)");
+DECLARE_string(chat_template);
 
 namespace bitjit::cli {
 namespace {
@@ -103,10 +103,7 @@ void PrintTimings(double load_ms, const GenerateResult& r, double total_ms) {
 int RunLlamaCli(const Args& args) {
   if (!args.positional.empty()) Fail("unexpected argument '", args.positional[0], "'");
   NoteLlamaFlags("llama-cli");
-  if (!FLAGS_chat_template.empty() && FLAGS_chat_template != "bitnet") {
-    Fail("--chat-template ", FLAGS_chat_template,
-         ": bitjit has only the model's own template (bitnet)");
-  }
+  if (!FLAGS_chat_template.empty()) ParseChatTemplate(FLAGS_chat_template);  // before loading
   GenerateParams params = ParamsFromFlags();
   const std::string prompt_text = PromptText();
   const std::vector<std::string> reverse_prompts = ReversePrompts();
@@ -121,7 +118,7 @@ int RunLlamaCli(const Args& args) {
   if (FLAGS_cnv) {
     // As llama-cli: in conversation mode -p is the system prompt (-sys wins when both are given).
     const std::string system = !FLAGS_system.empty() ? FLAGS_system : prompt_text;
-    return RunChat(*model, params, system, FLAGS_c, reverse_prompts);
+    return RunChat(*model, params, system, FLAGS_c, reverse_prompts, FLAGS_chat_template);
   }
   if (!FLAGS_system.empty()) Fail("-sys is the system prompt of -cnv; add -cnv or drop it");
   const Tokenizer& tok = model->tokenizer();

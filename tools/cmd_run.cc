@@ -28,6 +28,9 @@ DEFINE_bool(ignore_eos, false, "keep generating past end-of-text / end-of-turn t
 DEFINE_bool(chat, false, "interactive chat with the model's chat template");
 DEFINE_bool(cnv, false, "alias of --chat (llama-cli's name)");
 DEFINE_string(system, "", "system message for --chat");
+DEFINE_string(chat_template, "",
+              "chat format for --chat: bitnet, llama3, falcon3 or chatml (default: the one the "
+              "model's tokenizer.chat_template names, bitnet without one)");
 
 namespace bitjit::cli {
 namespace {
@@ -73,7 +76,7 @@ int RunRun(const Args& args) {
   }
   auto model = LoadModelFromFlags();
   const int64_t n_ctx = ContextFromFlags(*model);
-  if (FLAGS_chat || FLAGS_cnv) return RunChat(*model, params, FLAGS_system, n_ctx);
+  if (FLAGS_chat || FLAGS_cnv) return RunChat(*model, params, FLAGS_system, n_ctx, {}, FLAGS_chat_template);
 
   const auto prompt = PromptIds(*model);
   Session session(*model, n_ctx);
@@ -132,7 +135,7 @@ BITJIT_COMMAND(run, "run", "generate text from a prompt (streamed), or chat with
                "[-m MODEL] [-p TEXT | -f FILE | --prompt-ids 1,2,3] [-n N] [--temp T] ... [--json]",
                {BITJIT_MODEL_FLAGS, "p", "f", "prompt_ids", "n", "temp", "top_k", "top_p", "min_p",
                 "repeat_penalty", "repeat_last_n", "seed", "ignore_eos", "json", "logits_out",
-                "chat", "cnv", "system"},
+                "chat", "cnv", "system", "chat_template"},
                &RunRun);
 
 }  // namespace bitjit::cli

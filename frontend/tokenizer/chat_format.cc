@@ -26,13 +26,9 @@ struct Rendered {
   std::vector<int32_t> Encode(const Tokenizer& tokenizer, bool add_bos) const {
     std::vector<int32_t> ids = tokenizer.Encode("", add_bos, false);
     for (size_t i = 0; i < texts.size(); ++i) {
-      if (i > 0) {
-        if (tokenizer.eot_id() >= 0) {
-          ids.push_back(tokenizer.eot_id());
-        } else {  // a vocabulary without the token: what parsing the text would give
-          const std::vector<int32_t> eot = tokenizer.Encode(kEot, false, true);
-          ids.insert(ids.end(), eot.begin(), eot.end());
-        }
+      if (i > 0) {  // the marker as bitnet.cpp gets it: by parsing its text
+        const std::vector<int32_t> eot = tokenizer.Encode(kEot, false, true);
+        ids.insert(ids.end(), eot.begin(), eot.end());
       }
       const std::vector<int32_t> part = tokenizer.Encode(texts[i], false, false);
       ids.insert(ids.end(), part.begin(), part.end());

@@ -21,6 +21,7 @@ constexpr char kPreKey[] = "tokenizer.ggml.pre";
 constexpr char kBosKey[] = "tokenizer.ggml.bos_token_id";
 constexpr char kEosKey[] = "tokenizer.ggml.eos_token_id";
 constexpr char kEotKey[] = "tokenizer.ggml.eot_token_id";
+constexpr char kChatTemplateKey[] = "tokenizer.chat_template";
 constexpr char kAddBosKey[] = "tokenizer.ggml.add_bos_token";
 
 // The Llama-3 vocabulary as Meta ships it (and the 2B-4T file stores it).
@@ -113,6 +114,10 @@ std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const gguf::GgufFile& file, PreTo
   t->eos_id_ = ReadTokenId(file, kEosKey, n);
   t->eot_id_ = ReadTokenId(file, kEotKey, n);
   if (t->eot_id_ < 0) t->eot_id_ = t->FindToken("<|eot_id|>");
+  if (t->eot_id_ < 0) t->eot_id_ = t->FindToken("<|im_end|>");  // ChatML's end of turn
+  t->chat_template_ = ChatTemplate::kBitnet;
+  if (const gguf::Value* v = file.Find(kChatTemplateKey))
+    t->chat_template_ = DetectChatTemplate(v->AsString(kChatTemplateKey));
   if (file.Find(kAddBosKey) != nullptr) t->add_bos_ = file.GetBool(kAddBosKey);
   t->kind_ = kind == PreTokenizerKind::kAuto ? ResolveKind(file, tokens) : kind;
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "frontend/gguf/gguf_file.h"
+#include "frontend/tokenizer/chat_template.h"
 #include "frontend/tokenizer/pre_tokenizer.h"
 
 namespace bitjit {
@@ -77,7 +78,8 @@ class Tokenizer {
   int32_t n_vocab() const { return static_cast<int32_t>(texts_.size()); }
   int32_t bos_id() const { return bos_id_; }  // -1 if the file has none
   int32_t eos_id() const { return eos_id_; }  // -1 if the file has none
-  // tokenizer.ggml.eot_token_id if present, else the token "<|eot_id|>" if any, else -1.
+  // tokenizer.ggml.eot_token_id if present, else the token "<|eot_id|>", else "<|im_end|>",
+  // else -1.
   int32_t eot_id() const { return eot_id_; }
   // True for EOS and EOT: generation stops there.
   bool IsEndOfGeneration(int32_t id) const { return id >= 0 && (id == eos_id_ || id == eot_id_); }
@@ -87,6 +89,8 @@ class Tokenizer {
   PreTokenizerKind pre_tokenizer() const { return kind_; }  // resolved: kLlama3 or kDefault
   bool ignore_merges() const { return kind_ == PreTokenizerKind::kLlama3; }
   bool add_bos() const { return add_bos_; }
+  // The chat format tokenizer.chat_template selects (chat_template.h); bitnet without one.
+  ChatTemplate chat_template() const { return chat_template_; }
   size_t skipped_merges() const;
 
  private:
@@ -100,6 +104,7 @@ class Tokenizer {
   int32_t bos_id_ = -1, eos_id_ = -1, eot_id_ = -1;
   bool add_bos_ = true;
   PreTokenizerKind kind_ = PreTokenizerKind::kDefault;
+  ChatTemplate chat_template_ = ChatTemplate::kBitnet;
   std::unique_ptr<tokenizer::PreTokenizer> pre_;
   std::unique_ptr<tokenizer::BpeModel> bpe_;
   std::unique_ptr<tokenizer::SpecialTokenMatcher> specials_;

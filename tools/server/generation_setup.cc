@@ -12,8 +12,8 @@ namespace {
 std::vector<int32_t> PromptTokens(const Tokenizer& tokenizer, const CompletionRequest& r) {
   if (r.endpoint == Endpoint::kChat) {
     // Message contents are untrusted text: a user who types "<|eot_id|>" does not end a turn.
-    return EncodeBitnetChat(tokenizer, r.messages, /*add_bos=*/true,
-                            /*parse_special_in_content=*/false);
+    return EncodeChat(tokenizer, tokenizer.chat_template(), r.messages, /*add_bos=*/true,
+                      /*parse_special_in_content=*/false);
   }
   if (r.prompt_is_ids) {
     for (int32_t id : r.prompt_ids) {
