@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <random>
@@ -32,6 +33,7 @@ std::string Detail(const GenerationStream& stream, const GenerationStream::Updat
                                                                : ApiName(u.finish_reason);
   return std::string(streamed ? "stream " : "") +
          "prompt=" + std::to_string(stream.prompt_tokens()) +
+         " cached=" + std::to_string(std::max(stream.cached_tokens(), 0)) +
          " completion=" + std::to_string(u.completion_tokens) + " finish=" + how;
 }
 
@@ -134,6 +136,8 @@ void HandleCompletion(const CompletionService& service, Endpoint endpoint, const
       SetUpGeneration(service.tokenizer, service.scheduler.n_ctx(), request, RandomSeed());
   std::shared_ptr<GenerationStream> stream = service.scheduler.Submit(std::move(spec));
   if (!stream) {
+    // A draining server (SIGTERM) finishes what it has and takes nothing new.
+    if (service.scheduler.stats().draining) throw EndedEarly(FinishReason::kShutdown);
     throw Overloaded(
         "The server is busy: every slot is generating and the waiting queue is "
         "full. Retry later.");

@@ -69,6 +69,7 @@ GenerationSpec SetUpGeneration(const Tokenizer& tokenizer, int64_t n_ctx,
   spec.sampling.seed = r.seed.value_or(random_seed);
   spec.stop = r.stop;
   spec.ignore_eos = r.ignore_eos;
+  spec.cache_prompt = r.cache_prompt;
   return spec;
 }
 

@@ -249,6 +249,8 @@ void HttpServer::Impl::SetUpRoutes() {
   const size_t max_connections = options.max_connections;
   http.new_task_queue = [max_connections] { return new ConnectionThreads(max_connections); };
   http.set_request_read_timeout(options.request_read_timeout);
+  http.set_write_timeout(options.write_timeout.count() / 1000,
+                         options.write_timeout.count() % 1000 * 1000);
   http.set_payload_max_length(options.max_body_bytes);
   // Stream chunks are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
   // until the previous is acknowledged (tens of ms with delayed ACKs).
@@ -274,7 +276,9 @@ void HttpServer::Impl::SetUpRoutes() {
 
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = scheduler.stats();
-    const json body = {{"status", "ok"},
+    // Draining after SIGTERM: a load balancer's readiness check takes this server out.
+    if (s.draining) res.status = 503;
+    const json body = {{"status", s.draining ? "draining" : "ok"},
                        {"slots_total", s.slots_total},
                        {"slots_idle", s.slots_total - s.slots_busy},
                        {"slots_busy", s.slots_busy},

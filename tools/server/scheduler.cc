@@ -2,8 +2,10 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <exception>
 
+#include "tools/server/prefill_piece.h"
 #include "tools/server/reply_text.h"
 
 namespace bitjit::server {
@@ -21,16 +23,20 @@ struct Scheduler::Job {
   std::shared_ptr<GenerationStream> stream;
   Sampler sampler;
   ReplyText reply;
+  bool prefilled() const { return evaluated == spec.prompt.size(); }
+
   int slot = -1;
-  bool prefilled = false;  // the prompt is in the slot's cache
-  int32_t last = -1;       // the last sampled token, fed at the next step
+  size_t evaluated = 0;  // prompt tokens in the slot's cache (reused or evaluated)
+  int32_t last = -1;     // the last sampled token, fed at the next step
 };
 
-Scheduler::Scheduler(const Model& model, int n_slots, int64_t n_ctx, int max_waiting)
+Scheduler::Scheduler(const Model& model, const SchedulerOptions& options)
     : model_(model),
-      engine_(model, n_slots, n_ctx),
+      engine_(model, options.n_slots, options.n_ctx),
       n_slots_(engine_.n_slots()),
-      max_waiting_(max_waiting) {
+      max_waiting_(options.max_waiting),
+      prefill_chunk_(std::max(options.prefill_chunk, 2)),
+      cache_prompt_(options.cache_prompt) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -44,7 +50,7 @@ std::shared_ptr<GenerationStream> Scheduler::Submit(GenerationSpec spec) {
   {
     std::lock_guard lock(mu_);
     const int in = busy_ + static_cast<int>(waiting_.size());
-    if (stopping_ || in >= n_slots_ + max_waiting_) return nullptr;
+    if (stopping_ || draining_ || in >= n_slots_ + max_waiting_) return nullptr;
     waiting_.push_back(std::move(job));
   }
   cv_.notify_all();
@@ -60,6 +66,16 @@ void Scheduler::Cancel(const std::shared_ptr<GenerationStream>& stream) {
   cv_.notify_all();
 }
 
+void Scheduler::Drain() {
+  std::lock_guard lock(mu_);
+  draining_ = true;
+}
+
+bool Scheduler::Idle() const {
+  std::lock_guard lock(mu_);
+  return busy_ == 0 && waiting_.empty();
+}
+
 void Scheduler::Shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -71,7 +87,7 @@ void Scheduler::Shutdown() {
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mu_);
-  return {n_slots_, busy_, static_cast<int>(waiting_.size())};
+  return {n_slots_, busy_, static_cast<int>(waiting_.size()), draining_ || stopping_};
 }
 
 void Scheduler::AdmitLocked(std::vector<std::unique_ptr<Job>>* active) {
@@ -79,8 +95,10 @@ void Scheduler::AdmitLocked(std::vector<std::unique_ptr<Job>>* active) {
   while (!waiting_.empty() && busy_ < n_slots_) {
     std::unique_ptr<Job> job = std::move(waiting_.front());
     waiting_.pop_front();
-    job->slot = engine_.AcquireSlot();
+    job->slot = engine_.AcquireSlot(job->spec.prompt, cache_prompt_ && job->spec.cache_prompt);
     CHECK_GE(job->slot, 0) << "busy_ out of step with the engine's slots";
+    job->evaluated = static_cast<size_t>(engine_.n_past(job->slot));
+    job->stream->set_cached_tokens(static_cast<int>(job->evaluated));
     ++busy_;
     active->push_back(std::move(job));
   }
@@ -132,13 +150,24 @@ void Scheduler::Run() {
 
 void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
   std::vector<BatchEngine::Work> work;
+  std::vector<size_t> who;     // work[k] is for (*active)[who[k]]
+  std::vector<bool> decoding;  // work[k] feeds the last sampled token
   work.reserve(active->size());
-  for (const auto& job : *active) {
-    if (job->prefilled) {
-      work.push_back({job->slot, std::span<const int32_t>(&job->last, 1)});
+  int64_t budget = prefill_chunk_;  // prompt tokens this step may still take
+  for (size_t i = 0; i < active->size(); ++i) {
+    Job& job = *(*active)[i];
+    if (job.prefilled()) {
+      work.push_back({job.slot, std::span<const int32_t>(&job.last, 1)});
     } else {
-      work.push_back({job->slot, job->spec.prompt});
+      const int64_t left = static_cast<int64_t>(job.spec.prompt.size() - job.evaluated);
+      const int64_t n = PrefillPiece(left, budget);
+      if (n == 0) continue;  // its turn comes when the requests admitted before it are in
+      budget -= n;
+      work.push_back({job.slot, std::span<const int32_t>(job.spec.prompt).subspan(job.evaluated, n),
+                      /*logits=*/n == left});
     }
+    who.push_back(i);
+    decoding.push_back(job.prefilled());
   }
   std::vector<std::vector<float>> logits;
   try {
@@ -153,12 +182,16 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
     }
     return;
   }
-  for (size_t i = active->size(); i-- > 0;) {
-    Job& job = *(*active)[i];
-    job.prefilled = true;
-    job.last = job.sampler.Sample(logits[i]);
+  // Backwards, so that Retire's erasing leaves the indices still to visit alone.
+  for (size_t k = who.size(); k-- > 0;) {
+    Job& job = *(*active)[who[k]];
+    if (!decoding[k]) {
+      job.evaluated += work[k].tokens.size();
+      if (!job.prefilled()) continue;  // more of the prompt next step
+    }
+    job.last = job.sampler.Sample(logits[k]);
     job.stream->Append(job.reply.Add(job.last));
-    if (job.reply.finished()) Retire(active, i);
+    if (job.reply.finished()) Retire(active, who[k]);
   }
 }
 
