@@ -1,14 +1,30 @@
 #include "tools/server/scheduler.h"
 
 #include <glog/logging.h>
+#include <malloc.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
 #include "tools/server/prefill_piece.h"
 #include "tools/server/reply_text.h"
 
 namespace bitjit::server {
+namespace {
+
+constexpr std::chrono::seconds kIdleBeforeTrim{2};
+
+// Once the server has been idle for kIdleBeforeTrim (after the idle connection threads have
+// ended, tools/server/connection_threads.cc): glibc keeps the free pages of each thread's arena,
+// and with a connection thread per client the arenas' resident pages crept up (heaptrack found
+// no leak over 3,000 requests; the heap peaked at 5 MB while RSS grew ~1% per 1,000 requests).
+// Trimming hands them back, so an idle server's RSS stays near its working set.
+void ReturnFreeMemory() {
+  malloc_trim(0);
+}
+
+}  // namespace
 
 struct Scheduler::Job {
   Job(const Tokenizer& tokenizer, GenerationSpec s, std::shared_ptr<GenerationStream> st)
@@ -122,12 +138,21 @@ void Scheduler::Retire(std::vector<std::unique_ptr<Job>>* active, size_t i) {
 
 void Scheduler::Run() {
   std::vector<std::unique_ptr<Job>> active;
+  bool trimmed = true;  // nothing was freed since the heap was last trimmed
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !active.empty() || !waiting_.empty(); });
+      const auto ready = [&] { return stopping_ || !active.empty() || !waiting_.empty(); };
+      if (!trimmed && !cv_.wait_for(lock, kIdleBeforeTrim, ready)) {
+        lock.unlock();
+        ReturnFreeMemory();
+        trimmed = true;
+        lock.lock();
+      }
+      cv_.wait(lock, ready);
       if (stopping_) break;
       AdmitLocked(&active);
+      trimmed = false;
     }
     for (size_t i = active.size(); i-- > 0;) {
       if (active[i]->stream->cancelled()) Retire(&active, i);
