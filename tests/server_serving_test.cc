@@ -234,39 +234,28 @@ int StalledReader(int port, const json& body) {
   return fd;
 }
 
+// The kernel's socket buffers take a stalled reader's first megabytes (here ~30 s of the tiny
+// model's stream); then every write waits, and --timeout 2 drops the client after 2 s of that.
+// (httplib's fixed 5 s did the same before --timeout set it; the default is now 600 s.)
 TEST(ServeTimeout, ClientThatStopsReadingIsDroppedAfterTimeout) {
   const json endless = {{"messages", {{{"role", "user"}, {"content", "Go on."}}}},
                         {"max_tokens", 65000},
                         {"ignore_eos", true},
                         {"temperature", 0},
                         {"stream", true}};
-  const auto slot_free = [](const json& h) { return h["slots_busy"] == 0; };
-  // --timeout 2: once the socket buffers are full, the reader has 2 s to take more.
-  ServerProcess quick({"-m", TinyModel(), "--parallel", "1", "-c", "65536", "--allow-long-context",
-                       "--timeout", "2"});
-  ASSERT_GT(quick.port(), 0) << quick.Log();
-  const int fd = StalledReader(quick.port(), endless);
+  ServerProcess server({"-m", TinyModel(), "--parallel", "1", "-c", "65536", "--allow-long-context",
+                        "--timeout", "2"});
+  ASSERT_GT(server.port(), 0) << server.Log();
+  const int fd = StalledReader(server.port(), endless);
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(WaitForHealth(
-      quick.port(), [](const json& h) { return h["slots_busy"] == 1; }, seconds(10)));
-  EXPECT_TRUE(WaitForHealth(quick.port(), slot_free, seconds(60))) << Health(quick.port());
+      server.port(), [](const json& h) { return h["slots_busy"] == 1; }, seconds(10)));
+  EXPECT_TRUE(WaitForHealth(
+      server.port(), [](const json& h) { return h["slots_busy"] == 0; }, seconds(150)))
+      << Health(server.port());
   close(fd);
-  EXPECT_NE(quick.Log().find("finish=client_gone"), std::string::npos) << quick.Log();
-  EXPECT_EQ(quick.Terminate(seconds(20)), 0) << quick.Log();
-
-  // The default (600 s): the same reader still holds its slot after well over httplib's 5 s.
-  ServerProcess patient({"-m", TinyModel(), "--parallel", "1", "-c", "65536",
-                         "--allow-long-context", "--timeout", "600"});
-  ASSERT_GT(patient.port(), 0) << patient.Log();
-  const int fd2 = StalledReader(patient.port(), endless);
-  ASSERT_GE(fd2, 0);
-  ASSERT_TRUE(WaitForHealth(
-      patient.port(), [](const json& h) { return h["slots_busy"] == 1; }, seconds(10)));
-  std::this_thread::sleep_for(seconds(8));
-  EXPECT_EQ(Health(patient.port())["slots_busy"], 1);
-  close(fd2);
-  EXPECT_TRUE(WaitForHealth(patient.port(), slot_free, seconds(20))) << Health(patient.port());
-  EXPECT_EQ(patient.Terminate(seconds(20)), 0) << patient.Log();
+  EXPECT_NE(server.Log().find("finish=client_gone"), std::string::npos) << server.Log();
+  EXPECT_EQ(server.Terminate(seconds(20)), 0) << server.Log();
 }
 
 }  // namespace
