@@ -8,7 +8,8 @@
       the largest gap between two tokens of a running stream while another client sends a long
       prompt, for each --prefill-chunk
   scripts/serve_bench.py cache -m MODEL [--first-turn 400]
-      the second chat turn's time to first token with the prompt cache on and off
+      the second chat turn's time to first token with the prompt cache on and off (and
+      whether both give the same text)
 
 Extra server flags go after `--` (e.g. `-- -t 2 -c 4096`). BITJIT names the binary
 (default build/tools/bitjit)."""
@@ -21,6 +22,11 @@ from serve_common import Server, default_bitjit, percentile, stream
 
 WORDS = ("the quick brown fox jumps over a lazy dog while seven wise owls count "
          "ninety bright stars above the quiet river near an old stone bridge").split()
+
+
+def ids_of(n_tokens, salt=0):
+    """A prompt of exactly n_tokens token ids (no control tokens: ids 256..20255)."""
+    return [256 + (i * 7919 + salt * 104729) % 20000 for i in range(n_tokens)]
 
 
 def text_of(n_words, salt=0):
@@ -36,7 +42,7 @@ def load(args, extra):
 
             def client(k):
                 for r in range(args.requests_per_client):
-                    body = {"prompt": text_of(args.prompt_words, salt=k * 31 + r),
+                    body = {"prompt": ids_of(args.prompt_tokens, salt=k * 31 + r),
                             "max_tokens": args.max_tokens, "temperature": 0, "ignore_eos": True}
                     out = stream(server.port, "/v1/completions", body)
                     with lock:
@@ -74,7 +80,7 @@ def gap(args, extra):
 
             def runner():
                 # Runs until a few tokens after the long request is over (or stream_tokens).
-                body = {"prompt": text_of(20), "max_tokens": args.stream_tokens,
+                body = {"prompt": ids_of(20), "max_tokens": args.stream_tokens,
                         "temperature": 0, "ignore_eos": True}
                 running.update(stream(server.port, "/v1/completions", body, on_event=on_event))
 
@@ -84,11 +90,15 @@ def gap(args, extra):
             time.sleep(0.5)
             long_start = time.monotonic()
             long = stream(server.port, "/v1/completions",
-                          {"prompt": text_of(args.long_prompt, salt=3), "max_tokens": 1,
+                          {"prompt": ids_of(args.long_prompt, salt=3), "max_tokens": 1,
                            "temperature": 0})
+            if long["status"] != 200:
+                raise SystemExit(f"the long request failed: HTTP {long['status']}")
             long_end = time.monotonic()
             over.set()
             t.join()
+            if running["status"] != 200:
+                raise SystemExit(f"the running stream failed: HTTP {running['status']}")
             ev = running["events"]
             # Gaps of the running stream that overlap the long request.
             gaps = [b - a for a, b in zip(ev, ev[1:]) if b >= long_start and a <= long_end]
@@ -106,19 +116,23 @@ def cache(args, extra):
         with Server(args.bitjit, ["-m", args.model, "--parallel", "1", *flags, *extra]) as server:
             messages = [{"role": "system", "content": "You answer briefly."},
                         {"role": "user", "content": text_of(args.first_turn_words)}]
-            ttfts, replies = [], []
+            ttfts, replies, n_prompt = [], [], []
             for turn in range(2):
                 out = stream(server.port, "/v1/chat/completions",
                              {"messages": messages, "max_tokens": args.max_tokens,
                               "temperature": 0})
+                if out["status"] != 200:
+                    raise SystemExit(f"turn {turn + 1} failed: HTTP {out['status']}")
                 ttfts.append(out["events"][0] - out["start"] if out["events"] else float("nan"))
+                n_prompt.append(out["prompt_tokens"])
                 replies.append(out["text"])
                 messages += [{"role": "assistant", "content": out["text"]},
                              {"role": "user", "content": "And then?"}]
             texts[on] = replies
             same = "" if on else ("yes" if texts[True] == texts[False] else "NO")
             print(f"{'on' if on else 'off':>6} {ttfts[0] * 1000:>10.0f}ms "
-                  f"{ttfts[1] * 1000:>10.0f}ms {same:>10}", flush=True)
+                  f"{ttfts[1] * 1000:>10.0f}ms {same:>10}   (prompts of {n_prompt[0]} and "
+                  f"{n_prompt[1]} tokens)", flush=True)
     return 0 if texts[True] == texts[False] else 1
 
 
@@ -135,12 +149,13 @@ def main():
     p.add_argument("--parallel", type=int, default=8)
     p.add_argument("--clients", default="1,4,16,64")
     p.add_argument("--requests-per-client", type=int, default=2)
-    p.add_argument("--prompt-words", type=int, default=32)
+    p.add_argument("--prompt-tokens", type=int, default=32)
     p.add_argument("--max-tokens", type=int, default=16)
     p.add_argument("--chunks", default="4096,256")
-    p.add_argument("--long-prompt", type=int, default=2000, help="words (about a token each)")
-    p.add_argument("--stream-tokens", type=int, default=4000)
-    p.add_argument("--first-turn-words", type=int, default=400)
+    p.add_argument("--long-prompt", type=int, default=2000, help="tokens")
+    p.add_argument("--stream-tokens", type=int, default=1500)
+    p.add_argument("--first-turn-words", type=int, default=100,
+                   help="words (the synthetic models' tokenizer makes ~4 tokens of one)")
     args = p.parse_args(argv)
     return {"load": load, "gap": gap, "cache": cache}[args.mode](args, extra) or 0
 

@@ -55,7 +55,7 @@ def stream(port, path, body, on_event=None, timeout=600):
     events that carry text), tokens (usage.completion_tokens), done (saw [DONE]), start).
     `on_event(n_events)` may return False to hang up."""
     body = dict(body, stream=True, stream_options={"include_usage": True})
-    out = {"status": 0, "text": "", "events": [], "tokens": 0, "done": False,
+    out = {"status": 0, "text": "", "events": [], "tokens": 0, "prompt_tokens": 0, "done": False,
            "start": time.monotonic()}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -76,6 +76,7 @@ def stream(port, path, body, on_event=None, timeout=600):
             chunk = json.loads(data)
             if chunk.get("usage"):
                 out["tokens"] = chunk["usage"]["completion_tokens"]
+                out["prompt_tokens"] = chunk["usage"]["prompt_tokens"]
             for choice in chunk.get("choices", []):
                 piece = choice.get("text") or choice.get("delta", {}).get("content") or ""
                 if piece:
