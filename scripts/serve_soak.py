@@ -9,6 +9,7 @@ memory (VmRSS) after all requests is within 5% of what it was after the first 10
 
 Exit 0 when every check held, 1 otherwise."""
 import argparse
+import os
 import sys
 import threading
 import time
@@ -25,15 +26,19 @@ def body(k):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("-m", "--model", default="../shared/golden/tiny/model.gguf")
+    p.add_argument("-m", "--model", default=os.path.join(os.path.dirname(__file__), "..", "..",
+                                                          "shared", "golden", "tiny",
+                                                          "model.gguf"))
     p.add_argument("--bitjit", default=default_bitjit())
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--parallel", type=int, default=8)
     args = p.parse_args()
     ok = True
+    # Room for every client twice: a client that hung up may send its next request before the
+    # server has noticed (within 50 ms) and freed the old one's place.
     with Server(args.bitjit, ["-m", args.model, "--parallel", str(args.parallel), "--queue",
-                              str(max(args.clients - args.parallel, 0))]) as server:
+                              str(min(2 * args.clients, 1024))]) as server:
         alone = [stream(server.port, "/v1/completions", body(k))["text"] for k in range(PROMPTS)]
         lock = threading.Lock()
         state = {"next": 0, "done": 0, "wrong": 0, "failed": 0, "left": 0, "rss_100": None}
@@ -53,6 +58,8 @@ def main():
                         state["left"] += 1
                     elif out["status"] != 200 or not out["done"]:
                         state["failed"] += 1
+                        if state["failed"] <= 3:
+                            print(f"soak: request {i}: HTTP {out['status']}, done={out['done']}")
                     elif out["text"] != alone[i % PROMPTS]:
                         state["wrong"] += 1
                     state["done"] += 1
