@@ -51,8 +51,8 @@ std::vector<int32_t> Prompt(size_t n, int32_t seed) {
 // server's rule), then feeds `feed` one token at a time. Returns the logits after the prompt and
 // after each fed token.
 std::vector<std::vector<float>> EvalPrompt(BatchEngine& engine, int slot,
-                                    const std::vector<int32_t>& prompt, int64_t chunk,
-                                    const std::vector<int32_t>& feed) {
+                                           const std::vector<int32_t>& prompt, int64_t chunk,
+                                           const std::vector<int32_t>& feed) {
   std::vector<std::vector<float>> rows, logits;
   for (size_t at = static_cast<size_t>(engine.n_past(slot)); at < prompt.size();) {
     const int64_t left = static_cast<int64_t>(prompt.size() - at);
