@@ -19,7 +19,8 @@ int ThreadPool::PhysicalCores() {
   int phys = 0;
   while (std::getline(in, line)) {
     if (line.rfind("physical id", 0) == 0) phys = std::stoi(line.substr(line.find(':') + 1));
-    if (line.rfind("core id", 0) == 0) cores.insert({phys, std::stoi(line.substr(line.find(':') + 1))});
+    if (line.rfind("core id", 0) == 0)
+      cores.insert({phys, std::stoi(line.substr(line.find(':') + 1))});
   }
   const int hw = static_cast<int>(std::thread::hardware_concurrency());
   return cores.empty() ? std::max(hw, 1) : static_cast<int>(cores.size());
@@ -45,7 +46,7 @@ void ThreadPool::Work(uint64_t generation, int thread) {
     uint64_t c = cursor_.load(std::memory_order_acquire);
     if ((c >> 32) != (generation & 0xffffffffu)) return;  // a newer run: not ours to touch
     const int64_t task = static_cast<int64_t>(c & 0xffffffffu);
-    if (task >= n_tasks_.load(std::memory_order_relaxed)) return;
+    if (task >= n_tasks_.load(std::memory_order_acquire)) return;  // see Run
     if (!cursor_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
     fn_(ctx_, task, thread);
     done_.fetch_add(1, std::memory_order_release);
@@ -77,14 +78,19 @@ void ThreadPool::Run(int64_t n_tasks, Task fn, void* ctx) {
     for (int64_t t = 0; t < n_tasks; ++t) fn(ctx, t, 0);
     return;
   }
-  // Every task of the previous run is done, so no worker is inside fn_ or can claim one: the
-  // run's fields are free to rewrite until the cursor publishes the new generation.
+  // Every task of the previous run is done, so no worker is inside fn_. The cursor moves to the
+  // new generation FIRST: a worker still leaving the previous run may read the new n_tasks_
+  // with the old cursor, and when the old cursor was still there its claim succeeded: it ran a
+  // task of this run twice and overshot done_, and this run then waited forever (a hung server
+  // under load). Now a worker that sees the new n_tasks_ (acquire) also sees the new cursor, and
+  // its claim of an old-generation task fails. Nobody claims a task of the new generation before
+  // generation_ publishes it below, so the other fields are free to write until then.
   const uint64_t g = generation_.load(std::memory_order_relaxed) + 1;
+  cursor_.store((g & 0xffffffffu) << 32, std::memory_order_release);
   fn_ = fn;
   ctx_ = ctx;
-  n_tasks_.store(n_tasks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
-  cursor_.store((g & 0xffffffffu) << 32, std::memory_order_release);
+  n_tasks_.store(n_tasks, std::memory_order_release);
   {
     // Publishing under the mutex pairs with the sleepers' wait; spinners see the atomic.
     std::lock_guard<std::mutex> lock(mu_);

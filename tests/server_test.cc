@@ -605,9 +605,11 @@ TEST(ServeQueue, ClientThatLeavesFreesItsSlot) {
   EXPECT_NE(server.Log().find("finish=client_gone"), std::string::npos) << server.Log();
 }
 
+// A request still running when the drain's --timeout is over is ended (server_shutting_down);
+// tests/server_serving_test.cc has the drain that lets a stream finish.
 TEST(ServeLifecycle, SigtermEndsRequestsAndExitsCleanly) {
-  ServerProcess server(
-      {"-m", TinyModel(), "--parallel", "1", "-c", "65536", "--allow-long-context"});
+  ServerProcess server({"-m", TinyModel(), "--parallel", "1", "-c", "65536", "--allow-long-context",
+                        "--timeout", "1"});
   ASSERT_GT(server.port(), 0) << server.Log();
   HeldStream stream(server.port(), EndlessChat());
   ASSERT_TRUE(stream.WaitForEvents(2, seconds(30))) << server.Log();

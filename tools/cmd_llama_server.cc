@@ -14,8 +14,8 @@
 
 DECLARE_int32(v);
 DECLARE_int32(parallel);
+DECLARE_int32(timeout);  // bitjit serve's, the same meaning (tools/cmd_serve.cc)
 DEFINE_bool(cont_batching, true, "continuous batching (bitjit's server always batches)");
-DEFINE_int32(timeout, 600, "seconds a connection may be idle (bitjit's server does not cut one)");
 DECLARE_bool(metrics);  // tools/cmd_serve.cc, as are --api-key and --api-key-file
 
 namespace bitjit::cli {
@@ -38,10 +38,6 @@ int RunLlamaServer(const Args& args) {
     if (Given("cont_batching")) {
       std::fprintf(stderr,
                    "note: llama-server: -cb: bitjit's server always batches continuously\n");
-    }
-    if (Given("timeout")) {
-      std::fprintf(stderr,
-                   "note: llama-server: --timeout: bitjit's server keeps idle connections\n");
     }
   }
   const Command* serve = FindCommand("serve");

@@ -5,11 +5,14 @@
 // step (tools/server/scheduler.h).
 //
 // Lifecycle: SIGINT and SIGTERM are blocked in every thread (the mask is set before any thread
-// starts) and taken by sigwait in the main thread, which then stops the scheduler (ending every
-// request) and the HTTP server, and returns 0.
+// starts) and taken by sigwait in the main thread, which then drains: new requests get 503 (and
+// /health 503 "draining", so that a load balancer sends no more), the requests already in run
+// to their end for up to --timeout seconds (a second signal cuts that short), then the scheduler
+// ends what is left and the HTTP server stops, and the process returns 0.
 #include <gflags/gflags.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -46,6 +49,15 @@ DEFINE_string(cors, "",
 DEFINE_int32(max_connections, -1,
              "connections open at once, each on a thread; more get HTTP 503 at once (-1 = "
              "--parallel + --queue + 512)");
+DEFINE_int32(prefill_chunk, 256,
+             "prompt tokens evaluated per step across all requests, between the other "
+             "requests' decode steps (llama-server's -ub); 2..65536");
+DEFINE_bool(cache_prompt, true,
+            "reuse the cached prefix a free slot shares with a new prompt (--no-cache-prompt: "
+            "evaluate every prompt whole)");
+DEFINE_int32(timeout, 600,
+             "seconds a client may take to read what is written to it, and that running "
+             "requests get to finish after SIGTERM (1..86400)");
 DEFINE_int32(request_read_timeout, 10,
              "seconds a client has to send a request, headers and body, from its first byte "
              "(1..3600); a slower one is disconnected");
@@ -110,6 +122,18 @@ sigset_t TerminationSignals() {
   return set;
 }
 
+// Takes no new requests and waits until those in are done, `limit` passes, or another signal
+// comes.
+void DrainRequests(server::Scheduler& scheduler, const sigset_t& signals,
+                   std::chrono::seconds limit) {
+  scheduler.Drain();
+  const auto end = std::chrono::steady_clock::now() + limit;
+  const timespec tick{0, 50'000'000};
+  while (!scheduler.Idle() && std::chrono::steady_clock::now() < end) {
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) return;
+  }
+}
+
 int RunServe(const Args& args) {
   if (!args.positional.empty()) Fail("serve takes no arguments (got '", args.positional[0], "')");
   if (FLAGS_parallel < 1 || FLAGS_parallel > 256) Fail("--parallel must be in 1..256");
@@ -119,6 +143,12 @@ int RunServe(const Args& args) {
   }
   if (FLAGS_request_read_timeout < 1 || FLAGS_request_read_timeout > 3600) {
     Fail("--request-read-timeout must be in 1..3600 seconds, not ", FLAGS_request_read_timeout);
+  }
+  if (FLAGS_timeout < 1 || FLAGS_timeout > 86400) {
+    Fail("--timeout must be in 1..86400 seconds, not ", FLAGS_timeout);
+  }
+  if (FLAGS_prefill_chunk < 2 || FLAGS_prefill_chunk > 65536) {
+    Fail("--prefill-chunk must be in 2..65536 tokens, not ", FLAGS_prefill_chunk);
   }
   if (FLAGS_port < 0 || FLAGS_port > 65535) Fail("--port must be in 0..65535");
   if (FLAGS_c < 0 || FLAGS_c > (1 << 22)) Fail("-c must be in 0..", 1 << 22);
@@ -147,7 +177,13 @@ int RunServe(const Args& args) {
   auto model = LoadModelFromFlags();
   // Checked before the scheduler reserves every slot's KV cache.
   const int64_t n_ctx = ContextFromFlags(*model, FLAGS_parallel);
-  server::Scheduler scheduler(*model, FLAGS_parallel, n_ctx, max_waiting);
+  server::SchedulerOptions scheduling;
+  scheduling.n_slots = FLAGS_parallel;
+  scheduling.n_ctx = n_ctx;
+  scheduling.max_waiting = max_waiting;
+  scheduling.prefill_chunk = FLAGS_prefill_chunk;
+  scheduling.cache_prompt = FLAGS_cache_prompt;
+  server::Scheduler scheduler(*model, scheduling);
   server::HttpServerOptions options;
   // Clients name the model by its file's stem (the plan's with --plan).
   options.model_id =
@@ -163,6 +199,7 @@ int RunServe(const Args& args) {
   options.max_connections = static_cast<size_t>(
       FLAGS_max_connections < 0 ? FLAGS_parallel + max_waiting + 512 : FLAGS_max_connections);
   options.request_read_timeout = std::chrono::seconds(FLAGS_request_read_timeout);
+  options.write_timeout = std::chrono::seconds(FLAGS_timeout);
   options.log_requests = !FLAGS_quiet;
   options.allowed_hosts = SplitCommas(FLAGS_allowed_hosts);
   options.cors_origins = SplitCommas(FLAGS_cors);
@@ -189,8 +226,15 @@ int RunServe(const Args& args) {
 
   int signal = 0;
   sigwait(&signals, &signal);
-  if (!FLAGS_quiet) std::fprintf(stderr, "bitjit serve: %s, shutting down\n", strsignal(signal));
-  scheduler.Shutdown();  // ends every request, so that connection threads can finish
+  if (!FLAGS_quiet) {
+    std::fprintf(stderr,
+                 "bitjit serve: %s, draining: running requests get up to %d s (--timeout) to "
+                 "finish; a second signal stops at once\n",
+                 strsignal(signal), FLAGS_timeout);
+  }
+  DrainRequests(scheduler, signals, std::chrono::seconds(FLAGS_timeout));
+  if (!FLAGS_quiet) std::fprintf(stderr, "bitjit serve: shutting down\n");
+  scheduler.Shutdown();  // ends every request left, so that connection threads can finish
   http.Stop();
   listener.join();
   return 0;
@@ -201,10 +245,12 @@ int RunServe(const Args& args) {
 BITJIT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server with continuous batching",
     "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX] "
-    "[-a|--alias NAME] [--request-read-timeout 10] [--allowed-hosts NAMES] [--cors ORIGINS] "
-    "[--api-key KEY] [--api-key-file F] [--metrics]",
+    "[-a|--alias NAME] [--request-read-timeout 10] [--timeout 600] [--prefill-chunk 256] "
+    "[--no-cache-prompt] [--allowed-hosts NAMES] [--cors ORIGINS] [--api-key KEY] "
+    "[--api-key-file F] [--metrics]",
     {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "alias", "max_connections",
-     "request_read_timeout", "allowed_hosts", "cors", "api_key", "api_key_file", "metrics"},
+     "request_read_timeout", "timeout", "prefill_chunk", "cache_prompt", "allowed_hosts", "cors",
+     "api_key", "api_key_file", "metrics"},
     &RunServe, {{"-a", "alias"}});
 
 }  // namespace bitjit::cli

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <random>
@@ -34,6 +35,7 @@ std::string Detail(const GenerationStream& stream, const GenerationStream::Updat
                                                                : ApiName(u.finish_reason);
   return std::string(streamed ? "stream " : "") +
          "prompt=" + std::to_string(stream.prompt_tokens()) +
+         " cached=" + std::to_string(std::max(stream.cached_tokens(), 0)) +
          " completion=" + std::to_string(u.completion_tokens) + " finish=" + how;
 }
 
@@ -131,6 +133,9 @@ void HandleCompletion(const CompletionService& service, Endpoint endpoint, const
       SetUpGeneration(service.tokenizer, service.scheduler.n_ctx(), request, RandomSeed());
   std::shared_ptr<GenerationStream> stream = service.scheduler.Submit(std::move(spec));
   if (!stream) {
+    // A draining server (SIGTERM) finishes what it has and takes nothing new.
+    const SchedulerStats stats = service.scheduler.stats();
+    if (stats.draining || stats.stopping) throw EndedEarly(FinishReason::kShutdown);
     throw Overloaded(
         "The server is busy: every slot is generating and the waiting queue is "
         "full. Retry later.");

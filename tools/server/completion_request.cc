@@ -306,6 +306,7 @@ CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view bod
   r.cache_prompt = f.Bool("cache_prompt").value_or(true);
   r.stop = ParseStop(f, llama ? 16 : 4);
   r.ignore_eos = f.Bool("ignore_eos").value_or(false);
+  r.cache_prompt = f.Bool("cache_prompt").value_or(true);
   r.stream = f.Bool("stream").value_or(false);
   if (const json* so = f.Find("stream_options")) {
     if (!so->is_object()) throw Fields::Invalid("stream_options", "an object");

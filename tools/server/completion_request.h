@@ -45,6 +45,8 @@ struct CompletionRequest {
   std::optional<uint64_t> seed;
   std::vector<std::string> stop;
   bool ignore_eos = false;  // extension: generate max_tokens tokens whatever comes
+  // Extension (llama-server's): may reuse a slot's cached prefix of the prompt.
+  bool cache_prompt = true;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
 };

@@ -1,9 +1,15 @@
 #include "tools/server/connection_threads.h"
 
+#include <chrono>
+
 namespace bitjit::server {
 namespace {
 
 thread_local bool refusing = false;
+
+// A thread with no connection for this long ends: after a burst of clients, the threads (and
+// the free blocks each keeps in glibc's per-thread cache) go instead of staying resident.
+constexpr std::chrono::milliseconds kIdleThreadLife{500};
 
 }  // namespace
 
@@ -18,7 +24,10 @@ void ConnectionThreads::enqueue(std::function<void()> fn) {
       jobs_.push_back(std::move(fn));
       ++open_;
       // Idle threads are reused; a new one only when every thread has a connection.
-      if (threads_.size() < open_) threads_.emplace_back([this] { Work(); });
+      if (live_ < open_) {
+        ++live_;
+        std::thread([this] { Work(); }).detach();
+      }
       wake_.notify_one();
       return;
     }
@@ -34,8 +43,14 @@ void ConnectionThreads::Work() {
     std::function<void()> job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return shutting_down_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;  // shutting down, nothing left
+      const bool woken = wake_.wait_for(lock, kIdleThreadLife,
+                                        [this] { return shutting_down_ || !jobs_.empty(); });
+      if (!woken || jobs_.empty()) {  // idle too long, or shutting down with nothing left
+        // Notified under the lock: shutdown() sees live_ == 0 only once this thread is done
+        // with the object.
+        if (--live_ == 0) gone_.notify_all();
+        return;
+      }
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
@@ -46,14 +61,10 @@ void ConnectionThreads::Work() {
 }
 
 void ConnectionThreads::shutdown() {
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    shutting_down_ = true;
-    threads.swap(threads_);
-  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  shutting_down_ = true;
   wake_.notify_all();
-  for (std::thread& t : threads) t.join();
+  gone_.wait(lock, [this] { return live_ == 0; });
 }
 
 }  // namespace bitjit::server

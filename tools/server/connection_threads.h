@@ -23,7 +23,7 @@ class ConnectionThreads final : public httplib::TaskQueue {
   ~ConnectionThreads() override { shutdown(); }
 
   void enqueue(std::function<void()> fn) override;
-  // Runs what was enqueued to its end, then joins every thread.
+  // Runs what was enqueued to its end, then waits for every thread to be done.
   void shutdown() override;
 
  private:
@@ -32,10 +32,11 @@ class ConnectionThreads final : public httplib::TaskQueue {
   const size_t max_connections_;
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable gone_;  // live_ reached 0
   std::list<std::function<void()>> jobs_;
-  size_t open_ = 0;  // connections queued or running: never more than threads_.size()
+  size_t open_ = 0;  // connections queued or running: never more than live_
+  size_t live_ = 0;  // threads running Work (detached; each ends when idle, see the .cc)
   bool shutting_down_ = false;
-  std::vector<std::thread> threads_;  // grows to the most connections open at once, at most the cap
 };
 
 // True while the connection handler runs for a connection over the cap: it should refuse it.

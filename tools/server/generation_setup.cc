@@ -75,6 +75,7 @@ GenerationSpec SetUpGeneration(const Tokenizer& tokenizer, int64_t n_ctx,
   spec.n_logprobs = r.n_logprobs;
   spec.stop = r.stop;
   spec.ignore_eos = r.ignore_eos;
+  spec.cache_prompt = r.cache_prompt;
   return spec;
 }
 

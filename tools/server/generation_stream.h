@@ -38,6 +38,8 @@ class GenerationStream {
   bool Wait(std::chrono::milliseconds timeout, Update* update);
   int prompt_tokens() const { return prompt_tokens_; }
   Timings timings();
+  // Prompt tokens found in the slot's cache (prompt caching); -1 until the request has a slot.
+  int cached_tokens() const { return cached_tokens_.load(std::memory_order_acquire); }
 
   // Scheduler side.
   void MarkAdmitted();
@@ -45,6 +47,7 @@ class GenerationStream {
   void Append(std::string_view text, GeneratedToken token);
   void Finish(FinishReason reason, int completion_tokens);
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  void set_cached_tokens(int n) { cached_tokens_.store(n, std::memory_order_release); }
 
  private:
   friend class Scheduler;  // sets cancelled_ under its own lock (Scheduler::Cancel)
@@ -62,6 +65,7 @@ class GenerationStream {
   FinishReason finish_reason_ = FinishReason::kStop;
   int completion_tokens_ = 0;
   std::atomic<bool> cancelled_{false};
+  std::atomic<int> cached_tokens_{-1};
 };
 
 }  // namespace bitjit::server

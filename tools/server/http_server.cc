@@ -298,6 +298,8 @@ void HttpServer::Impl::SetUpRoutes() {
   const size_t max_connections = options.max_connections;
   http.new_task_queue = [max_connections] { return new ConnectionThreads(max_connections); };
   http.set_request_read_timeout(options.request_read_timeout);
+  http.set_write_timeout(options.write_timeout.count() / 1000,
+                         options.write_timeout.count() % 1000 * 1000);
   http.set_payload_max_length(options.max_body_bytes);
   // Stream chunks are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
   // until the previous is acknowledged (tens of ms with delayed ACKs).

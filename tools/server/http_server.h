@@ -29,6 +29,9 @@ struct HttpServerOptions {
   size_t max_connections = 512;
   // A client must send each request, headers and body, within this long of its first byte.
   std::chrono::milliseconds request_read_timeout{10000};
+  // A client must take each write of a reply within this long (a stream reader that stops
+  // reading is disconnected after it); llama-server's --timeout.
+  std::chrono::milliseconds write_timeout{600000};
   bool log_requests = true;
   RequestDefaults defaults;  // for requests that do not set these fields
   // Host names requests may be addressed to besides localhost and IP addresses (DNS rebinding).

@@ -106,6 +106,15 @@ json SlotsReply(const SchedulerStats& stats, int64_t n_ctx) {
 }
 
 HealthAnswer HealthReply(const SchedulerStats& s) {
+  const json slots = {{"slots_total", s.slots_total},
+                      {"slots_idle", s.slots_total - s.slots_busy},
+                      {"slots_busy", s.slots_busy},
+                      {"requests_waiting", s.waiting}};
+  if (s.draining) {  // after SIGTERM: a load balancer's readiness check takes this server out
+    json body = slots;
+    body["status"] = "draining";
+    return {503, body};
+  }
   if (s.stopping) {
     ApiError e;
     e.status = 503;
@@ -114,12 +123,9 @@ HealthAnswer HealthReply(const SchedulerStats& s) {
     e.code = "server_shutting_down";
     return {503, e.ToJson()};
   }
-  return {200,
-          {{"status", "ok"},
-           {"slots_total", s.slots_total},
-           {"slots_idle", s.slots_total - s.slots_busy},
-           {"slots_busy", s.slots_busy},
-           {"requests_waiting", s.waiting}}};
+  json body = slots;
+  body["status"] = "ok";
+  return {200, body};
 }
 
 }  // namespace bitjit::server

@@ -1,9 +1,12 @@
 // Continuous batching for the server. One thread owns the BatchEngine; each active request holds
 // one of its KV slots. Every iteration gathers the pending tokens of all active requests (the
-// whole prompt of a request that just got its slot, the last sampled token of the others) into
-// ONE Step, samples each request's next token with its own Sampler, and hands the released
-// text to the request's GenerationStream. Requests that find every slot busy wait in a bounded
-// FIFO queue and get a slot as soon as one is released; Submit refuses more than that.
+// last sampled token of each generating request, and pieces of the prompts still to evaluate,
+// at most `prefill_chunk` prompt tokens in all) into ONE Step, samples each request's next token
+// with its own Sampler, and hands the released text to the request's GenerationStream. Prompts
+// go in pieces so that a long one delays the other streams by one piece per token, not by the
+// whole prompt. A new request gets the free slot whose cache holds the longest prefix of its
+// prompt (prompt caching, runtime/batch_engine.h). Requests that find every slot busy wait in a
+// bounded FIFO queue and get a slot as soon as one is released; Submit refuses more than that.
 #pragma once
 
 #include <condition_variable>
@@ -31,6 +34,7 @@ struct GenerationSpec {
   // -1: none; k >= 0: each sampled token's log probability and the k likeliest tokens' (of the
   // model's logits, before any penalty or filter), sent with the token (TokenLogprobs).
   int n_logprobs = -1;
+  bool cache_prompt = true;  // may reuse a slot's cached prefix (off: the whole prompt is run)
 };
 
 // One KV slot as /slots and /metrics report it (as of the last step).
@@ -42,6 +46,16 @@ struct SlotStats {
   int n_decoded = 0;   // tokens generated so far
 };
 
+struct SchedulerOptions {
+  int n_slots = 4;
+  int64_t n_ctx = 0;  // per slot; 0: the model's default
+  int max_waiting = 8;
+  // Prompt tokens evaluated per step, across all requests (llama-server's ubatch). A piece may
+  // be one token longer, so that no piece but a one-token prompt is a lone token.
+  int prefill_chunk = 256;
+  bool cache_prompt = true;  // false: no request reuses a cached prefix
+};
+
 struct SchedulerStats {
   int slots_total = 0;
   int slots_busy = 0;
@@ -49,12 +63,13 @@ struct SchedulerStats {
   std::vector<SlotStats> slots;  // one per slot, by id
   int64_t kv_tokens = 0;         // the sum of the busy slots' n_past
   bool stopping = false;         // Shutdown() began: no request is taken any more
+  bool draining = false;
 };
 
 class Scheduler {
  public:
   // Starts the scheduler thread. Throws bitjit::Error when the KV cache cannot be had.
-  Scheduler(const Model& model, int n_slots, int64_t n_ctx, int max_waiting);
+  Scheduler(const Model& model, const SchedulerOptions& options);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -64,6 +79,9 @@ class Scheduler {
   std::shared_ptr<GenerationStream> Submit(GenerationSpec spec);
   // The request's client has gone: its slot (or queue place) is freed at the next iteration.
   void Cancel(const std::shared_ptr<GenerationStream>& stream);
+  // Refuses new requests from now on; those already in go on. Idle() tells when they are done.
+  void Drain();
+  bool Idle() const;
   // Ends every request (FinishReason::kShutdown), refuses new ones and joins the thread.
   void Shutdown();
 
@@ -86,6 +104,8 @@ class Scheduler {
   BatchEngine engine_;  // touched by the scheduler thread only
   const int n_slots_;   // engine_.n_slots(), for the other threads
   const int max_waiting_;
+  const int prefill_chunk_;
+  const bool cache_prompt_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -93,6 +113,7 @@ class Scheduler {
   int busy_ = 0;                  // slots held by active jobs (mirrors engine_ for other threads)
   std::vector<SlotStats> slots_;  // PublishSlots' copy
   bool stopping_ = false;
+  bool draining_ = false;
   std::thread thread_;
 };
 
