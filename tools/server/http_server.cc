@@ -22,6 +22,7 @@
 #include "tools/server/request_log.h"
 #include "tools/server/request_origin.h"
 #include "tools/server/scheduler.h"
+#include "tools/server/web_page.h"
 
 namespace bitjit::server {
 namespace {
@@ -290,6 +291,7 @@ void HttpServer::Impl::SetUpRoutes() {
     res.set_content(JsonText(json{{"object", "list"}, {"data", json::array({model})}}),
                     "application/json");
   });
+  AddWebPageRoutes(http);  // GET /: the chat page (tools/server/web_page.h)
   for (auto [path, endpoint] : {std::pair{"/v1/chat/completions", Endpoint::kChat},
                                 std::pair{"/v1/completions", Endpoint::kCompletion}}) {
     // A content-reader route: httplib leaves the body to the handler, which reads it bounded.
