@@ -24,8 +24,7 @@ namespace {
 using std::chrono::seconds;
 using testing::ServerProcess;
 
-const std::filesystem::path kSourceDir =
-    std::filesystem::path(__FILE__).parent_path().parent_path();
+const std::filesystem::path kSourceDir = BITJIT_SOURCE_DIR;
 
 std::string SourceFile(const std::filesystem::path& relative) {
   std::ifstream in(kSourceDir / relative, std::ios::binary);
