@@ -523,7 +523,7 @@ TEST_F(Serve, OfficialOpenAiNodeClient) {
   // The client comes from `npm install --prefix tests/server` (scripts/setup.sh). A missing
   // node or client fails this test.
   const std::filesystem::path script =
-      std::filesystem::path(__FILE__).parent_path() / "server" / "openai_client_test.mjs";
+      std::filesystem::path(BITJIT_SOURCE_DIR) / "tests" / "server" / "openai_client_test.mjs";
   testing::TempDir dir;
   const std::string out = dir.File("out");
   const pid_t pid = fork();
