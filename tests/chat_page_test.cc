@@ -70,6 +70,12 @@ TEST_F(ChatPage, FilesAreServedAsInTheSourceTreeWithTheirTypes) {
     ASSERT_FALSE(source.empty()) << f.source;
     EXPECT_EQ(res->body, source);
   }
+  // Only those paths: a route is a regular expression, "/chat.js" must not match "/chatXjs".
+  for (const char* path : {"/chatXjs", "/chat.html", "/index.html"}) {
+    const httplib::Result res = cli.Get(path);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 404) << path;
+  }
 }
 
 TEST_F(ChatPage, PageAllowsOnlyItsOwnScriptStyleAndApi) {

@@ -152,6 +152,21 @@ try {
   assert.equal(await page.locator('#messages b, #messages i, #messages img').count(), 0);
   assert.equal(await page.evaluate(() => window.xss), undefined);
 
+  // A stream cut off before `data: [DONE]` is an error, not a finished reply.
+  await page.route(
+    `${origin}/v1/chat/completions`,
+    (route) => route.fulfill({
+      status: 200,
+      contentType: 'text/event-stream',
+      body: `data: ${chunk({ role: 'assistant', content: 'half a' })}\n\n`,
+    }),
+    { times: 1 },
+  );
+  const cut = await sendMessage('Go on.');
+  assert.equal(cut.state, 'error');
+  assert.equal(cut.text, 'half a');
+  assert.match(cut.stats, /connection ended before the reply did/);
+
   // Stop: a long reply cut off while it streams; the server frees its slot. (The request goes
   // to the server with ignore_eos added: the tiny model's greedy text would end too soon.)
   await page.click('#clear');

@@ -34,10 +34,11 @@ void AddFile(httplib::Server& http, const char* path, std::string_view (*content
 
 }  // namespace
 
+// (httplib takes route paths as regular expressions: the dots are escaped.)
 void AddWebPageRoutes(httplib::Server& http) {
   AddFile(http, "/", web::ChatHtml, "text/html; charset=utf-8", /*is_page=*/true);
-  AddFile(http, "/chat.js", web::ChatJs, "text/javascript; charset=utf-8", /*is_page=*/false);
-  AddFile(http, "/chat.css", web::ChatCss, "text/css; charset=utf-8", /*is_page=*/false);
+  AddFile(http, R"(/chat\.js)", web::ChatJs, "text/javascript; charset=utf-8", /*is_page=*/false);
+  AddFile(http, R"(/chat\.css)", web::ChatCss, "text/css; charset=utf-8", /*is_page=*/false);
 }
 
 }  // namespace bitjit::server

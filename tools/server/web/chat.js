@@ -151,8 +151,12 @@ async function send(text) {
       signal: controller.signal,
     });
     if (!response.ok) throw new Error(await errorText(response));
+    let ended = false;
     for await (const data of sseData(response.body)) {
-      if (data === '[DONE]') break;
+      if (data === '[DONE]') {
+        ended = true;
+        break;
+      }
       const chunk = JSON.parse(data);
       if (chunk.error) throw new Error(chunk.error.message ?? 'The server ended the reply.');
       if (chunk.usage) usage = chunk.usage;
@@ -167,6 +171,7 @@ async function send(text) {
         scrollToEnd();
       }
     }
+    if (!ended) throw new Error('The connection ended before the reply did.');
     reply.stats.textContent = replyStats(usage, finish, startedMs, firstMs, lastMs);
   } catch (e) {
     if (e.name === 'AbortError') {
