@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 
 export const chromiumPath = '/usr/bin/chromium';
 
@@ -12,6 +11,12 @@ export const chromiumPath = '/usr/bin/chromium';
 export async function launchBrowser() {
   if (!fs.existsSync(chromiumPath)) {
     throw new Error(`${chromiumPath} is missing: run scripts/setup.sh (it installs chromium)`);
+  }
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch (e) {
+    throw new Error(`playwright-core is missing (${e.message}): run scripts/setup.sh`);
   }
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bitjit-chromium-'));
   // launchPersistentContext passes --user-data-dir=profile and, with headless, --headless.
