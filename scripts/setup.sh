@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcre2-dev nlohmann-json3-dev libcpp-httplib-dev libcurl4-openssl-dev
   clang-14 libclang-rt-14-dev
+  chromium  # headless, for tests/chat_page_test.cc (the page of `bitjit serve`)
 )
 
 missing=()
@@ -28,7 +29,8 @@ fi
 
 # tests/server_test.cc checks `bitjit serve` with the official openai npm client: Node.js and npm
 # (Debian's nodejs and npm when missing; a Node that came with its own npm is kept), then the
-# client pinned by tests/server/package-lock.json into tests/server/node_modules.
+# client pinned by tests/server/package-lock.json into tests/server/node_modules, with
+# playwright-core, which drives chromium for tests/chat_page_test.cc.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "setup: installing nodejs npm"
   sudo_cmd=""

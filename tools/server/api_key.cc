@@ -37,7 +37,8 @@ bool ApiKeys::Accepts(std::string_view authorization) const {
 bool IsPublicRoute(std::string_view method, std::string_view path) {
   if (method == "OPTIONS") return true;
   return (method == "GET" || method == "HEAD") &&
-         (path == "/health" || path == "/v1/health" || path == "/");
+         (path == "/health" || path == "/v1/health" || path == "/" || path == "/chat.js" ||
+          path == "/chat.css");  // the chat page asks for the key itself
 }
 
 std::vector<std::string> ReadApiKeyFile(const std::string& path) {

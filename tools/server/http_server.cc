@@ -25,6 +25,7 @@
 #include "tools/server/request_log.h"
 #include "tools/server/request_origin.h"
 #include "tools/server/scheduler.h"
+#include "tools/server/web_page.h"
 
 namespace bitjit::server {
 namespace {
@@ -349,6 +350,7 @@ void HttpServer::Impl::SetUpRoutes() {
       json_reply(res, json{{"object", "list"}, {"data", json::array({model})}});
     });
   }
+  AddWebPageRoutes(http);  // GET /: the chat page (tools/server/web_page.h)
   for (const auto& [path, endpoint] : CompletionRoutes()) {
     // A content-reader route: httplib leaves the body to the handler, which reads it bounded.
     http.Post(path, [this, endpoint](const httplib::Request& req, httplib::Response& res,
