@@ -95,7 +95,9 @@ class Schedule:
     def __init__(self, args):
         self.lr, self.warm = args.lr, 30
         self.steps, self.decay_start, self.minutes = args.steps, args.decay_start, args.minutes
-        if not self.minutes and not self.decay_start:
+        if self.minutes:
+            self.steps, self.decay_start = float("inf"), 0  # both chosen by the clock
+        elif not self.decay_start:
             self.decay_start = self.steps * 4 // 5
 
     def update(self, step, elapsed):
