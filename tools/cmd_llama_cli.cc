@@ -110,8 +110,8 @@ int RunLlamaCli(const Args& args) {
   const auto start = std::chrono::steady_clock::now();
   if (UsingDefaultModel() && !FLAGS_quiet) {
     std::fprintf(stderr,
-                 "note: no -m given: running the embedded synthetic model (random "
-                 "weights, so its text is random)\n");
+                 "note: no -m given: running the embedded default model (bitjit-stories, a "
+                 "2.7M-parameter story model; -m MODEL for a real one)\n");
   }
   auto model = LoadModelFromFlags();
   const double load_ms = Milliseconds(start);

@@ -71,8 +71,9 @@ int RunRun(const Args& args) {
   if (!args.positional.empty()) Fail("run takes no arguments (got '", args.positional[0], "')");
   const GenerateParams params = ParamsFromFlags();
   if (UsingDefaultModel() && !FLAGS_quiet) {
-    std::fprintf(stderr, "note: no -m given: running the embedded synthetic model (random "
-                         "weights, so its text is random)\n");
+    std::fprintf(stderr,
+                 "note: no -m given: running the embedded default model (bitjit-stories, a "
+                 "2.7M-parameter story model; -m MODEL for a real one)\n");
   }
   auto model = LoadModelFromFlags();
   const int64_t n_ctx = ContextFromFlags(*model);

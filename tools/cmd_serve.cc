@@ -171,8 +171,8 @@ int RunServe(const Args& args) {
 
   if (UsingDefaultModel() && !FLAGS_quiet) {
     std::fprintf(stderr,
-                 "note: no -m given: serving the embedded synthetic model (random "
-                 "weights, so its text is random)\n");
+                 "note: no -m given: serving the embedded default model (bitjit-stories, a "
+                 "2.7M-parameter story model; -m MODEL for a real one)\n");
   }
   auto model = LoadModelFromFlags();
   // Checked before the scheduler reserves every slot's KV cache.

@@ -3,43 +3,15 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
-#include <cstdlib>
-#include <filesystem>
-
 #include "codegen/cpu_features.h"
-#include "frontend/gguf/gguf_writer.h"
-#include "frontend/synth/synthetic_model.h"
 #include "ir/base/error.h"
 #include "runtime/lm_head/lm_head_type.h"
+#include "tools/default_model.h"
 #include "tools/flags.h"
 #include "tools/thread_count.h"
 #include "tools/tokenizer_flags.h"
 
 namespace bitjit::cli {
-namespace {
-
-// The embedded default: the `tiny` preset (golden tiny dims, built-in byte-level vocab).
-std::string DefaultModelPath() {
-  const char* cache = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  std::filesystem::path dir = cache && *cache ? std::filesystem::path(cache) / "bitjit"
-                              : home && *home ? std::filesystem::path(home) / ".cache" / "bitjit"
-                                              : std::filesystem::temp_directory_path() / "bitjit";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  const std::string path = (dir / "default-tiny-seed0.gguf").string();
-  if (!std::filesystem::exists(path)) {
-    LOG(INFO) << "writing the default synthetic model to " << path;
-    synth::SynthConfig config = synth::Preset("tiny");
-    gguf::FileSink sink(path);
-    synth::WriteSyntheticModel(config, sink);
-    sink.Commit();
-  }
-  return path;
-}
-
-}  // namespace
-
 bool UsingDefaultModel() {
   return FLAGS_m.empty() && FLAGS_plan.empty();
 }

@@ -1,6 +1,6 @@
-// Loading the model a command runs: -m MODEL, or the embedded default (a small synthetic
-// model written on first use into the user's cache folder), with the numerics, pre-tokenizer
-// and ISA flags applied.
+// Loading the model a command runs: -m MODEL, or the embedded default (tools/default_model.h,
+// written on first use into the user's cache folder), with the numerics, pre-tokenizer and ISA
+// flags applied.
 #pragma once
 
 #include <memory>
@@ -10,7 +10,7 @@
 
 namespace bitjit::cli {
 
-// The model path from -m, or the default model's path (synthesized if missing).
+// The model path from -m, or the default model's path (written if missing).
 std::string ModelPathFromFlags();
 // Overrides of the flags' values for one load (bench measures several); empty = the flag.
 struct ModelOverrides {

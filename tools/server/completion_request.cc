@@ -303,7 +303,6 @@ CompletionRequest ParseCompletionRequest(Endpoint endpoint, std::string_view bod
   r.presence_penalty = static_cast<float>(f.Number("presence_penalty", -2, 2).value_or(0.0));
   r.frequency_penalty = static_cast<float>(f.Number("frequency_penalty", -2, 2).value_or(0.0));
   r.n_logprobs = ParseLogprobs(f, endpoint);
-  r.cache_prompt = f.Bool("cache_prompt").value_or(true);
   r.stop = ParseStop(f, llama ? 16 : 4);
   r.ignore_eos = f.Bool("ignore_eos").value_or(false);
   r.cache_prompt = f.Bool("cache_prompt").value_or(true);

@@ -41,7 +41,6 @@ struct CompletionRequest {
   // -1: no log probabilities; k >= 0: each sampled token's, with the k likeliest tokens'
   // (chat: logprobs + top_logprobs; completions: logprobs = k; /completion: n_probs = k > 0).
   int n_logprobs = -1;
-  bool cache_prompt = true;  // /completion (llama-server's default)
   std::optional<uint64_t> seed;
   std::vector<std::string> stop;
   bool ignore_eos = false;  // extension: generate max_tokens tokens whatever comes
