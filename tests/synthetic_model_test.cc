@@ -60,6 +60,11 @@ TEST(SyntheticModel, MatchesEveryGoldenModelsLayout) {
     // synth writes bitnet-b1.58 files; the llama-arch layout (sorted HF tensor order, 22
     // keys) is bitnet.cpp's converter's, which synth does not imitate yet.
     if (ModelConfig::FromGguf(*golden).is_llama()) continue;
+    // Nor does it write a Q6_K token_embd (--quant-embd; the Q6_K quantizer lives in runtime/,
+    // above frontend/): the q6k-embd case's layout is checked by llama_quantize_test instead.
+    if (ModelConfig::FromGguf(*golden).token_embd_type ==
+        static_cast<uint32_t>(gguf::GgmlType::kQ6_K))
+      continue;
     const std::vector<uint8_t> bytes = Synthesize(ConfigLike(*golden));
     auto f = gguf::GgufFile::FromBuffer(bytes);
     const ModelConfig ours = ModelConfig::FromGguf(*f);
