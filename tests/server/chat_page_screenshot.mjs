@@ -1,5 +1,5 @@
 // Writes a screenshot of the chat page of a running `bitjit serve` with a short conversation
-// (docs/chat-page.png; with the tiny synthetic model the replies are random text).
+// (docs/chat-page.png, taken with the embedded default model).
 //
 //   node tests/server/chat_page_screenshot.mjs http://127.0.0.1:8080 docs/chat-page.png
 import { launchBrowser } from './browser.mjs';
@@ -16,7 +16,7 @@ try {
   await page.goto(new URL('/', base).href);
   await page.fill('#system', 'You are a helpful assistant.');
   await page.fill('#max-tokens', '40');
-  for (const [i, text] of ['Hello! Who are you?', 'Tell me a short story.'].entries()) {
+  for (const [i, text] of ['Tell me a story about a dog.', 'What happened next?'].entries()) {
     await page.fill('#input', text);
     await page.press('#input', 'Enter');
     await page.waitForFunction(
