@@ -121,6 +121,22 @@ TEST(OutputPaths, TuneRefusesALinkOrDirectoryAsCacheBeforeMeasuring) {
   o.ExpectUntouched();
 }
 
+// --logits-out (run, eval) goes through the same check, before anything is computed.
+TEST(OutputPaths, LogitsOutRefusesALinkOrFifo) {
+  Obstacles o;
+  const std::string link = o.Symlink("link.f32"), fifo = o.Fifo("fifo.f32");
+  ExpectOneLineError(RunCli({"run", "-m", Tiny(), "-p", "Hi", "-n", "2", "--logits-out", link}),
+                     "a symbolic link");
+  ExpectOneLineError(RunCli({"eval", "-m", Tiny(), "--prompt-ids", "1,2", "--logits-out", fifo}),
+                     "a FIFO");
+  EXPECT_TRUE(S_ISLNK(LinkMode(link)));
+  EXPECT_TRUE(S_ISFIFO(LinkMode(fifo)));
+  o.ExpectUntouched();
+  const testing::CliResult fine =
+      RunCli({"run", "-m", Tiny(), "-p", "Hi", "-n", "2", "--logits-out", o.dir.File("ok.f32")});
+  EXPECT_EQ(fine.exit_code, 0) << fine.err;
+}
+
 TEST(PromptFiles, DirectoryIsRefusedNotAnEmptyPrompt) {
   testing::TempDir dir;
   ExpectOneLineError(RunCli({"run", "-m", Tiny(), "-f", dir.path(), "-n", "1"}), "is a directory");

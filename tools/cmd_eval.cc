@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 #include "tools/command.h"
 #include "tools/context_size.h"
 #include "tools/flags.h"
@@ -24,8 +25,10 @@ int RunEval(const Args& args) {
   if (!args.positional.empty()) Fail("eval takes no arguments (got '", args.positional[0], "')");
   if (FLAGS_prompt_ids.empty()) Fail("eval needs --prompt-ids");
   const auto prompt = ParseIdList(FLAGS_prompt_ids, "prompt-ids");
-  const auto feed = FLAGS_feed_ids.empty() ? std::vector<int32_t>{}
-                                           : ParseIdList(FLAGS_feed_ids, "feed-ids");
+  const auto feed =
+      FLAGS_feed_ids.empty() ? std::vector<int32_t>{} : ParseIdList(FLAGS_feed_ids, "feed-ids");
+  for (const std::string& out : {FLAGS_logits_out, FLAGS_prompt_logits_out})
+    if (!out.empty()) CheckOutputPath(out);  // before the model is loaded and run
   auto model = LoadModelFromFlags();
   const int64_t vocab = model->config().n_vocab;
   const int64_t need = static_cast<int64_t>(prompt.size() + feed.size());
@@ -50,7 +53,8 @@ int RunEval(const Args& args) {
     WriteF32File(FLAGS_prompt_logits_out, rows);
   }
   // A short human summary: the argmax of each step row.
-  std::printf("steps %zu, vocab %lld, argmax:", steps.size() / vocab, static_cast<long long>(vocab));
+  std::printf("steps %zu, vocab %lld, argmax:", steps.size() / vocab,
+              static_cast<long long>(vocab));
   for (size_t r = 0; r < steps.size() / vocab; ++r) {
     size_t best = 0;
     for (int64_t v = 1; v < vocab; ++v)
@@ -63,9 +67,9 @@ int RunEval(const Args& args) {
 
 }  // namespace
 
-BITJIT_COMMAND(eval, "eval", "teacher-forced logits: prompt batch, then fed ids one by one",
-               "-m MODEL --prompt-ids 1,2,3 [--feed-ids 4,5] [--logits-out F] [--prompt-logits-out F2]",
-               {BITJIT_MODEL_FLAGS, "prompt_ids", "feed_ids", "logits_out", "prompt_logits_out"},
-               &RunEval);
+BITJIT_COMMAND(
+    eval, "eval", "teacher-forced logits: prompt batch, then fed ids one by one",
+    "-m MODEL --prompt-ids 1,2,3 [--feed-ids 4,5] [--logits-out F] [--prompt-logits-out F2]",
+    {BITJIT_MODEL_FLAGS, "prompt_ids", "feed_ids", "logits_out", "prompt_logits_out"}, &RunEval);
 
 }  // namespace bitjit::cli

@@ -8,6 +8,7 @@
 
 #include "frontend/tokenizer/streaming_decoder.h"
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 #include "runtime/generate.h"
 #include "tools/chat_loop.h"
 #include "tools/command.h"
@@ -70,6 +71,7 @@ std::vector<int32_t> PromptIds(const Model& model) {
 int RunRun(const Args& args) {
   if (!args.positional.empty()) Fail("run takes no arguments (got '", args.positional[0], "')");
   const GenerateParams params = ParamsFromFlags();
+  if (!FLAGS_logits_out.empty()) CheckOutputPath(FLAGS_logits_out);  // before generating
   if (UsingDefaultModel() && !FLAGS_quiet) {
     std::fprintf(stderr,
                  "note: no -m given: running the embedded default model (bitjit-stories, a "

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "ir/base/error.h"
+#include "ir/base/output_path.h"
 
 namespace bitjit::cli {
 
@@ -34,6 +35,7 @@ std::vector<int32_t> ParseIdList(std::string_view text, std::string_view flag) {
 }
 
 void WriteF32File(const std::string& path, const std::vector<float>& values) {
+  CheckOutputPath(path);  // truncating a FIFO, device or a link's target is not ours to do
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) Fail("cannot write ", path, ": ", std::strerror(errno));
   const size_t n = std::fwrite(values.data(), sizeof(float), values.size(), f);
