@@ -51,19 +51,7 @@ std::string ModelStem() {
 // A request with headers of its own (Authorization, Origin).
 Reply SendWith(int port, const std::string& method, const std::string& path,
                const std::string& body, const httplib::Headers& headers) {
-  httplib::Client cli("127.0.0.1", port);
-  cli.set_read_timeout(seconds(60));
-  httplib::Result res = method == "GET" ? cli.Get(path.c_str(), headers)
-                        : method == "OPTIONS"
-                            ? cli.Options(path.c_str(), headers)
-                            : cli.Post(path.c_str(), headers, body, "application/json");
-  Reply r;
-  if (!res) return r;
-  r.status = res->status;
-  r.raw = res->body;
-  r.body = json::parse(r.raw, nullptr, false);
-  if (r.body.is_discarded()) r.body = nullptr;
-  return r;
+  return testing::Send(port, method, path, body, seconds(60), headers);
 }
 
 // The model's logits, as the runtime computes them: one slot, the prompt, then each token.

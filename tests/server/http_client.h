@@ -29,13 +29,17 @@ struct Reply {
   std::string raw;
 };
 
+// GET, OPTIONS or POST (a JSON body), with `headers` of its own (Authorization, Origin).
 inline Reply Send(int port, const std::string& method, const std::string& path,
-                  const std::string& body, seconds timeout = seconds(60)) {
+                  const std::string& body, seconds timeout = seconds(60),
+                  const httplib::Headers& headers = {}) {
   httplib::Client cli("127.0.0.1", port);
   cli.set_read_timeout(timeout);
   cli.set_write_timeout(timeout);
-  httplib::Result res =
-      method == "GET" ? cli.Get(path.c_str()) : cli.Post(path.c_str(), body, "application/json");
+  httplib::Result res = method == "GET" ? cli.Get(path.c_str(), headers)
+                        : method == "OPTIONS"
+                            ? cli.Options(path.c_str(), headers)
+                            : cli.Post(path.c_str(), headers, body, "application/json");
   Reply r;
   if (!res) return r;
   r.status = res->status;
