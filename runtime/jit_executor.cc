@@ -492,7 +492,7 @@ void JitExecutor::RunLmHead(const Node& n, const BatchLayout& layout, int64_t R)
   const int64_t chunks = std::min<int64_t>(vocab, 16 * pool_.n_threads());
   if (table->dtype == DType::kQ6_K && !bitnet) {
     // --numerics f32 on a Q6_K table: the dequantized table times the f32 input.
-    const int64_t row_bytes = e / 256 * 210;
+    const auto row_bytes = static_cast<int64_t>(lm_head::RowBytes(lm_head::LmHeadType::kQ6_K, e));
     for (int64_t r = 0; r < R; ++r) {
       pool_.ParallelFor(chunks, [&](int64_t c, int) {
         const int64_t v0 = vocab * c / chunks, v1 = vocab * (c + 1) / chunks;
