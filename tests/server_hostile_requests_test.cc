@@ -262,12 +262,9 @@ TEST_F(HostileRequests, RequestPathsAreEscapedInTheLog) {
                   "GET /nowhere%0a127.0.0.1:1%20GET%20/forged%20200%201.000s%1b[31m%7f HTTP/1.1\r\n"
                   "Host: 127.0.0.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 404", 0), 0u) << reply;
-  // The log line is written after the reply; give it a moment to land.
-  std::vector<std::string> lines;
-  for (int i = 0; i < 100 && lines.empty(); ++i) {
-    lines = LinesWith(server_->Log(), "/nowhere");
-    if (lines.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const std::vector<std::string> lines = LinesWith(
+      server_->LogWhen([](const std::string& l) { return !LinesWith(l, "/nowhere").empty(); }),
+      "/nowhere");
   ASSERT_EQ(lines.size(), 1u) << server_->Log();
   EXPECT_NE(lines[0].find("/nowhere\\x0a127.0.0.1:1 GET /forged 200 1.000s\\x1b[31m\\x7f 404"),
             std::string::npos)

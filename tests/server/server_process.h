@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/testing/cli.h"
@@ -94,6 +95,19 @@ class ServerProcess {
     std::ostringstream os;
     os << in.rdbuf();
     return os.str();
+  }
+
+  // The log once `done(log)` holds, or as it is at `deadline`. The server writes a request's
+  // log line after its reply has gone out, so a client can see the reply before the line.
+  template <typename Done>
+  std::string LogWhen(Done done, std::chrono::seconds deadline = std::chrono::seconds(10)) const {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    std::string log = Log();
+    while (!done(log) && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      log = Log();
+    }
+    return log;
   }
 
  private:
