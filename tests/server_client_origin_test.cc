@@ -135,5 +135,31 @@ TEST_F(ClientOrigin, CorsOnlyForTheNamedOrigin) {
             std::string::npos);
 }
 
+// A page of a granted origin must be able to read why it was refused: the CORS headers are on
+// error replies too (415 before the body is read, 404, 400 for a bad body), and a preflight
+// with a foreign Host is refused, not granted.
+TEST_F(ClientOrigin, CorsHeadersAreOnErrorRepliesToo) {
+  const httplib::Headers from_app = {{"Origin", "http://app.example"}};
+  const httplib::Result not_json =
+      Call("POST", "/v1/chat/completions", from_app, Chat(), "text/plain");
+  const httplib::Result no_route = Call("GET", "/nowhere", from_app);
+  const httplib::Result bad_body =
+      Call("POST", "/v1/chat/completions", from_app, "{\"messages\": 7}", "application/json");
+  const std::pair<const httplib::Result*, int> replies[] = {
+      {&not_json, 415}, {&no_route, 404}, {&bad_body, 400}};
+  for (const auto& [reply, status] : replies) {
+    ASSERT_TRUE(*reply);
+    EXPECT_EQ((*reply)->status, status) << (*reply)->body;
+    EXPECT_EQ((*reply)->get_header_value("Access-Control-Allow-Origin"), "http://app.example")
+        << status;
+  }
+  httplib::Headers foreign = {{"Origin", "http://app.example"},
+                              {"Access-Control-Request-Method", "POST"},
+                              {"Host", "evil.example"}};
+  const httplib::Result preflight = Call("OPTIONS", "/v1/chat/completions", foreign);
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 403) << preflight->body;
+}
+
 }  // namespace
 }  // namespace bitjit

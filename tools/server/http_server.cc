@@ -123,9 +123,10 @@ std::optional<ApiError> RefusalOfClient(const httplib::Request& req,
   return std::nullopt;
 }
 
-// CORS, granted only to the origins named with --cors: the headers on every reply to such an
-// origin, and the answer to its preflight (true when the request was one).
-bool ApplyCors(const httplib::Request& req, httplib::Response& res,
+// CORS, granted only to the origins named with --cors: the headers go on every reply to such an
+// origin, refusals and errors included (a page can only read a reply that carries them, so
+// without them it cannot tell a 401 from a network failure). True when the origin is granted.
+bool GrantCors(const httplib::Request& req, httplib::Response& res,
                const std::vector<std::string>& origins) {
   const std::string origin = req.get_header_value("Origin");
   if (origin.empty() || std::find(origins.begin(), origins.end(), origin) == origins.end()) {
@@ -133,12 +134,15 @@ bool ApplyCors(const httplib::Request& req, httplib::Response& res,
   }
   res.set_header("Access-Control-Allow-Origin", origin);
   res.set_header("Vary", "Origin");
-  if (req.method != "OPTIONS") return false;
+  return true;
+}
+
+// The answer to a granted origin's preflight.
+void AnswerPreflight(httplib::Response& res) {
   res.status = 204;
   res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
   res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization");
   res.set_header("Access-Control-Max-Age", "600");
-  return true;
 }
 
 // Set by a handler that refused a request without reading its body: the connection ends after
@@ -307,6 +311,7 @@ void HttpServer::Impl::SetUpRoutes() {
   http.set_tcp_nodelay(true);
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     NoteRequestStart();
+    const bool cors_granted = GrantCors(req, res, options.cors_origins);
     std::optional<ApiError> refusal = RefusalOfClient(req, options);
     if (!refusal) refusal = RefusalBeforeBody(req, options.max_body_bytes);
     if (refusal) {
@@ -315,7 +320,10 @@ void HttpServer::Impl::SetUpRoutes() {
       SendError(res, *refusal);
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (ApplyCors(req, res, options.cors_origins)) return httplib::Server::HandlerResponse::Handled;
+    if (cors_granted && req.method == "OPTIONS") {
+      AnswerPreflight(res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (api_keys.enabled() && !IsPublicRoute(req.method, req.path) &&
         !api_keys.Accepts(req.get_header_value("Authorization"))) {
       if (HasBody(req)) close_after_reply = true;  // refused unread
