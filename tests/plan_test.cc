@@ -2,6 +2,8 @@
 // and plans that do not fit the model file or the CPU are refused with a clear message.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -185,6 +187,33 @@ TEST(Plan, RefusesDamagedFiles) {
   std::ofstream(dir.File("junk.plan"), std::ios::binary) << "GGUF\x03 this is not a plan";
   msg = ExpectError([&] { Model::LoadPlan(dir.File("junk.plan")); });
   EXPECT_FALSE(msg.empty());
+}
+
+// What is not a regular file of ours is refused before it is read: a FIFO (opening it would wait
+// for a writer forever), a directory, a device, or a file far larger than any plan.
+TEST(Plan, RefusesWhatIsNotARegularFileOfSaneSize) {
+  testing::TempDir dir;
+  auto model = Model::Load(Golden("tiny"));
+  model->SavePlan(dir.File("t.plan"));
+  const std::string sidecar = dir.File("t.plan.weights");
+  std::filesystem::remove(sidecar);
+  ASSERT_EQ(::mkfifo(sidecar.c_str(), 0600), 0);
+  std::string msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find(sidecar + " is not a regular file"), std::string::npos) << msg;
+  std::filesystem::remove(sidecar);
+  std::filesystem::create_directory(sidecar);
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find(sidecar + " is not a regular file"), std::string::npos) << msg;
+
+  ASSERT_EQ(::mkfifo(dir.File("fifo.plan").c_str(), 0600), 0);
+  for (const std::string& path : {dir.File("fifo.plan"), std::string("/dev/zero"), dir.path()}) {
+    msg = ExpectError([&] { Model::LoadPlan(path); });
+    EXPECT_NE(msg.find(path + " is not a regular file"), std::string::npos) << msg;
+  }
+  std::ofstream(dir.File("huge.plan"), std::ios::binary) << "x";
+  std::filesystem::resize_file(dir.File("huge.plan"), 1ull << 32);  // sparse: no disk used
+  msg = ExpectError([&] { Model::LoadPlan(dir.File("huge.plan")); });
+  EXPECT_NE(msg.find("larger than a plan can be"), std::string::npos) << msg;
 }
 
 // A plan keeps the packing it was compiled with: its sidecar holds those bytes, it computes

@@ -11,6 +11,7 @@
 
 #include "codegen/cpu_features.h"
 #include "codegen/memory/weight_memory.h"
+#include "frontend/gguf/mapped_file_faults.h"
 #include "ir/base/error.h"
 #include "ir/base/output_path.h"
 #include "ir/base/pages.h"
@@ -42,28 +43,40 @@ std::string SidecarPath(const std::string& plan_path) {
   return plan_path + ".weights";
 }
 
-// A read-only mapping of a whole file.
+// A read-only mapping of a whole regular file (the sidecar), under the guard that turns a fault
+// on a page the file lost (it was truncated while being copied) into a one-line error.
 class MappedFile {
  public:
-  explicit MappedFile(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  explicit MappedFile(const std::string& path) : path_(path) {
+    // O_NONBLOCK: opening a FIFO put in the sidecar's place must not wait for a writer.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) Fail("cannot open ", path, ": ", std::strerror(errno));
     struct stat st {};
-    ::fstat(fd, &st);
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      Fail(path, " is not a regular file");
+    }
     size_ = static_cast<size_t>(st.st_size);
     if (size_ > 0) data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
     if (data_ == MAP_FAILED) Fail("cannot map ", path);
+    if (data_) gguf::RegisterMappedFile(data_, size_, path_.c_str());
   }
   ~MappedFile() {
-    if (data_ && data_ != MAP_FAILED) ::munmap(data_, size_);
+    if (data_ && data_ != MAP_FAILED) {
+      gguf::UnregisterMappedFile(data_);
+      ::munmap(data_, size_);
+    }
   }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
   const uint8_t* data() const { return static_cast<const uint8_t*>(data_); }
   size_t size() const { return size_; }
   // Drops the whole pages inside [offset, offset + bytes) once they have been copied.
   void Release(size_t offset, size_t bytes) const { DropWholePages(data() + offset, bytes); }
 
  private:
+  std::string path_;  // the guard's message names it; must outlive the registration
   void* data_ = nullptr;
   size_t size_ = 0;
 };
@@ -164,6 +177,17 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
                                        const std::string& model_path) {
   plan::Plan p;
   {
+    // A plan is the graph and its kernels' metadata (the weights are in the sidecar): a few
+    // hundred KB. Anything but a regular file of a sane size (a FIFO, /dev/zero, a huge file)
+    // is refused before it is read.
+    constexpr uint64_t kMaxPlanBytes = 64ull << 20;
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec) Fail("cannot open plan ", path, ": ", ec.message());
+    if (!std::filesystem::is_regular_file(status)) Fail(path, " is not a regular file");
+    if (std::filesystem::file_size(path, ec) > kMaxPlanBytes || ec) {
+      Fail(path, ": larger than a plan can be (", kMaxPlanBytes >> 20, " MiB)");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) Fail("cannot open plan ", path, ": ", std::strerror(errno));
     if (!p.ParseFromIstream(&in)) Fail(path, ": not a bitjit plan (protobuf parse failed)");
