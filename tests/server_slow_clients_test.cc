@@ -1,7 +1,7 @@
 // `bitjit serve` against clients that connect and then send slowly or not at all (slowloris):
 // /health must keep answering, a request too slow to arrive is cut off at
 // --request-read-timeout, and SIGTERM does not wait for such clients. Every attack here is
-// bounded: at most 200 sockets, a few seconds each.
+// bounded: at most 1000 sockets, a few seconds each.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -160,6 +160,54 @@ TEST_F(SlowClients, SigtermDoesNotWaitForDrippers) {
   const auto start = Clock::now();
   EXPECT_EQ(server_.Terminate(seconds(5)), 0) << server_.Log();
   EXPECT_LT(Clock::now() - start, seconds(3));
+}
+
+// A thousand misbehaving sockets at once (400 silent, 300 dripping header bytes, 300 that announce
+// a body and never send it), within --max-connections: /health keeps answering, a running
+// stream keeps streaming, and the server's memory stays bounded. Then all is as before.
+TEST(ThousandSockets, HealthAndARunningStreamKeepAnswering) {
+  ServerProcess server({"-m", testing::SharedDir() + "/golden/tiny/model.gguf", "--parallel", "1",
+                        "-c", "65536", "--allow-long-context", "--request-read-timeout", "8",
+                        "--max-connections", "1100"});
+  ASSERT_GT(server.port(), 0) << server.Log();
+  nlohmann::json chat = {{"messages", {{{"role", "user"}, {"content", "Tell me everything."}}}},
+                         {"max_tokens", 65000},
+                         {"ignore_eos", true}};
+  testing::HeldStream stream(server.port(), chat);
+  ASSERT_TRUE(stream.WaitForEvents(2, seconds(30))) << server.Log();
+
+  std::vector<int> silent;
+  for (int i = 0; i < 400; ++i) {
+    const int fd = Connect(server.port(), "");
+    if (fd >= 0) silent.push_back(fd);
+  }
+  std::vector<int> no_body;
+  for (int i = 0; i < 300; ++i) {
+    const int fd = Connect(server.port(),
+                           "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n");
+    if (fd >= 0) no_body.push_back(fd);
+  }
+  Drippers drippers(server.port(), 300, milliseconds(1000));
+  ASSERT_EQ(silent.size() + no_body.size() + drippers.size(), 1000u);
+
+  const size_t events_before = stream.events();
+  const auto slowest = SlowestHealth(server.port(), seconds(4));
+  const size_t events_during = stream.events() - events_before;
+  EXPECT_LT(slowest, seconds(2)) << std::chrono::duration<double>(slowest).count() << " s";
+  EXPECT_GT(events_during, 20u) << "the running stream stalled";
+  // Resident memory: threads' stacks are touched only as deep as they ran.
+  const std::string status = testing::ReadFile("/proc/" + std::to_string(server.pid()) + "/status");
+  const size_t at = status.find("VmRSS:");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_LT(std::stol(status.substr(at + 6)), 512 * 1024) << status.substr(at, 40);
+
+  for (int fd : silent) ::close(fd);
+  for (int fd : no_body) ::close(fd);
+  stream.Close();
+  EXPECT_TRUE(testing::WaitForHealth(
+      server.port(), [](const nlohmann::json& h) { return h["slots_busy"] == 0; }, seconds(10)));
+  EXPECT_EQ(server.Terminate(seconds(10)), 0) << server.Log().substr(0, 2000);
 }
 
 // Past --max-connections a connection is answered 503 at once instead of waiting, unseen, in a

@@ -133,6 +133,10 @@ class HeldStream {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, deadline, [&] { return events_ >= n || over_; }) && events_ >= n;
   }
+  size_t events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
   void Release() {
     std::lock_guard lock(mu_);
     released_ = true;
