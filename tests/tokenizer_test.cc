@@ -488,6 +488,24 @@ TEST_F(Llama3Vocab, Llama3ChatEncoding) {
             llama3_->Encode(RenderChat(ChatTemplate::kLlama3, plain), true, true));
 }
 
+// Contents with no special-token text get the ids of the whole rendered prompt, on every format,
+// also where a content's first characters would merge with the format's text before it
+// ("\n\n" then "\n\nx" is one run of newlines, not two).
+TEST_F(Llama3Vocab, EveryFormatEncodesAsTheWholeRenderedText) {
+  const std::vector<ChatMessage> chat = {{"system", "\n  Be brief. "},
+                                         {"user", "\n\nHi 123"},
+                                         {"assistant", "  Hello!\n"},
+                                         {"user", "4567"}};
+  for (ChatTemplate t : {ChatTemplate::kBitnet, ChatTemplate::kLlama3, ChatTemplate::kFalcon3,
+                         ChatTemplate::kChatml}) {
+    SCOPED_TRACE(std::string(ChatTemplateName(t)));
+    EXPECT_EQ(EncodeChat(*llama3_, t, chat, true, false),
+              llama3_->Encode(RenderChat(t, chat), true, true));
+    EXPECT_EQ(EncodeUserTurn(*llama3_, t, "\n\n  x", false),
+              llama3_->Encode(RenderUserTurn(t, "\n\n  x"), false, true));
+  }
+}
+
 // Builds an in-memory GGUF with the given tokenizer keys.
 struct MemoryGguf {
   std::vector<uint8_t> bytes;

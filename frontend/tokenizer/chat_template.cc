@@ -8,11 +8,19 @@
 namespace bitjit {
 namespace {
 
-// A rendered conversation as pieces: the format's own markers (special tokens) and plain text.
+// A rendered conversation as pieces: the format's own markers (special tokens) and the plain
+// text between them. Adjacent texts are one piece, tokenized as a whole, as llama.cpp tokenizes
+// the rendered prompt (split only at special tokens): "\n\n" + "\nHi" is not "\n\n" + "\n" + ...
 class Pieces {
  public:
   void Marker(std::string_view m) { pieces_.emplace_back(std::string(m), true); }
-  void Text(std::string_view t) { pieces_.emplace_back(std::string(t), false); }
+  void Text(std::string_view t) {
+    if (pieces_.empty() || pieces_.back().second) {
+      pieces_.emplace_back(std::string(t), false);
+    } else {
+      pieces_.back().first.append(t);
+    }
+  }
 
   std::string Join() const {
     std::string out;
@@ -22,9 +30,20 @@ class Pieces {
   std::vector<int32_t> Encode(const Tokenizer& tokenizer, bool add_bos,
                               bool parse_special_in_content) const {
     if (parse_special_in_content) return tokenizer.Encode(Join(), add_bos, true);
-    std::vector<int32_t> ids = tokenizer.Encode("", add_bos, false);
+    // A marker this vocabulary has no special token for (a template forced onto another
+    // model's file) is plain text, and runs together with the text around it.
+    std::vector<std::pair<std::string, bool>> runs;
     for (const auto& [text, marker] : pieces_) {
-      const std::vector<int32_t> part = tokenizer.Encode(text, false, /*parse_special=*/marker);
+      const bool special = marker && tokenizer.Encode(text, false, true).size() == 1;
+      if (!special && !runs.empty() && !runs.back().second) {
+        runs.back().first += text;
+      } else {
+        runs.emplace_back(text, special);
+      }
+    }
+    std::vector<int32_t> ids = tokenizer.Encode("", add_bos, false);
+    for (const auto& [text, special] : runs) {
+      const std::vector<int32_t> part = tokenizer.Encode(text, false, /*parse_special=*/special);
       ids.insert(ids.end(), part.begin(), part.end());
     }
     return ids;
@@ -63,10 +82,20 @@ void AddMessage(ChatTemplate t, std::string_view role, std::string_view content,
       p->Marker("<|im_end|>");
       p->Text("\n");
       return;
-    case ChatTemplate::kBitnet:
-      break;
+    case ChatTemplate::kBitnet:  // chat_format.h: no separator after a system or assistant text
+      if (role == "system") {
+        p->Text("System: ");
+        p->Text(content);
+      } else if (role == "user") {
+        p->Text("User: ");
+        p->Text(content);
+        p->Marker("<|eot_id|>");
+        p->Text("Assistant: ");
+      } else {
+        p->Text(content);  // an earlier reply, replayed as text
+      }
+      return;
   }
-  Fail("internal: AddMessage on the bitnet format");
 }
 
 void AddAssistantStart(ChatTemplate t, Pieces* p) {
@@ -85,8 +114,8 @@ void AddAssistantStart(ChatTemplate t, Pieces* p) {
       p->Marker("<|im_start|>");
       p->Text("assistant\n");
       return;
-    case ChatTemplate::kBitnet:
-      break;
+    case ChatTemplate::kBitnet:  // a user turn ends with "Assistant: " already
+      return;
   }
 }
 
@@ -143,27 +172,21 @@ ChatTemplate DetectChatTemplate(std::string_view jinja) {
 }
 
 std::string RenderChat(ChatTemplate t, std::span<const ChatMessage> messages) {
-  if (t == ChatTemplate::kBitnet) return RenderBitnetChat(messages);
   return RenderPieces(t, messages).Join();
 }
 
 std::string RenderUserTurn(ChatTemplate t, std::string_view content) {
-  if (t == ChatTemplate::kBitnet) return RenderBitnetUserTurn(content);
   return UserTurnPieces(t, content).Join();
 }
 
 std::vector<int32_t> EncodeChat(const Tokenizer& tokenizer, ChatTemplate t,
                                 std::span<const ChatMessage> messages, bool add_bos,
                                 bool parse_special_in_content) {
-  if (t == ChatTemplate::kBitnet)
-    return EncodeBitnetChat(tokenizer, messages, add_bos, parse_special_in_content);
   return RenderPieces(t, messages).Encode(tokenizer, add_bos, parse_special_in_content);
 }
 
 std::vector<int32_t> EncodeUserTurn(const Tokenizer& tokenizer, ChatTemplate t,
                                     std::string_view content, bool parse_special_in_content) {
-  if (t == ChatTemplate::kBitnet)
-    return EncodeBitnetUserTurn(tokenizer, content, parse_special_in_content);
   return UserTurnPieces(t, content).Encode(tokenizer, false, parse_special_in_content);
 }
 
