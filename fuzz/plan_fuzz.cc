@@ -2,7 +2,7 @@
 // a tiny synthetic model is written and compiled to a plan (the seed plan and its sidecar);
 // each input is read as a list of (field, value) edits applied to the decoded plan::Plan: node
 // kinds, operands, result ids / dtypes / dims / arena offsets, attributes, tiles, kernels and
-// their sidecar ranges, the arena size, the lm_head table, with extremes (-1, 0, 2^31 - 1,
+// their sidecar ranges, the arena size, the lm_head tables (quantized, f16 tiles), with extremes (-1, 0, 2^31 - 1,
 // 2^63, NaN). The edited plan is written next to the seed's sidecar and loaded; a plan that
 // loads runs one 2-token Eval. bitjit::Error is the expected outcome of a bad plan; an ASan /
 // UBSan report, crash, abort or hang is a finding.
@@ -227,7 +227,7 @@ void EditKernel(FuzzedDataProvider& f, const Seed& seed, bitjit::plan::TernaryKe
 }
 
 void EditPlan(FuzzedDataProvider& f, const Seed& seed, Plan* p) {
-  switch (f.ConsumeIntegralInRange<int>(0, 19)) {
+  switch (f.ConsumeIntegralInRange<int>(0, 21)) {
     case 0: case 1: case 2: case 3: case 4: case 5: case 6: {
       const int i = Index(f, p->nodes());
       if (i >= 0) EditNode(f, seed, p, p->mutable_nodes(i));
@@ -276,6 +276,19 @@ void EditPlan(FuzzedDataProvider& f, const Seed& seed, Plan* p) {
         case 3: lm->set_sidecar_offset(UInt(f, lm->sidecar_offset())); break;
         case 4: lm->set_sidecar_bytes(UInt(f, lm->sidecar_bytes())); break;
         default: p->clear_lm_head();
+      }
+      break;
+    }
+    case 19: case 20: {  // the f16 lm_head in its GEMV's tiles
+      auto* t = p->mutable_f16_lm_head();
+      switch (f.ConsumeIntegralInRange<int>(0, 6)) {
+        case 0: t->set_n(Int(f, t->n())); break;
+        case 1: t->set_vocab(Int(f, t->vocab())); break;
+        case 2: t->set_tile_rows(Int32(f, t->tile_rows())); break;
+        case 3: t->set_block_lanes(Int32(f, t->block_lanes())); break;
+        case 4: t->set_sidecar_offset(UInt(f, t->sidecar_offset())); break;
+        case 5: t->set_sidecar_bytes(UInt(f, t->sidecar_bytes())); break;
+        default: p->clear_f16_lm_head();
       }
       break;
     }

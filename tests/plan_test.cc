@@ -50,6 +50,8 @@ bool WritePlan(const std::string& path, const plan::Plan& p) {
 
 using testing::ExpectError;
 
+// Copied into huge pages (the default) or run on the sidecar in place (--mmap): the same
+// logits as the model compiled from its GGUF.
 TEST(Plan, LoadedPlanComputesWhatTheCompiledModelComputes) {
   testing::TempDir dir;
   for (const char* name : {"tiny", "e128-h1", "gqa4-k4224"}) {
@@ -59,12 +61,74 @@ TEST(Plan, LoadedPlanComputesWhatTheCompiledModelComputes) {
     const auto stats = model->SavePlan(plan);
     EXPECT_EQ(stats.n_kernels, 7 * model->config().n_layer);
     EXPECT_TRUE(std::filesystem::exists(plan + ".weights"));
-    auto loaded = Model::LoadPlan(plan);
-    EXPECT_TRUE(loaded->from_plan());
-    EXPECT_EQ(loaded->isa_name(), model->isa_name());
-    EXPECT_EQ(ir::Print(loaded->graph()), ir::Print(model->graph()));
-    EXPECT_EQ(StepLogits(*loaded), StepLogits(*model));
+    for (bool mapped : {true, false}) {
+      SCOPED_TRACE(mapped ? "mapped" : "copied");
+      ModelOptions options;
+      options.lm_head = "";
+      options.map_plan_weights = mapped;
+      auto loaded = Model::LoadPlan(plan, options);
+      EXPECT_TRUE(loaded->from_plan());
+      EXPECT_EQ(loaded->isa_name(), model->isa_name());
+      EXPECT_EQ(ir::Print(loaded->graph()), ir::Print(model->graph()));
+      EXPECT_EQ(StepLogits(*loaded), StepLogits(*model));
+    }
   }
+}
+
+// The f16 lm_head is kept in the sidecar in its kernel's tiles; a plan without them (written
+// before they were kept) tiles the model's table at load, with the same logits. Tiles that do
+// not fit the sidecar, the graph or the kernel are refused.
+TEST(Plan, KeepsTheF16LmHeadTilesAndChecksThem) {
+  testing::TempDir dir;
+  auto model = Model::Load(Golden("tiny"));
+  if (model->isa_name() == "ref") GTEST_SKIP() << "the reference path has no f16 lm_head kernel";
+  model->SavePlan(dir.File("t.plan"));
+  plan::Plan p;
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
+  ASSERT_TRUE(p.has_f16_lm_head());
+  EXPECT_EQ(p.f16_lm_head().vocab(), model->config().n_vocab);
+  EXPECT_EQ(p.f16_lm_head().sidecar_offset() + p.f16_lm_head().sidecar_bytes(),
+            std::filesystem::file_size(dir.File("t.plan.weights")));
+  const std::vector<float> want = StepLogits(*model);
+
+  plan::Plan old = p;
+  old.clear_f16_lm_head();
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), old));
+  EXPECT_EQ(StepLogits(*Model::LoadPlan(dir.File("t.plan"))), want);
+
+  const auto refused = [&](auto edit, const std::string& expected) {
+    plan::Plan q = p;
+    edit(q.mutable_f16_lm_head());
+    ASSERT_TRUE(WritePlan(dir.File("t.plan"), q));
+    const std::string msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+    EXPECT_NE(msg.find(expected), std::string::npos) << msg;
+  };
+  refused([](plan::F16LmHeadTiles* t) { t->set_sidecar_offset(t->sidecar_offset() + 2); },
+          "f16_lm_head bytes do not match the plan");
+  refused([](plan::F16LmHeadTiles* t) { t->set_sidecar_offset(1ull << 63); },
+          "f16_lm_head bytes do not match the plan");
+  refused([](plan::F16LmHeadTiles* t) { t->set_sidecar_bytes(t->sidecar_bytes() - 64); },
+          "f16_lm_head bytes do not match the plan");
+  refused([](plan::F16LmHeadTiles* t) { t->set_block_lanes(t->block_lanes() * 2); },
+          "f16_lm_head bytes do not match the plan");
+  refused([](plan::F16LmHeadTiles* t) { t->set_vocab(t->vocab() + 1); },
+          "does not match the graph and its kernel");
+  refused([](plan::F16LmHeadTiles* t) { t->set_tile_rows(t->tile_rows() + 1); },
+          "does not match the graph and its kernel");
+}
+
+// A kernel's bytes must start on a 64-byte boundary of the sidecar: the kernels read them in
+// place with aligned loads.
+TEST(Plan, RefusesMisalignedKernelBytes) {
+  testing::TempDir dir;
+  auto model = Model::Load(Golden("tiny"));
+  model->SavePlan(dir.File("t.plan"));
+  plan::Plan p;
+  ASSERT_TRUE(ReadPlan(dir.File("t.plan"), &p));
+  p.mutable_kernels(1)->set_sidecar_offset(p.kernels(1).sidecar_offset() + 8);
+  ASSERT_TRUE(WritePlan(dir.File("t.plan"), p));
+  const std::string msg = ExpectError([&] { Model::LoadPlan(dir.File("t.plan")); });
+  EXPECT_NE(msg.find("bytes do not match the plan"), std::string::npos) << msg;
 }
 
 // plan_fuzz: a plan's extreme values (a NaN or huge kernel scale, eps, rope base) make NaN

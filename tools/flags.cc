@@ -15,3 +15,7 @@ DEFINE_string(numerics, "bitnet",
               "bitnet: reproduce bitnet.cpp's roundings (F16 KV cache, F16 q, ...); f32: plain "
               "float32 for comparison");
 DEFINE_string(plan, "", "run a plan made by `bitjit compile` (no passes, no repacking)");
+DEFINE_bool(mmap, false,
+            "run a plan (and the plan cache's entries) on the mapped weights in place: the "
+            "fastest start, but decoding is slower where 4 KiB pages miss the TLB (~15% in a VM); "
+            "by default they are copied into huge-page memory");

@@ -17,6 +17,7 @@ DECLARE_uint64(seed);             // RNG seed
 DECLARE_bool(quiet);              // no progress bars
 DECLARE_string(numerics);         // bitnet (default) | f32
 DECLARE_string(plan);             // a compiled plan (bitjit compile)
+DECLARE_bool(mmap);               // --mmap: run a plan's weights mapped instead of copied
 DECLARE_string(lm_head);          // f16 (default) | q8_0 | q6_k (tools/lm_head_flag.cc)
 DECLARE_string(ternary_packing);  // auto | 2bit | 1.6bit (tools/ternary_packing_flag.cc)
 
@@ -24,5 +25,5 @@ namespace bitjit::cli {
 // Flags every model-running command reads (to list in Command::flags).
 #define BITJIT_MODEL_FLAGS                                                                 \
   "m", "plan", "numerics", "pre_tokenizer", "isa", "t", "c", "lm_head", "ternary_packing", \
-      "tuning_cache", "allow_long_context"
+      "tuning_cache", "allow_long_context", "mmap"
 }  // namespace bitjit::cli

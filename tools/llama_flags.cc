@@ -13,7 +13,6 @@ DECLARE_int32(v);
 DEFINE_int32(n_gpu_layers, 0, "layers to offload to a GPU (bitjit runs on the CPU: none)");
 DEFINE_bool(flash_attn, false, "flash attention (bitjit has one attention kernel: no change)");
 DEFINE_bool(mlock, false, "lock the model in memory (no change in bitjit)");
-DEFINE_bool(mmap, true, "map the model file (bitjit always does; --no-mmap changes nothing)");
 DEFINE_int32(batch_size, 2048, "prompt tokens per evaluation, at most (with -ub)");
 DEFINE_int32(ubatch_size, 512, "prompt tokens per evaluation, at most (with -b)");
 DEFINE_bool(log_disable, false, "no timings or notes on stderr");
@@ -41,7 +40,7 @@ void NoteLlamaFlags(const std::string& program) {
   const std::pair<const char*, const char*> inert[] = {
       {"flash_attn", "-fa: bitjit has one attention kernel, results are the same"},
       {"mlock", "--mlock: bitjit does not lock pages; results are the same"},
-      {"mmap", "--no-mmap: bitjit always maps the model file; results are the same"},
+      {"mmap", "--no-mmap: bitjit maps the model file all the same; results are the same"},
   };
   for (const auto& [flag, why] : inert) {
     if (Given(flag)) std::fprintf(stderr, "note: %s: %s\n", program.c_str(), why);

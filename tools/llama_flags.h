@@ -13,7 +13,6 @@
 DECLARE_int32(n_gpu_layers);  // -ngl: bitjit runs on the CPU
 DECLARE_bool(flash_attn);     // -fa: inert, bitjit has one attention kernel
 DECLARE_bool(mlock);          // inert
-DECLARE_bool(mmap);           // --no-mmap: inert
 DECLARE_int32(batch_size);    // -b: prompt tokens per evaluation (with -ub)
 DECLARE_int32(ubatch_size);   // -ub
 DECLARE_bool(log_disable);    // --log-disable: no timings or notes on stderr

@@ -38,7 +38,7 @@ void F16Gemv::CheckLayout(const F16TiledTable& t) const {
     Fail("F16 GEMV: table was laid out for another kernel");
 }
 
-F16TiledTable F16Gemv::Allocate(int64_t vocab) const {
+F16TiledTable F16Gemv::Shape(int64_t vocab) const {
   if (vocab < 1 || vocab > (int64_t{1} << 31)) Fail("F16 GEMV: ", vocab, " rows");
   F16TiledTable t;
   t.n = n_;
@@ -47,7 +47,21 @@ F16TiledTable F16Gemv::Allocate(int64_t vocab) const {
   t.block_lanes = block_lanes_;
   t.n_tiles = (vocab + tile_rows_ - 1) / tile_rows_;
   t.bytes = static_cast<size_t>(t.n_tiles) * t.tile_bytes();
+  return t;
+}
+
+F16TiledTable F16Gemv::Allocate(int64_t vocab) const {
+  F16TiledTable t = Shape(vocab);
   t.data = AllocateWeightMemory(t.bytes);  // zeroed: padding rows add nothing
+  return t;
+}
+
+F16TiledTable F16Gemv::View(int64_t vocab, std::shared_ptr<uint8_t[]> bytes) const {
+  F16TiledTable t = Shape(vocab);
+  if (reinterpret_cast<uintptr_t>(bytes.get()) % kWeightAlign != 0) {
+    Fail("F16 GEMV: the table must be ", kWeightAlign, "-byte aligned");
+  }
+  t.data = std::move(bytes);
   return t;
 }
 

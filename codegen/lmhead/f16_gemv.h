@@ -50,6 +50,11 @@ class F16Gemv {
 
   // A zeroed table of `vocab` rows in this kernel's layout.
   F16TiledTable Allocate(int64_t vocab) const;
+  // The layout of such a table: every field but the data.
+  F16TiledTable Shape(int64_t vocab) const;
+  // A table of `vocab` rows in this kernel's layout over bytes held elsewhere (a plan's mapped
+  // sidecar): Allocate(vocab).bytes of them, 64-byte aligned (throws bitjit::Error if not).
+  F16TiledTable View(int64_t vocab, std::shared_ptr<uint8_t[]> bytes) const;
   // Copies tiles [tile_begin, tile_end) of the row-major `table` (vocab x n halves) into `t`.
   // Tiles own whole bytes of `t`, so disjoint tile ranges may be packed from different threads.
   void PackTiles(const uint16_t* table, int64_t tile_begin, int64_t tile_end,

@@ -103,8 +103,11 @@ size_t TernaryPackedBytes(int64_t k, int64_t n, int tile_rows, TernaryPacking pa
          static_cast<size_t>((k + block_k - 1) / block_k) * 4 * tile_rows;
 }
 
-TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale,
-                                           WeightArena* arena, TernaryPacking packing) {
+namespace {
+
+// Every field but the data.
+TernaryPackedWeights TernaryPackedShape(int64_t k, int64_t n, int tile_rows, float scale,
+                                        TernaryPacking packing) {
   ValidateTernaryShape(k, n, tile_rows);
   TernaryPackedWeights w;
   w.k = k;
@@ -115,7 +118,25 @@ TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, 
   w.n_tiles = (n + tile_rows - 1) / tile_rows;
   w.scale = scale;
   w.bytes = static_cast<size_t>(w.n_tiles) * w.tile_bytes();
+  return w;
+}
+
+}  // namespace
+
+TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale,
+                                           WeightArena* arena, TernaryPacking packing) {
+  TernaryPackedWeights w = TernaryPackedShape(k, n, tile_rows, scale, packing);
   w.data = arena ? arena->Take(w.bytes) : AllocateWeightMemory(w.bytes);  // zeroed
+  return w;
+}
+
+TernaryPackedWeights ViewTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale,
+                                       TernaryPacking packing, std::shared_ptr<uint8_t[]> bytes) {
+  TernaryPackedWeights w = TernaryPackedShape(k, n, tile_rows, scale, packing);
+  if (reinterpret_cast<uintptr_t>(bytes.get()) % kWeightAlign != 0) {
+    Fail("packed ternary weights must be ", kWeightAlign, "-byte aligned");
+  }
+  w.data = std::move(bytes);
   return w;
 }
 

@@ -130,6 +130,12 @@ TernaryPackedWeights AllocateTernaryPacked(int64_t k, int64_t n, int tile_rows, 
 void PackTernaryRows(const uint8_t* i2s, int64_t row_begin, int64_t row_end,
                      TernaryPackedWeights* out);
 
+// The packed matrix over `bytes` that someone else holds (a plan's mapped sidecar): at least
+// TernaryPackedBytes(...) readable bytes, kWeightAlign-aligned (throws bitjit::Error if not).
+// Shares ownership of them; the kernels only read packed weights.
+TernaryPackedWeights ViewTernaryPacked(int64_t k, int64_t n, int tile_rows, float scale,
+                                       TernaryPacking packing, std::shared_ptr<uint8_t[]> bytes);
+
 // AllocateTernaryPacked + PackTernaryRows over all rows.
 TernaryPackedWeights PackTernaryWeights(const uint8_t* i2s, int64_t k, int64_t n, float scale,
                                         int tile_rows,

@@ -86,6 +86,11 @@ TernaryPackedWeights TernaryMatmul::Allocate(float weight_scale, WeightArena* ar
   return AllocateTernaryPacked(k_, n_, tile_.rows, weight_scale, arena, tile_.packing);
 }
 
+TernaryPackedWeights TernaryMatmul::View(float weight_scale,
+                                         std::shared_ptr<uint8_t[]> bytes) const {
+  return ViewTernaryPacked(k_, n_, tile_.rows, weight_scale, tile_.packing, std::move(bytes));
+}
+
 void TernaryMatmul::ActivationSums(const int8_t* q, int64_t k, int64_t n_tokens, int32_t* q_sum) {
   for (int64_t t = 0; t < n_tokens; ++t) {
     int32_t sum = 0;

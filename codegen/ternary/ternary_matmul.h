@@ -7,8 +7,8 @@
 // One token runs the GEMV kernel (weight streaming), several the GEMM kernel (token tiles).
 // The tile also says how the weights are packed: 2 bits, or 1.6 bits (5 per byte; avx2, and
 // avx512vnni with VBMI), e.g. TernaryMatmul(k, n, isa, {32, 8, TernaryPacking::k1p6Bit}).
-// Kernels come from KernelCache::Global(), so equal (K, ISA, tile, packing) share code. Isa::kRef runs
-// a portable C++ loop over the same packed layout (PackedTernaryWeight), which is also how the
+// Kernels come from KernelCache::Global(), so equal (K, ISA, tile, packing) share code. Isa::kRef
+// runs a portable C++ loop over the same packed layout (PackedTernaryWeight), which is also how the
 // layout itself is tested against ref::TernaryMatmulI32 on the original I2_S bytes.
 #pragma once
 
@@ -52,6 +52,8 @@ class TernaryMatmul {
   // AllocateTernaryPacked) to fill with PackTernaryRows or a plan's copy.
   size_t PackedBytes() const;
   TernaryPackedWeights Allocate(float weight_scale, WeightArena* arena = nullptr) const;
+  // This matmul's packed weights over PackedBytes() bytes held elsewhere (ViewTernaryPacked).
+  TernaryPackedWeights View(float weight_scale, std::shared_ptr<uint8_t[]> bytes) const;
 
   // out[t * ld_out + r] = sum_k w[r][k] * q[t * k + k'] for t < n_tokens, r in
   // [row_begin, row_end); nothing else of `out` is written, so threads can split the rows.

@@ -81,6 +81,13 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// True when [offset, offset + bytes) lies inside the sidecar and starts where a kernel may read
+// it (64-byte aligned: SavePlan pads every piece to kSidecarAlign). Compared without adding:
+// offset + bytes may wrap around 2^64.
+bool InSidecar(const MappedFile& side, uint64_t offset, uint64_t bytes) {
+  return offset % kSidecarAlign == 0 && offset <= side.size() && bytes <= side.size() - offset;
+}
+
 // How a plan kernel's sidecar bytes are packed; 0 codes per byte (plans from before 1.6-bit
 // packing) means 2 bits.
 codegen::TernaryPacking KernelPacking(const plan::TernaryKernel& k, const std::string& path) {
@@ -121,6 +128,15 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
   std::ofstream side(sidecar, std::ios::binary | std::ios::trunc);
   if (!side) Fail("cannot write ", sidecar, ": ", std::strerror(errno));
   uint64_t offset = 0;
+  // Appends `bytes` at `offset`, padded to kSidecarAlign, and returns where they start.
+  const auto append = [&](const uint8_t* data, size_t bytes) {
+    const uint64_t at = offset;
+    side.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+    const uint64_t padded = (bytes + kSidecarAlign - 1) / kSidecarAlign * kSidecarAlign;
+    for (uint64_t pad = bytes; pad < padded; ++pad) side.put(0);
+    offset += padded;
+    return at;
+  };
   PlanStats stats;
   for (const auto& n : graph_->nodes()) {
     if (n->kind != ir::OpKind::kBitLinear) continue;
@@ -137,13 +153,8 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
       k->set_decode_tasks_per_thread(pl.splits[i].decode_tasks_per_thread);
       k->set_prefill_tasks_per_thread(pl.splits[i].prefill_tasks_per_thread);
       k->set_scale(w.scale);
-      k->set_sidecar_offset(offset);
+      k->set_sidecar_offset(append(w.data.get(), w.bytes));
       k->set_sidecar_bytes(w.bytes);
-      side.write(reinterpret_cast<const char*>(w.data.get()),
-                 static_cast<std::streamsize>(w.bytes));
-      const uint64_t padded = (w.bytes + kSidecarAlign - 1) / kSidecarAlign * kSidecarAlign;
-      for (uint64_t pad = w.bytes; pad < padded; ++pad) side.put(0);
-      offset += padded;
       ++stats.n_kernels;
     }
   }
@@ -154,12 +165,18 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
     lm->set_type(std::string(lm_head::LmHeadTypeName(t.type)));
     lm->set_n(t.n);
     lm->set_vocab(t.vocab);
-    lm->set_sidecar_offset(offset);
+    lm->set_sidecar_offset(append(t.data.get(), t.bytes));
     lm->set_sidecar_bytes(t.bytes);
-    side.write(reinterpret_cast<const char*>(t.data.get()), static_cast<std::streamsize>(t.bytes));
-    const uint64_t padded = (t.bytes + kSidecarAlign - 1) / kSidecarAlign * kSidecarAlign;
-    for (uint64_t pad = t.bytes; pad < padded; ++pad) side.put(0);
-    offset += padded;
+  }
+  // The f16 lm_head in its GEMV's tiles: a load maps it instead of tiling the model's table.
+  if (const auto& tiles = compiled.f16_lm_head_table) {
+    auto* f16 = p.mutable_f16_lm_head();
+    f16->set_n(tiles->n);
+    f16->set_vocab(tiles->vocab);
+    f16->set_tile_rows(tiles->tile_rows);
+    f16->set_block_lanes(tiles->block_lanes);
+    f16->set_sidecar_offset(append(tiles->data.get(), tiles->bytes));
+    f16->set_sidecar_bytes(tiles->bytes);
   }
   side.close();
   if (!side) Fail("cannot write ", sidecar, ": ", std::strerror(errno));
@@ -246,7 +263,8 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   m->from_plan_ = true;
 
   const std::string sidecar = (std::filesystem::path(path).parent_path() / p.sidecar()).string();
-  MappedFile side(sidecar);
+  const auto mapped = std::make_shared<const MappedFile>(sidecar);
+  const MappedFile& side = *mapped;
   if (side.size() != p.sidecar_size()) {
     Fail(sidecar, ": size ", side.size(), " does not match the plan (", p.sidecar_size(), ")");
   }
@@ -278,34 +296,54 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
       pl.splits.push_back(
           {tasks(k.decode_tasks_per_thread(), 1), tasks(k.prefill_tasks_per_thread(), 2)});
       if (pl.matmuls.back()->PackedBytes() != k.sidecar_bytes() ||
-          k.sidecar_offset() > side.size() ||
-          k.sidecar_bytes() > side.size() - k.sidecar_offset()) {
+          !InSidecar(side, k.sidecar_offset(), k.sidecar_bytes())) {
         Fail(sidecar, ": kernel ", k.tensor(), " bytes do not match the plan");
       }
     }
   }
   if (next != p.kernels_size()) Fail(path, ": plan lists more kernels than its graph has");
-  codegen::WeightArena arena(compiled->PackedFootprint());
-  struct Copy {
-    uint8_t* dst;
-    size_t offset, bytes;  // in the sidecar
-  };
-  std::vector<Copy> copies;
-  next = 0;
-  for (const auto& n : m->graph_->nodes()) {
-    if (n->kind != ir::OpKind::kBitLinear) continue;
-    auto& pl = compiled->linears[n.get()];
-    for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
-      const plan::TernaryKernel& k = p.kernels(next);
-      pl.weights.push_back(pl.matmuls[i]->Allocate(k.scale(), &arena));
-      copies.push_back({pl.weights.back().data.get(), k.sidecar_offset(), k.sidecar_bytes()});
-    }
-  }
   ThreadPool pool(options.n_threads);
-  pool.ParallelFor(static_cast<int64_t>(copies.size()), [&](int64_t i, int) {
-    std::memcpy(copies[i].dst, side.data() + copies[i].offset, copies[i].bytes);
-    side.Release(copies[i].offset, copies[i].bytes);  // never both copies resident
-  });
+  // The bytes at `offset` of the sidecar, in place: they stay mapped as long as a user holds them.
+  const auto in_place = [&](uint64_t offset) {
+    return std::shared_ptr<uint8_t[]>(mapped, const_cast<uint8_t*>(side.data() + offset));
+  };
+  if (options.map_plan_weights) {
+    // Run on the sidecar as mapped: nothing is copied, and nothing is zeroed first (fresh
+    // memory for a gigabyte of weights costs the kernel more time than the copy itself), but
+    // every 4 KiB page is a TLB entry while decoding streams them.
+    next = 0;
+    for (const auto& n : m->graph_->nodes()) {
+      if (n->kind != ir::OpKind::kBitLinear) continue;
+      auto& pl = compiled->linears[n.get()];
+      for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
+        const plan::TernaryKernel& k = p.kernels(next);
+        pl.weights.push_back(pl.matmuls[i]->View(k.scale(), in_place(k.sidecar_offset())));
+      }
+    }
+  } else {
+    // Copied into one arena of huge pages (fewer TLB misses while decoding), page by page
+    // dropping the sidecar's copy.
+    codegen::WeightArena arena(compiled->PackedFootprint());
+    struct Copy {
+      uint8_t* dst;
+      size_t offset, bytes;  // in the sidecar
+    };
+    std::vector<Copy> copies;
+    next = 0;
+    for (const auto& n : m->graph_->nodes()) {
+      if (n->kind != ir::OpKind::kBitLinear) continue;
+      auto& pl = compiled->linears[n.get()];
+      for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
+        const plan::TernaryKernel& k = p.kernels(next);
+        pl.weights.push_back(pl.matmuls[i]->Allocate(k.scale(), &arena));
+        copies.push_back({pl.weights.back().data.get(), k.sidecar_offset(), k.sidecar_bytes()});
+      }
+    }
+    pool.ParallelFor(static_cast<int64_t>(copies.size()), [&](int64_t i, int) {
+      std::memcpy(copies[i].dst, side.data() + copies[i].offset, copies[i].bytes);
+      side.Release(copies[i].offset, copies[i].bytes);  // never both copies resident
+    });
+  }
   compiled->AddActivationKernels(*m->graph_);
   if (p.has_lm_head()) {  // --lm-head q8_0|q6_k: the table as compiled, no requantization
     const plan::LmHeadTable& lm = p.lm_head();
@@ -316,15 +354,42 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     lm_head::QuantizedTable t =
         lm_head::AllocateTable(lm_head::ParseLmHeadType(lm.type()), lm.n(), lm.vocab());
     if (t.bytes != lm.sidecar_bytes()) Fail(sidecar, ": lm_head table bytes do not match the plan");
-    // Compared without adding: offset + bytes may wrap around 2^64 and pass.
-    if (lm.sidecar_offset() > side.size() ||
-        lm.sidecar_bytes() > side.size() - lm.sidecar_offset()) {
+    if (!InSidecar(side, lm.sidecar_offset(), lm.sidecar_bytes())) {
       Fail(path, ": lm_head.sidecar_offset ", lm.sidecar_offset(), " + sidecar_bytes ",
            lm.sidecar_bytes(), " is outside the sidecar's ", side.size(), " bytes");
     }
     std::memcpy(t.data.get(), side.data() + lm.sidecar_offset(), t.bytes);
     compiled->quantized_lm_head =
         std::make_shared<const lm_head::QuantizedLmHead>(std::move(t), isa);
+  } else if (p.has_f16_lm_head() && compiled->f16_lm_head) {
+    // The f16 table in its GEMV's tiles: in place, or copied as it is (not tiled again).
+    const plan::F16LmHeadTiles& f16 = p.f16_lm_head();
+    const ir::Value& table = lm_head::LmHeadTable(*m->graph_);
+    const codegen::F16Gemv& gemv = *compiled->f16_lm_head;
+    if (f16.n() != table.shape[1] || f16.vocab() != table.shape[0] ||
+        f16.tile_rows() != gemv.tile_rows()) {
+      Fail(path, ": f16_lm_head ", f16.vocab(), " x ", f16.n(), " in tiles of ", f16.tile_rows(),
+           " does not match the graph and its kernel");
+    }
+    codegen::F16TiledTable tiles = gemv.Shape(f16.vocab());
+    if (tiles.block_lanes != f16.block_lanes() || tiles.bytes != f16.sidecar_bytes() ||
+        !InSidecar(side, f16.sidecar_offset(), f16.sidecar_bytes())) {
+      Fail(sidecar, ": f16_lm_head bytes do not match the plan");
+    }
+    if (options.map_plan_weights) {
+      tiles = gemv.View(f16.vocab(), in_place(f16.sidecar_offset()));
+    } else {
+      tiles = gemv.Allocate(f16.vocab());
+      const size_t parts = 8 * static_cast<size_t>(pool.n_threads());
+      pool.ParallelFor(static_cast<int64_t>(parts), [&](int64_t part, int) {
+        const size_t begin = tiles.bytes * part / parts, end = tiles.bytes * (part + 1) / parts;
+        std::memcpy(tiles.data.get() + begin, side.data() + f16.sidecar_offset() + begin,
+                    end - begin);
+        side.Release(f16.sidecar_offset() + begin, end - begin);
+      });
+    }
+    compiled->f16_lm_head_table = std::make_shared<const codegen::F16TiledTable>(std::move(tiles));
+    compiled->f16_lm_head_source = &table;
   } else {
     compiled->PackF16LmHead(*m->graph_, pool);
   }
