@@ -251,9 +251,10 @@ int RunBench(const Args& args) {
 
 BITJIT_COMMAND(bench, "bench", "throughput table: prompt (ppN) and generation (tgN) tokens/s",
                "-m MODEL|--plan PLAN [-p 128,512] [-n 128] [-t 1,2] [-r 5] [--json] [--roofline] "
-               "[--ternary-packing 2bit,1.6bit] [--lm-head f16,q6_k]",
+               "[--ternary-packing 2bit,1.6bit] [--lm-head f16,q6_k] [--mmap]",
                {"m", "plan", "numerics", "isa", "bench_p", "bench_n", "bench_t", "r", "json",
-                "roofline", "tuning_cache", "lm_head", "ternary_packing", "allow_long_context"},
+                "roofline", "tuning_cache", "lm_head", "ternary_packing", "allow_long_context",
+                "mmap", "plan_cache"},
                &RunBench, {{"p", "bench_p"}, {"n", "bench_n"}, {"t", "bench_t"}});
 
 }  // namespace bitjit::cli

@@ -22,7 +22,7 @@ int RunCompile(const Args& args) {
   if (FLAGS_isa == "ref") Fail("--isa ref runs the interpreter; a plan holds JIT kernels");
   CheckOutputPath(FLAGS_o);  // before the compile, not after it (SavePlan checks again)
   const auto start = std::chrono::steady_clock::now();
-  auto model = LoadModelFromFlags();
+  auto model = LoadModelFromFlags({.ternary_packing = "", .lm_head = "", .use_plan_cache = false});
   const double compile_s = Since(start);
   const auto save_start = std::chrono::steady_clock::now();
   const Model::PlanStats stats = model->SavePlan(FLAGS_o);

@@ -70,6 +70,7 @@ int RunEval(const Args& args) {
 BITJIT_COMMAND(
     eval, "eval", "teacher-forced logits: prompt batch, then fed ids one by one",
     "-m MODEL --prompt-ids 1,2,3 [--feed-ids 4,5] [--logits-out F] [--prompt-logits-out F2]",
-    {BITJIT_MODEL_FLAGS, "prompt_ids", "feed_ids", "logits_out", "prompt_logits_out"}, &RunEval);
+    {BITJIT_MODEL_FLAGS, "plan_cache", "prompt_ids", "feed_ids", "logits_out", "prompt_logits_out"},
+    &RunEval);
 
 }  // namespace bitjit::cli

@@ -85,6 +85,6 @@ int RunPerplexity(const Args& args) {
 BITJIT_COMMAND(
     perplexity, "perplexity", "perplexity of a text as llama-perplexity measures it",
     "-m MODEL (-f TEXT | --ids 1,2,3) [-c CTX (default 512)] [--batch N] [--score-all] [--json]",
-    {BITJIT_MODEL_FLAGS, "f", "ids", "score_all", "batch", "json"}, &RunPerplexity);
+    {BITJIT_MODEL_FLAGS, "plan_cache", "f", "ids", "score_all", "batch", "json"}, &RunPerplexity);
 
 }  // namespace bitjit::cli

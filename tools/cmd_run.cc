@@ -136,7 +136,7 @@ int RunRun(const Args& args) {
 
 BITJIT_COMMAND(run, "run", "generate text from a prompt (streamed), or chat with --chat",
                "[-m MODEL] [-p TEXT | -f FILE | --prompt-ids 1,2,3] [-n N] [--temp T] ... [--json]",
-               {BITJIT_MODEL_FLAGS, "p", "f", "prompt_ids", "n", "temp", "top_k", "top_p", "min_p",
+               {BITJIT_MODEL_FLAGS, "plan_cache", "p", "f", "prompt_ids", "n", "temp", "top_k", "top_p", "min_p",
                 "repeat_penalty", "repeat_last_n", "seed", "ignore_eos", "json", "logits_out",
                 "chat", "cnv", "system", "chat_template"},
                &RunRun);

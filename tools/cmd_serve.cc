@@ -253,9 +253,9 @@ BITJIT_COMMAND(
     "[-a|--alias NAME] [--request-read-timeout 10] [--timeout 600] [--prefill-chunk 256] "
     "[--no-cache-prompt] [--allowed-hosts NAMES] [--cors ORIGINS] [--api-key KEY] "
     "[--api-key-file F] [--metrics]",
-    {BITJIT_MODEL_FLAGS, "host", "port", "parallel", "queue", "alias", "max_connections",
-     "request_read_timeout", "timeout", "prefill_chunk", "cache_prompt", "allowed_hosts", "cors",
-     "api_key", "api_key_file", "metrics"},
+    {BITJIT_MODEL_FLAGS, "plan_cache", "host", "port", "parallel", "queue", "alias",
+     "max_connections", "request_read_timeout", "timeout", "prefill_chunk", "cache_prompt",
+     "allowed_hosts", "cors", "api_key", "api_key_file", "metrics"},
     &RunServe, {{"-a", "alias"}});
 
 }  // namespace bitjit::cli

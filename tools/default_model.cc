@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ir/base/cache_dir.h"
 #include "ir/base/error.h"
 
 // tools/default_model.S.
@@ -24,14 +25,6 @@ uint64_t Fnv1a(std::span<const uint8_t> bytes) {
   return h;
 }
 
-std::filesystem::path CacheDir() {
-  const char* cache = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  return cache && *cache ? std::filesystem::path(cache) / "bitjit"
-         : home && *home ? std::filesystem::path(home) / ".cache" / "bitjit"
-                         : std::filesystem::temp_directory_path() / "bitjit";
-}
-
 }  // namespace
 
 std::span<const uint8_t> EmbeddedDefaultModel() {
@@ -41,7 +34,7 @@ std::span<const uint8_t> EmbeddedDefaultModel() {
 
 std::string DefaultModelPath() {
   const std::span<const uint8_t> bytes = EmbeddedDefaultModel();
-  const std::filesystem::path dir = CacheDir();
+  const std::filesystem::path dir = UserCacheDir();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   char name[64];

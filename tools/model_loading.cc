@@ -3,15 +3,39 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
+#include <cstdio>
+#include <filesystem>
+
 #include "codegen/cpu_features.h"
 #include "ir/base/error.h"
 #include "runtime/lm_head/lm_head_type.h"
+#include "runtime/plan/plan_cache.h"
 #include "tools/default_model.h"
 #include "tools/flags.h"
 #include "tools/thread_count.h"
 #include "tools/tokenizer_flags.h"
 
+DEFINE_string(plan_cache, "auto",
+              "keep each model's compiled plan in a cache folder and map it on the next start: "
+              "auto (models of 64 MiB and more, in $XDG_CACHE_HOME/bitjit/plans or "
+              "~/.cache/bitjit/plans) | off | a folder (any model)");
+
 namespace bitjit::cli {
+namespace {
+
+// The folder to cache `model`'s plan in, or "" for none.
+std::string PlanCacheDir(const std::string& model, bool wanted) {
+  if (!wanted || FLAGS_plan_cache == "off") return {};
+  if (FLAGS_plan_cache != "auto") return FLAGS_plan_cache;
+  // Small models compile in well under a second: not worth a copy of their weights on disk.
+  constexpr uintmax_t kMinBytes = 64ull << 20;
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(model, ec);
+  return !ec && bytes >= kMinBytes ? DefaultPlanCacheDir() : std::string();
+}
+
+}  // namespace
+
 bool UsingDefaultModel() {
   return FLAGS_m.empty() && FLAGS_plan.empty();
 }
@@ -53,10 +77,16 @@ std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides) {
   Model::ParsePackingOption(packing);  // typos, before loading
   options.ternary_packing = packing;
   options.n_threads = FLAGS_t;
+  options.map_plan_weights = FLAGS_mmap;
   CheckThreadCount(FLAGS_t, "-t");
   if (FLAGS_c < 0) Fail("-c must not be negative");
   if (!FLAGS_plan.empty()) return Model::LoadPlan(FLAGS_plan, options, FLAGS_m);
-  return Model::Load(ModelPathFromFlags(), options);
+  const std::string path = ModelPathFromFlags();
+  const std::string cache = PlanCacheDir(path, overrides.use_plan_cache && !UsingDefaultModel());
+  if (cache.empty()) return Model::Load(path, options);
+  PlanCacheResult loaded = LoadThroughPlanCache(path, options, cache);
+  if (!loaded.note.empty()) std::fprintf(stderr, "bitjit: %s\n", loaded.note.c_str());
+  return std::move(loaded.model);
 }
 
 }  // namespace bitjit::cli

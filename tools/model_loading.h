@@ -16,6 +16,9 @@ std::string ModelPathFromFlags();
 struct ModelOverrides {
   std::string ternary_packing;
   std::string lm_head;
+  // Through the plan cache (--plan-cache, runtime/plan/plan_cache.h); off for commands that
+  // inspect or write what a load compiles (compile, ir, crossval).
+  bool use_plan_cache = true;
 };
 std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides = {});
 // True when -m was not given and the embedded synthetic default is used.

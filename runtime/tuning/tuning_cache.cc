@@ -15,6 +15,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "ir/base/cache_dir.h"
 #include "ir/base/error.h"
 #include "ir/base/output_path.h"
 
@@ -87,12 +88,7 @@ void ReplaceFileAtomically(const std::string& path, const std::string& text) {
 }
 
 std::string DefaultTuningCachePath() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  const fs::path dir = xdg && *xdg     ? fs::path(xdg) / "bitjit"
-                       : home && *home ? fs::path(home) / ".cache" / "bitjit"
-                                       : fs::temp_directory_path() / "bitjit";
-  return (dir / "tuning.textproto").string();
+  return (UserCacheDir() / "tuning.textproto").string();
 }
 
 // The process-wide state: an optional path override and the cache loaded from the path.

@@ -1,0 +1,162 @@
+#include "runtime/plan/plan_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include "ir/base/cache_dir.h"
+#include "ir/base/error.h"
+#include "runtime/tuning/tuning_cache.h"
+
+namespace bitjit {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kPlanName = "model.plan";
+
+// FNV-1a 64 over a string: the key needs to tell entries apart, not to resist an attacker
+// (each entry is validated when loaded).
+uint64_t Fnv1a(const std::string& s, uint64_t h = 0xcbf29ce484222325ull) {
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+// What identifies a file's contents for as long as nobody rewrites it: device, inode, size and
+// modification time. Empty when it cannot be read.
+std::string FileIdentity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+         std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+std::string EntryKey(const std::string& model_path, const ModelOptions& o) {
+  std::string id = FileIdentity(model_path);
+  if (id.empty()) return {};
+  // Every option that changes what a plan holds, the tuning cache that picks tiles and packing
+  // under "auto", and the running binary (its kernels and layouts).
+  id += "|isa=" + o.isa + "|numerics=" + std::to_string(static_cast<int>(o.numerics)) +
+        "|lm_head=" + o.lm_head + "|packing=" + o.ternary_packing +
+        "|tuning=" + FileIdentity(tuning::TuningCachePath()) +
+        "|exe=" + FileIdentity("/proc/self/exe");
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(Fnv1a(id)));
+  return hex;
+}
+
+// True for a folder this cache made: named by a key, holding the plan and its sidecar and
+// nothing else (the user may point --plan-cache at a folder that holds other things).
+bool IsEntry(const fs::directory_entry& e) {
+  const std::string name = e.path().filename().string();
+  std::error_code ec;
+  if (name.size() != 16 || !std::all_of(name.begin(), name.end(), ::isxdigit) || e.is_symlink(ec) ||
+      !e.is_directory(ec)) {
+    return false;
+  }
+  int files = 0;
+  for (const fs::directory_entry& f : fs::directory_iterator(e.path(), ec)) {
+    const std::string file = f.path().filename().string();
+    if ((file != kPlanName && file != std::string(kPlanName) + ".weights") ||
+        !f.is_regular_file(ec) || f.is_symlink(ec)) {
+      return false;
+    }
+    ++files;
+  }
+  return !ec && files == 2;
+}
+
+// Removes the least recently used entries (by their plan's modification time, which a hit
+// refreshes) until at most `keep` remain. Only folders named as entries are touched.
+void Evict(const fs::path& dir, int keep) {
+  std::vector<std::pair<fs::file_time_type, fs::path>> entries;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    if (!IsEntry(e)) continue;
+    const auto when = fs::last_write_time(e.path() / kPlanName, ec);
+    entries.emplace_back(ec ? fs::file_time_type::min() : when, e.path());
+  }
+  if (static_cast<int>(entries.size()) <= keep) return;
+  std::sort(entries.begin(), entries.end());
+  for (size_t i = 0; i + keep < entries.size(); ++i) fs::remove_all(entries[i].second, ec);
+}
+
+// Saves `model` as the entry at `entry`: written in a fresh temporary folder, then renamed into
+// place (if another process got there first, its entry stays and ours is dropped).
+void SaveEntry(const Model& model, const fs::path& dir, const fs::path& entry) {
+  std::string tmpl = (dir / ".tmp-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) {
+    Fail("cannot create a folder in ", dir.string(), ": ", std::strerror(errno));
+  }
+  const fs::path tmp = tmpl;
+  try {
+    model.SavePlan((tmp / kPlanName).string());
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  if (::rename(tmp.c_str(), entry.c_str()) != 0) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+  }
+}
+
+}  // namespace
+
+std::string DefaultPlanCacheDir() {
+  return (UserCacheDir() / "plans").string();
+}
+
+PlanCacheResult LoadThroughPlanCache(const std::string& model_path, const ModelOptions& options,
+                                     const std::string& dir, int max_entries) {
+  PlanCacheResult result;
+  const std::string key = options.isa == "ref" ? "" : EntryKey(model_path, options);
+  if (key.empty()) {
+    result.model = Model::Load(model_path, options);
+    return result;
+  }
+  const fs::path entry = fs::path(dir) / key;
+  const fs::path plan = entry / kPlanName;
+  std::error_code ec;
+  if (fs::is_directory(fs::symlink_status(entry, ec)) && fs::exists(plan, ec)) {
+    try {
+      ModelOptions from_plan = options;
+      from_plan.lm_head = "";  // the entry's, which the key says is the one asked for
+      from_plan.ternary_packing = "auto";
+      result.model = Model::LoadPlan(plan.string(), from_plan, model_path);
+      fs::last_write_time(plan, fs::file_time_type::clock::now(), ec);  // recently used
+      return result;
+    } catch (const Error& e) {
+      result.note = "plan cache: " + entry.string() + " did not load (" + e.what() +
+                    "); compiling the model again";
+      fs::remove_all(entry, ec);
+    }
+  }
+  result.model = Model::Load(model_path, options);
+  try {
+    if (fs::create_directories(dir)) ::chmod(dir.c_str(), 0700);  // only a folder we made
+    SaveEntry(*result.model, dir, entry);
+    Evict(dir, max_entries);
+    if (result.note.empty()) {
+      result.note = "plan cache: compiled " + model_path + " into " + entry.string() +
+                    "; the next start maps it (--plan-cache off: no cache)";
+    }
+  } catch (const std::exception& e) {
+    result.note =
+        std::string("plan cache: could not save the plan (") + e.what() + "); running without it";
+  }
+  return result;
+}
+
+}  // namespace bitjit

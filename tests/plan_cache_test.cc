@@ -1,0 +1,142 @@
+// The plan cache (runtime/plan/plan_cache.h) through the CLI: the first load of a model writes
+// an entry, the next one maps it, and both compute exactly what a load without the cache
+// computes; a changed model file gets an entry of its own, a damaged entry is replaced, the
+// least recently used entries beyond four go, and nothing in the folder that is not an entry of
+// ours is touched.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/testing/cli.h"
+#include "tests/testing/golden.h"
+
+namespace bitjit {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CliResult;
+using testing::RunCli;
+
+// The logits of a prompt and three fed tokens, through `bitjit eval` with the given flags.
+std::vector<float> EvalLogits(const std::string& model, const std::vector<std::string>& flags,
+                              const std::string& out, CliResult* result = nullptr) {
+  std::vector<std::string> args = {
+      "eval", "-m", model, "--prompt-ids", "1,5,9,2", "--feed-ids", "7,3,11", "--logits-out", out};
+  args.insert(args.end(), flags.begin(), flags.end());
+  const CliResult r = RunCli(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (result) *result = r;
+  return testing::ReadF32File(out);
+}
+
+// The cache's entries: folders named by a 16-digit key.
+std::vector<fs::path> Entries(const std::string& dir) {
+  std::vector<fs::path> entries;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory() && e.path().filename().string().size() == 16) entries.push_back(e.path());
+  }
+  return entries;
+}
+
+class PlanCache : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy_file(testing::GoldenModelPath("tiny"), model_);
+    want_ = EvalLogits(model_, {"--plan-cache", "off"}, dir_.File("want.f32"));
+    ASSERT_FALSE(want_.empty());
+  }
+  std::vector<float> Cached(CliResult* r = nullptr, std::vector<std::string> more = {}) {
+    std::vector<std::string> flags = {"--plan-cache", cache_};
+    flags.insert(flags.end(), more.begin(), more.end());
+    return EvalLogits(model_, flags, dir_.File("got.f32"), r);
+  }
+
+  testing::TempDir dir_;
+  const std::string model_ = dir_.File("model.gguf");
+  const std::string cache_ = dir_.File("cache");
+  std::vector<float> want_;
+};
+
+TEST_F(PlanCache, SecondLoadMapsTheEntryAndComputesTheSame) {
+  CliResult first, second;
+  EXPECT_EQ(Cached(&first), want_);
+  EXPECT_NE(first.err.find("plan cache: compiled"), std::string::npos) << first.err;
+  ASSERT_EQ(Entries(cache_).size(), 1u);
+  const fs::path entry = Entries(cache_)[0];
+  EXPECT_TRUE(fs::is_regular_file(entry / "model.plan"));
+  EXPECT_TRUE(fs::is_regular_file(entry / "model.plan.weights"));
+
+  EXPECT_EQ(Cached(&second), want_);
+  EXPECT_EQ(second.err.find("plan cache"), std::string::npos) << second.err;  // a plain hit
+  EXPECT_EQ(Entries(cache_).size(), 1u);
+  // Mapped instead of copied: the same.
+  EXPECT_EQ(Cached(nullptr, {"--mmap"}), want_);
+}
+
+TEST_F(PlanCache, ChangedModelFileGetsAnEntryOfItsOwn) {
+  EXPECT_EQ(Cached(), want_);
+  // Rewritten in place (same bytes, a new modification time): its old entry no longer names it.
+  const fs::path model = model_;
+  fs::last_write_time(model, fs::last_write_time(model) + std::chrono::seconds(5));
+  EXPECT_EQ(Cached(), want_);
+  EXPECT_EQ(Entries(cache_).size(), 2u);
+}
+
+TEST_F(PlanCache, DamagedEntryIsReplaced) {
+  EXPECT_EQ(Cached(), want_);
+  ASSERT_EQ(Entries(cache_).size(), 1u);
+  const fs::path sidecar = Entries(cache_)[0] / "model.plan.weights";
+  fs::resize_file(sidecar, fs::file_size(sidecar) / 2);
+  CliResult r;
+  EXPECT_EQ(Cached(&r), want_);
+  EXPECT_NE(r.err.find("did not load"), std::string::npos) << r.err;
+  EXPECT_EQ(Cached(&r), want_);
+  EXPECT_EQ(r.err.find("plan cache"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanCache, KeepsFourEntriesAndNothingElseIsTouched) {
+  // Things in the folder that are not entries of ours: a folder named like a key holding
+  // something else, a link named like a key, a file.
+  fs::create_directories(cache_ + "/0123456789abcdef");
+  std::ofstream(cache_ + "/0123456789abcdef/notes.txt") << "mine";
+  fs::create_directory_symlink(dir_.path(), cache_ + "/fedcba9876543210");
+  std::ofstream(cache_ + "/README") << "mine";
+  for (const char* head : {"f16", "q8_0", "q6_k"}) {
+    for (const char* packing : {"2bit", "auto"}) {
+      EXPECT_FALSE(Cached(nullptr, {"--lm-head", head, "--ternary-packing", packing}).empty());
+    }
+  }
+  int ours = 0;
+  for (const fs::path& e : Entries(cache_)) ours += fs::exists(e / "model.plan");
+  EXPECT_EQ(ours, 4);
+  EXPECT_TRUE(fs::exists(cache_ + "/0123456789abcdef/notes.txt"));
+  EXPECT_TRUE(fs::is_symlink(cache_ + "/fedcba9876543210"));
+  EXPECT_TRUE(fs::exists(dir_.File("model.gguf")));  // what the link points into
+  EXPECT_TRUE(fs::exists(cache_ + "/README"));
+}
+
+TEST_F(PlanCache, FolderThatCannotBeWrittenOnlyCostsTheCache) {
+  std::ofstream(cache_) << "a file, not a folder";
+  CliResult r;
+  EXPECT_EQ(Cached(&r), want_);
+  EXPECT_NE(r.err.find("could not save the plan"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// The reference interpreter makes no plan: nothing is cached, nothing is said.
+TEST_F(PlanCache, ReferencePathBypassesIt) {
+  CliResult r;
+  EXPECT_FALSE(Cached(&r, {"--isa", "ref"}).empty());
+  EXPECT_EQ(r.err.find("plan cache"), std::string::npos) << r.err;
+  EXPECT_TRUE(Entries(cache_).empty());
+}
+
+}  // namespace
+}  // namespace bitjit
