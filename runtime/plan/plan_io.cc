@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include "codegen/cpu_features.h"
@@ -307,43 +308,35 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   const auto in_place = [&](uint64_t offset) {
     return std::shared_ptr<uint8_t[]>(mapped, const_cast<uint8_t*>(side.data() + offset));
   };
-  if (options.map_plan_weights) {
-    // Run on the sidecar as mapped: nothing is copied, and nothing is zeroed first (fresh
-    // memory for a gigabyte of weights costs the kernel more time than the copy itself), but
-    // every 4 KiB page is a TLB entry while decoding streams them.
-    next = 0;
-    for (const auto& n : m->graph_->nodes()) {
-      if (n->kind != ir::OpKind::kBitLinear) continue;
-      auto& pl = compiled->linears[n.get()];
-      for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
-        const plan::TernaryKernel& k = p.kernels(next);
+  // Mapped (--mmap): the kernels run on the sidecar itself; nothing is copied, and nothing is
+  // zeroed first (fresh memory for a gigabyte of weights costs the kernel more time than the
+  // copy itself), but every 4 KiB page is a TLB entry while decoding streams them. Copied (the
+  // default): one arena of huge pages, page by page dropping the sidecar's copy.
+  std::optional<codegen::WeightArena> arena;
+  if (!options.map_plan_weights) arena.emplace(compiled->PackedFootprint());
+  struct Copy {
+    uint8_t* dst;
+    size_t offset, bytes;  // in the sidecar
+  };
+  std::vector<Copy> copies;
+  next = 0;
+  for (const auto& n : m->graph_->nodes()) {
+    if (n->kind != ir::OpKind::kBitLinear) continue;
+    auto& pl = compiled->linears[n.get()];
+    for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
+      const plan::TernaryKernel& k = p.kernels(next);
+      if (!arena) {
         pl.weights.push_back(pl.matmuls[i]->View(k.scale(), in_place(k.sidecar_offset())));
+        continue;
       }
+      pl.weights.push_back(pl.matmuls[i]->Allocate(k.scale(), &*arena));
+      copies.push_back({pl.weights.back().data.get(), k.sidecar_offset(), k.sidecar_bytes()});
     }
-  } else {
-    // Copied into one arena of huge pages (fewer TLB misses while decoding), page by page
-    // dropping the sidecar's copy.
-    codegen::WeightArena arena(compiled->PackedFootprint());
-    struct Copy {
-      uint8_t* dst;
-      size_t offset, bytes;  // in the sidecar
-    };
-    std::vector<Copy> copies;
-    next = 0;
-    for (const auto& n : m->graph_->nodes()) {
-      if (n->kind != ir::OpKind::kBitLinear) continue;
-      auto& pl = compiled->linears[n.get()];
-      for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
-        const plan::TernaryKernel& k = p.kernels(next);
-        pl.weights.push_back(pl.matmuls[i]->Allocate(k.scale(), &arena));
-        copies.push_back({pl.weights.back().data.get(), k.sidecar_offset(), k.sidecar_bytes()});
-      }
-    }
-    pool.ParallelFor(static_cast<int64_t>(copies.size()), [&](int64_t i, int) {
-      std::memcpy(copies[i].dst, side.data() + copies[i].offset, copies[i].bytes);
-      side.Release(copies[i].offset, copies[i].bytes);  // never both copies resident
-    });
   }
+  pool.ParallelFor(static_cast<int64_t>(copies.size()), [&](int64_t i, int) {
+    std::memcpy(copies[i].dst, side.data() + copies[i].offset, copies[i].bytes);
+    side.Release(copies[i].offset, copies[i].bytes);  // never both copies resident
+  });
   compiled->AddActivationKernels(*m->graph_);
   if (p.has_lm_head()) {  // --lm-head q8_0|q6_k: the table as compiled, no requantization
     const plan::LmHeadTable& lm = p.lm_head();
