@@ -41,7 +41,7 @@ TernaryChoice HostChoice(int64_t k, int64_t n, codegen::Isa isa) {
 codegen::TernaryPacking DefaultTernaryPacking(codegen::Isa isa) {
   // Not avx2: its 1.6-bit kernels unpack arithmetically (no vpermb) and are only a default
   // where they were measured faster (tile_choice.h).
-  const bool dense = isa == codegen::Isa::kAvx512Vnni &&
+  const bool dense = codegen::VectorIsa(isa) == codegen::Isa::kAvx512Vnni &&
                      codegen::TernaryPackingSupported(isa, codegen::TernaryPacking::k1p6Bit);
   return dense ? codegen::TernaryPacking::k1p6Bit : codegen::TernaryPacking::k2Bit;
 }
