@@ -25,6 +25,7 @@
 #include "codegen/ternary/ternary_matmul.h"
 #include "ir/base/error.h"
 #include "tests/testing/isa.h"
+#include "tests/testing/ternary_data.h"
 
 namespace bitjit::codegen {
 namespace {
@@ -40,27 +41,12 @@ void PrintTo(TernaryPacking packing, std::ostream* os) {
 
 namespace {
 
-// Random I2_S codes (all four codes, including the never-written 3 that must read as 0).
-std::vector<uint8_t> RandomI2s(int64_t k, int64_t n, std::mt19937& rng) {
-  std::vector<uint8_t> bytes(I2sCodeBytes(k * n));
-  for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
-  return bytes;
-}
-
-// Random activations over the whole int8 range, with both extremes present.
-std::vector<int8_t> RandomQ(int64_t k, int64_t n_tokens, std::mt19937& rng) {
-  std::vector<int8_t> q(static_cast<size_t>(k * n_tokens));
-  for (int8_t& v : q) v = static_cast<int8_t>(rng());
-  if (!q.empty()) q[0] = -128;
-  if (q.size() > 1) q[q.size() - 1] = 127;
-  return q;
-}
+using bitjit::testing::RandomI2s;
+using bitjit::testing::RandomQ;
 
 std::vector<int32_t> Reference(const std::vector<uint8_t>& i2s, int64_t k, int64_t n,
                                const std::vector<int8_t>& q, int64_t n_tokens) {
-  std::vector<int32_t> out(static_cast<size_t>(n * n_tokens));
-  ref::TernaryMatmulI32(i2s.data(), n, k, q.data(), n_tokens, out.data());
-  return out;
+  return bitjit::testing::ReferenceI32(i2s, k, n, q, n_tokens);
 }
 
 // Parameter: (ISA, packing). Skipped, naming what is missing, where the CPU cannot run it.
@@ -366,7 +352,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsas2Bit, TernaryIsaTest,
                          ParamName);
 INSTANTIATE_TEST_SUITE_P(Isas1p6Bit, TernaryIsaTest,
                          ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2,
-                                                              Isa::kAvx512Vnni),
+                                                              Isa::kAvx512Vnni, Isa::kAvx512Amx),
                                             ::testing::Values(TernaryPacking::k1p6Bit)),
                          ParamName);
 
