@@ -229,6 +229,7 @@ TEST(TileChoice, PackingComesFromTheEntryElseTheDefault) {
   EXPECT_EQ(DefaultTernaryPacking(Isa::kRef), TernaryPacking::k2Bit);
   EXPECT_EQ(DefaultTernaryPacking(Isa::kAvx512Vnni),
             codegen::HasAvx512Vbmi() ? TernaryPacking::k1p6Bit : TernaryPacking::k2Bit);
+  EXPECT_EQ(DefaultTernaryPacking(Isa::kAvx512Amx), DefaultTernaryPacking(Isa::kAvx512Vnni));
   const Isa isa = JitIsa();
   if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
   const TernaryPacking def = DefaultTernaryPacking(isa);
@@ -363,7 +364,7 @@ TEST(TuneCommand, RefusesBadFlagsAndShowsAnEmptyCache) {
 TEST(TunedTiles, LeaveLogitsBitIdentical) {
   const testing::GoldenCase c = testing::LoadGoldenCase("tiny");
   testing::TempDir dir;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni, Isa::kAvx512Amx}) {
     if (!codegen::IsaSupported(isa)) continue;
     SCOPED_TRACE(codegen::IsaName(isa));
     std::vector<TuningEntry> entries;

@@ -39,7 +39,7 @@ int RunCompile(const Args& args) {
 
 BITJIT_COMMAND(compile, "compile",
                "compile a model to a plan (optimized graph, kernels, repacked weights)",
-               "-m MODEL -o MODEL.plan [--isa avx2|avx512|avx512vnni|avxvnni] "
+               "-m MODEL -o MODEL.plan [--isa avx2|avx512|avx512vnni|avxvnni|avx512amx] "
                "[--lm-head f16|q8_0|q6_k] [--ternary-packing auto|2bit|1.6bit]",
                {"m", "numerics", "pre_tokenizer", "isa", "o", "lm_head", "ternary_packing",
                 "tuning_cache"},

@@ -16,6 +16,7 @@ std::string ModelPathFromFlags();
 struct ModelOverrides {
   std::string ternary_packing;
   std::string lm_head;
+  std::string isa;
 };
 std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides = {});
 // True when -m was not given and the embedded synthetic default is used.
