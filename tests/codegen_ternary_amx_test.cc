@@ -29,7 +29,7 @@ using bitjit::testing::RandomI2s;
 using bitjit::testing::RandomQ;
 using bitjit::testing::ReferenceI32;
 
-constexpr int32_t kSentinel = 0x5EC0DE;
+constexpr int32_t kSentinel = bitjit::testing::kTernarySentinel;
 
 class TernaryAmxTest : public ::testing::TestWithParam<TernaryPacking> {
  protected:
@@ -54,25 +54,7 @@ class TernaryAmxTest : public ::testing::TestWithParam<TernaryPacking> {
   }
 };
 
-// All rows, output with padding (ld > n) that must stay untouched.
-void ExpectMatchesReference(const TernaryMatmul& mm, int64_t n_tokens, std::mt19937& rng) {
-  const int64_t k = mm.k(), n = mm.n();
-  SCOPED_TRACE("K=" + std::to_string(k) + " N=" + std::to_string(n) +
-               " T=" + std::to_string(n_tokens) + " R=" + std::to_string(mm.tile().rows));
-  const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-  const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-  const std::vector<int32_t> expected = ReferenceI32(i2s, k, n, q, n_tokens);
-  const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
-  const int64_t ld = n + 3;
-  std::vector<int32_t> out(static_cast<size_t>(ld * n_tokens), kSentinel);
-  mm.RunI32(w, q.data(), n_tokens, 0, n, out.data(), ld);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t r = 0; r < ld; ++r) {
-      const int32_t want = r < n ? expected[t * n + r] : kSentinel;
-      ASSERT_EQ(out[t * ld + r], want) << "token " << t << " row " << r;
-    }
-  }
-}
+using bitjit::testing::ExpectTernaryMatchesReference;
 
 TEST_P(TernaryAmxTest, MatchesReferenceOnModelAndEdgeShapes) {
   std::mt19937 rng(1234);
@@ -84,7 +66,7 @@ TEST_P(TernaryAmxTest, MatchesReferenceOnModelAndEdgeShapes) {
     for (int64_t n : ns) {
       for (int64_t t : tokens) {
         if (k * n * t > 8'000'000) continue;  // keep the scalar reference fast
-        ExpectMatchesReference(Amx(k, n), t, rng);
+        ExpectTernaryMatchesReference(Amx(k, n), t, rng);
         if (HasFatalFailure()) return;
       }
     }
@@ -99,8 +81,8 @@ TEST_P(TernaryAmxTest, MatchesReferenceWithEveryTileHeight) {
   for (int rows : {16, 32, 64}) {
     if (rows == 64 && packing() == TernaryPacking::k1p6Bit) continue;
     for (int64_t t : {5, 16, 40}) {
-      ExpectMatchesReference(Amx(200, 70, rows), t, rng);
-      ExpectMatchesReference(Amx(2560, 97, rows), t, rng);
+      ExpectTernaryMatchesReference(Amx(200, 70, rows), t, rng);
+      ExpectTernaryMatchesReference(Amx(2560, 97, rows), t, rng);
       if (HasFatalFailure()) return;
     }
   }
@@ -110,28 +92,9 @@ TEST_P(TernaryAmxTest, MatchesReferenceWithEveryTileHeight) {
 TEST_P(TernaryAmxTest, WritesExactlyTheRequestedRows) {
   std::mt19937 rng(7);
   for (int64_t k : {2560, 200, 35}) {
-    const int64_t n = 100;
     for (int64_t n_tokens : {1, 9, 17, 40}) {
-      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-      const std::vector<int32_t> expected = ReferenceI32(i2s, k, n, q, n_tokens);
-      const TernaryMatmul mm = Amx(k, n);
-      const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
-      const std::pair<int64_t, int64_t> ranges[] = {
-          {0, 0},   {0, 1},    {5, 6},   {3, 97}, {15, 17},  {31, 33}, {16, 32},
-          {32, 64}, {64, 100}, {1, 100}, {0, 99}, {99, 100}, {47, 81}};
-      for (const auto& [begin, end] : ranges) {
-        SCOPED_TRACE("K=" + std::to_string(k) + " T=" + std::to_string(n_tokens) + " rows [" +
-                     std::to_string(begin) + ", " + std::to_string(end) + ")");
-        std::vector<int32_t> out(static_cast<size_t>(n * n_tokens), kSentinel);
-        mm.RunI32(w, q.data(), n_tokens, begin, end, out.data());
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          for (int64_t r = 0; r < n; ++r) {
-            const int32_t want = r >= begin && r < end ? expected[t * n + r] : kSentinel;
-            ASSERT_EQ(out[t * n + r], want) << "token " << t << " row " << r;
-          }
-        }
-      }
+      bitjit::testing::ExpectTernaryWritesExactlyTheRequestedRows(Amx(k, 100), n_tokens, rng);
+      if (HasFatalFailure()) return;
     }
   }
 }
@@ -244,8 +207,8 @@ TEST_P(TernaryAmxTest, SelectedOnlyOnAvx512Amx) {
   EXPECT_EQ(amx.tile().rows, DefaultTernaryTile(Isa::kAvx512Vnni).rows);
   EXPECT_FALSE(TernaryMatmul(2560, 64, Isa::kAvx512Vnni, {0, 0, packing()}).has_amx());
   std::mt19937 rng(3);
-  ExpectMatchesReference(amx, kTernaryAmxMinTokens, rng);      // AMX
-  ExpectMatchesReference(amx, kTernaryAmxMinTokens - 1, rng);  // VNNI GEMM
+  ExpectTernaryMatchesReference(amx, kTernaryAmxMinTokens, rng);      // AMX
+  ExpectTernaryMatchesReference(amx, kTernaryAmxMinTokens - 1, rng);  // VNNI GEMM
 }
 
 INSTANTIATE_TEST_SUITE_P(Packings, TernaryAmxTest,

@@ -30,7 +30,7 @@
 namespace bitjit::codegen {
 namespace {
 
-constexpr int32_t kSentinel = 0x5EC0DE;
+constexpr int32_t kSentinel = bitjit::testing::kTernarySentinel;
 
 }  // namespace
 
@@ -65,27 +65,10 @@ class TernaryIsaTest : public ::testing::TestWithParam<std::tuple<Isa, TernaryPa
   TernaryTile tile(int rows = 0, int tokens = 0) const { return {rows, tokens, packing()}; }
 };
 
-// Runs all rows of all tokens and compares with the reference bit for bit; also checks that
-// the output's padding (ld_out > n) is not written.
+// All rows of all tokens against the reference, bit for bit (padding untouched).
 void ExpectMatchesReference(Isa isa, int64_t k, int64_t n, int64_t n_tokens, std::mt19937& rng,
                             TernaryTile tile) {
-  SCOPED_TRACE("K=" + std::to_string(k) + " N=" + std::to_string(n) +
-               " T=" + std::to_string(n_tokens));
-  const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-  const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-  const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
-
-  const TernaryMatmul mm(k, n, isa, tile);
-  const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
-  const int64_t ld = n + 3;
-  std::vector<int32_t> out(static_cast<size_t>(ld * n_tokens), kSentinel);
-  mm.RunI32(w, q.data(), n_tokens, 0, n, out.data(), ld);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t r = 0; r < ld; ++r) {
-      const int32_t want = r < n ? expected[t * n + r] : kSentinel;
-      ASSERT_EQ(out[t * ld + r], want) << "token " << t << " row " << r;
-    }
-  }
+  bitjit::testing::ExpectTernaryMatchesReference(TernaryMatmul(k, n, isa, tile), n_tokens, rng);
 }
 
 TEST_P(TernaryIsaTest, MatchesReferenceOnModelAndEdgeShapes) {
@@ -133,28 +116,10 @@ TEST_P(TernaryIsaTest, MatchesReferenceWithEveryTileTheIsaOffers) {
 TEST_P(TernaryIsaTest, WritesExactlyTheRequestedRows) {
   std::mt19937 rng(7);
   for (int64_t k : {2560, 200, 35}) {
-    const int64_t n = 100;
     for (int64_t n_tokens : {1, 5, 9}) {
-      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-      const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
-      const TernaryMatmul mm(k, n, isa(), tile());
-      const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
-      const std::pair<int64_t, int64_t> ranges[] = {
-          {0, 0},   {0, 1},    {5, 6},   {3, 97}, {15, 17},  {31, 33}, {16, 32},
-          {32, 64}, {64, 100}, {1, 100}, {0, 99}, {99, 100}, {47, 81}};
-      for (const auto& [begin, end] : ranges) {
-        SCOPED_TRACE("K=" + std::to_string(k) + " T=" + std::to_string(n_tokens) + " rows [" +
-                     std::to_string(begin) + ", " + std::to_string(end) + ")");
-        std::vector<int32_t> out(static_cast<size_t>(n * n_tokens), kSentinel);
-        mm.RunI32(w, q.data(), n_tokens, begin, end, out.data());
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          for (int64_t r = 0; r < n; ++r) {
-            const int32_t want = r >= begin && r < end ? expected[t * n + r] : kSentinel;
-            ASSERT_EQ(out[t * n + r], want) << "token " << t << " row " << r;
-          }
-        }
-      }
+      bitjit::testing::ExpectTernaryWritesExactlyTheRequestedRows(
+          TernaryMatmul(k, 100, isa(), tile()), n_tokens, rng);
+      if (HasFatalFailure()) return;
     }
   }
 }

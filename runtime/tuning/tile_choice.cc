@@ -65,6 +65,11 @@ TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::C
   TernaryChoice choice;
   choice.tile.packing = DefaultTernaryPacking(isa);
   const tuning::TuningEntry* e = tuning::FindEntry(cache, tuning::MakeKey(cpu, isa, k, n));
+  // avx512amx's tiles are the avx512vnni kernels' tiles: a cache tuned before avx512amx
+  // existed (or with --isa avx512vnni) still applies.
+  if (e == nullptr && codegen::VectorIsa(isa) != isa) {
+    e = tuning::FindEntry(cache, tuning::MakeKey(cpu, codegen::VectorIsa(isa), k, n));
+  }
   if (e == nullptr) return choice;
   try {
     // The kernels are the judge of which tiles fit (a hand-edited or stale entry may not).
