@@ -127,24 +127,19 @@ TEST_P(TernaryAmxTest, FloatOutputIsBitIdenticalToVnni) {
   for (int64_t k : {2560, 6912, 203}) {
     for (int64_t n_tokens : {1, 13, 16, 33, 64}) {
       const int64_t n = 77;
-      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-      const std::vector<int32_t> dot = ReferenceI32(i2s, k, n, q, n_tokens);
-      std::vector<float> s(static_cast<size_t>(n_tokens));
-      std::uniform_real_distribution<float> dist(0.01f, 300.0f);
-      for (float& v : s) v = dist(rng);
-      std::vector<int32_t> sums(static_cast<size_t>(n_tokens));
-      TernaryMatmul::ActivationSums(q.data(), k, n_tokens, sums.data());
+      const bitjit::testing::TernaryFloatCase c =
+          bitjit::testing::MakeTernaryFloatCase(k, n, n_tokens, rng);
       const float scale = 1.7182818f;
 
       const TernaryMatmul amx = Amx(k, n);
       const TernaryMatmul vnni(k, n, Isa::kAvx512Vnni, amx.tile());
-      const TernaryPackedWeights w = amx.Pack(i2s.data(), scale);
+      const TernaryPackedWeights w = amx.Pack(c.i2s.data(), scale);
       std::vector<float> y(static_cast<size_t>(n * n_tokens), -1.0f), y_vnni = y, want = y;
-      amx.RunF32(w, q.data(), s.data(), n_tokens, 2, n - 1, y.data(), 0, sums.data());
-      vnni.RunF32(w, q.data(), s.data(), n_tokens, 2, n - 1, y_vnni.data(), 0, sums.data());
-      TernaryEpilogueRows(dot.data(), n, sums.data(), s.data(), scale, n_tokens, 2, n - 1,
-                          want.data(), n);
+      amx.RunF32(w, c.q.data(), c.q_scale.data(), n_tokens, 2, n - 1, y.data(), 0, c.q_sum.data());
+      vnni.RunF32(w, c.q.data(), c.q_scale.data(), n_tokens, 2, n - 1, y_vnni.data(), 0,
+                  c.q_sum.data());
+      TernaryEpilogueRows(c.dot.data(), n, c.q_sum.data(), c.q_scale.data(), scale, n_tokens, 2,
+                          n - 1, want.data(), n);
       for (size_t i = 0; i < y.size(); ++i) {
         ASSERT_EQ(std::memcmp(&y[i], &y_vnni[i], 4), 0)
             << "K " << k << " T " << n_tokens << " output " << i << ": " << y[i] << " vs vnni "

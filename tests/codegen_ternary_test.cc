@@ -170,23 +170,17 @@ TEST_P(TernaryIsaTest, FloatEpilogueIsBitExact) {
   for (int64_t k : {2560, 203}) {
     for (int64_t n_tokens : {1, 6, 13}) {
       const int64_t n = 77;
-      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-      const std::vector<int32_t> dot = Reference(i2s, k, n, q, n_tokens);
-      std::vector<float> s(static_cast<size_t>(n_tokens));
-      std::uniform_real_distribution<float> dist(0.01f, 300.0f);
-      for (float& v : s) v = dist(rng);
-      std::vector<int32_t> sums(static_cast<size_t>(n_tokens));
-      TernaryMatmul::ActivationSums(q.data(), k, n_tokens, sums.data());
+      const bitjit::testing::TernaryFloatCase c =
+          bitjit::testing::MakeTernaryFloatCase(k, n, n_tokens, rng);
       const float scale = 1.7182818f;
 
       const TernaryMatmul mm(k, n, isa(), tile());
-      const TernaryPackedWeights w = mm.Pack(i2s.data(), scale);
+      const TernaryPackedWeights w = mm.Pack(c.i2s.data(), scale);
       std::vector<float> y(static_cast<size_t>(n * n_tokens), -1.0f);
-      mm.RunF32(w, q.data(), s.data(), n_tokens, 2, n - 1, y.data());
+      mm.RunF32(w, c.q.data(), c.q_scale.data(), n_tokens, 2, n - 1, y.data());
       std::vector<float> want(y.size(), -1.0f);
-      TernaryEpilogueRows(dot.data(), n, sums.data(), s.data(), scale, n_tokens, 2, n - 1,
-                          want.data(), n);
+      TernaryEpilogueRows(c.dot.data(), n, c.q_sum.data(), c.q_scale.data(), scale, n_tokens, 2,
+                          n - 1, want.data(), n);
       for (size_t i = 0; i < y.size(); ++i) {
         uint32_t got_bits, want_bits;
         std::memcpy(&got_bits, &y[i], 4);

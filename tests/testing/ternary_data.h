@@ -41,6 +41,30 @@ inline std::vector<int32_t> ReferenceI32(const std::vector<uint8_t>& i2s, int64_
   return out;
 }
 
+// Inputs of a float-epilogue check: random weights and activations, the exact dots, random
+// activation scales in [0.01, 300) and the activations' sums.
+struct TernaryFloatCase {
+  std::vector<uint8_t> i2s;
+  std::vector<int8_t> q;
+  std::vector<int32_t> dot;
+  std::vector<float> q_scale;
+  std::vector<int32_t> q_sum;
+};
+
+inline TernaryFloatCase MakeTernaryFloatCase(int64_t k, int64_t n, int64_t n_tokens,
+                                             std::mt19937& rng) {
+  TernaryFloatCase c;
+  c.i2s = RandomI2s(k, n, rng);
+  c.q = RandomQ(k, n_tokens, rng);
+  c.dot = ReferenceI32(c.i2s, k, n, c.q, n_tokens);
+  c.q_scale.resize(static_cast<size_t>(n_tokens));
+  std::uniform_real_distribution<float> dist(0.01f, 300.0f);
+  for (float& v : c.q_scale) v = dist(rng);
+  c.q_sum.resize(static_cast<size_t>(n_tokens));
+  codegen::TernaryMatmul::ActivationSums(c.q.data(), k, n_tokens, c.q_sum.data());
+  return c;
+}
+
 inline constexpr int32_t kTernarySentinel = 0x5EC0DE;
 
 // All rows of all tokens of `mm` on random data, bit for bit against the reference; the
@@ -74,9 +98,9 @@ inline void ExpectTernaryWritesExactlyTheRequestedRows(const codegen::TernaryMat
   const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
   const std::vector<int32_t> expected = ReferenceI32(i2s, k, n, q, n_tokens);
   const codegen::TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
-  const std::pair<int64_t, int64_t> ranges[] = {
-      {0, 0},   {0, 1},    {5, 6},   {3, 97}, {15, 17},  {31, 33}, {16, 32},
-      {32, 64}, {64, 100}, {1, 100}, {0, 99}, {99, 100}, {47, 81}};
+  const std::pair<int64_t, int64_t> ranges[] = {{0, 0},   {0, 1},    {5, 6},   {3, 97},   {15, 17},
+                                                {31, 33}, {16, 32},  {32, 64}, {64, 100}, {1, 100},
+                                                {0, 99},  {99, 100}, {47, 81}};
   for (const auto& [begin, end] : ranges) {
     SCOPED_TRACE("K=" + std::to_string(k) + " T=" + std::to_string(n_tokens) + " rows [" +
                  std::to_string(begin) + ", " + std::to_string(end) + ")");
