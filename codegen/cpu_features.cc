@@ -41,10 +41,10 @@ const std::string& AmxPermissionError() {
   static const std::string error = [] {
     const Cpu& cpu = HostCpuFlags();
     if (!cpu.has(Cpu::tAMX_TILE) || !cpu.has(Cpu::tAMX_INT8)) {
-      return std::string("the CPU lacks AMX-TILE / AMX-INT8");
+      return std::string("AMX-TILE, AMX-INT8");
     }
     if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
-      return std::string("the kernel refused AMX tile data (arch_prctl ARCH_REQ_XCOMP_PERM: ") +
+      return std::string("the OS permission for AMX tile data (arch_prctl ARCH_REQ_XCOMP_PERM: ") +
              std::strerror(errno) + ")";
     }
     return std::string();
@@ -147,7 +147,7 @@ bool IsaSupported(Isa isa) {
 void RequireAmxTilePermission() {
   const std::string& error = AmxPermissionError();
   if (!error.empty())
-    Fail("AMX kernels cannot run on this machine (", HostCpu().brand, "): ", error);
+    Fail("AMX kernels cannot run on this machine (", HostCpu().brand, "): it lacks ", error);
 }
 
 bool HasAvx512Vbmi() {
