@@ -2,7 +2,12 @@
 
 #include <xbyak/xbyak_util.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ostream>
 
 #include "ir/base/error.h"
@@ -22,11 +27,30 @@ struct IsaInfo {
   Isa isa;
   std::string_view name;
 };
-constexpr IsaInfo kIsas[] = {{Isa::kRef, "ref"},
-                             {Isa::kAvx2, "avx2"},
-                             {Isa::kAvx512, "avx512"},
-                             {Isa::kAvx512Vnni, "avx512vnni"},
-                             {Isa::kAvxVnni, "avxvnni"}};
+constexpr IsaInfo kIsas[] = {{Isa::kRef, "ref"},         {Isa::kAvx2, "avx2"},
+                             {Isa::kAvx512, "avx512"},   {Isa::kAvx512Vnni, "avx512vnni"},
+                             {Isa::kAvxVnni, "avxvnni"}, {Isa::kAvx512Amx, "avx512amx"}};
+
+// Linux's AMX opt-in (arch/x86/include/uapi/asm/prctl.h): XFEATURE_XTILEDATA is state
+// component 18. Not in every libc's headers, so spelled out here.
+constexpr long kArchReqXcompPerm = 0x1023;
+constexpr long kXfeatureXtiledata = 18;
+
+// The outcome of the one permission request of this process: empty when granted.
+const std::string& AmxPermissionError() {
+  static const std::string error = [] {
+    const Cpu& cpu = HostCpuFlags();
+    if (!cpu.has(Cpu::tAMX_TILE) || !cpu.has(Cpu::tAMX_INT8)) {
+      return std::string("AMX-TILE, AMX-INT8");
+    }
+    if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
+      return std::string("the OS permission for AMX tile data (arch_prctl ARCH_REQ_XCOMP_PERM: ") +
+             std::strerror(errno) + ")";
+    }
+    return std::string();
+  }();  // a function-local static: initialized once, thread-safe
+  return error;
+}
 
 // The CPU features an Isa needs, as text for error messages; empty when all are present.
 std::string MissingFeatures(Isa isa) {
@@ -53,6 +77,10 @@ std::string MissingFeatures(Isa isa) {
       need(Cpu::tAVX512BW, "AVX512BW");
       need(Cpu::tAVX512VL, "AVX512VL");
       need(Cpu::tAVX512_VNNI, "AVX512_VNNI");
+      break;
+    case Isa::kAvx512Amx:
+      missing = MissingFeatures(Isa::kAvx512Vnni);
+      if (missing.empty() && !AmxPermissionError().empty()) missing = AmxPermissionError();
       break;
     case Isa::kAvxVnni:
       need(Cpu::tAVX2, "AVX2");
@@ -108,11 +136,18 @@ Isa ParseIsa(std::string_view name) {
   for (const IsaInfo& info : kIsas) {
     if (info.name == name) return info.isa;
   }
-  Fail("unknown ISA '", name, "' (expected one of ref, avx2, avx512, avx512vnni, avxvnni)");
+  Fail("unknown ISA '", name,
+       "' (expected one of ref, avx2, avx512, avx512vnni, avxvnni, avx512amx)");
 }
 
 bool IsaSupported(Isa isa) {
   return MissingFeatures(isa).empty();
+}
+
+void RequireAmxTilePermission() {
+  const std::string& error = AmxPermissionError();
+  if (!error.empty())
+    Fail("AMX kernels cannot run on this machine (", HostCpu().brand, "): it lacks ", error);
 }
 
 bool HasAvx512Vbmi() {
@@ -121,8 +156,9 @@ bool HasAvx512Vbmi() {
 
 Isa BestIsa() {
   // VNNI fuses the multiply and both widening adds; 512-bit vectors halve the instruction
-  // count again, so a zmm kernel wins over VEX VNNI on CPUs that have both.
-  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvxVnni, Isa::kAvx2}) {
+  // count again, so a zmm kernel wins over VEX VNNI on CPUs that have both. AMX adds tile
+  // GEMMs for prefill on top of the zmm VNNI kernels.
+  for (Isa isa : {Isa::kAvx512Amx, Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvxVnni, Isa::kAvx2}) {
     if (IsaSupported(isa)) return isa;
   }
   return Isa::kRef;

@@ -17,9 +17,22 @@ enum class Isa {
   kAvx512,      // AVX-512 F+BW+VL: vpmaddubsw + vpmaddwd on zmm
   kAvx512Vnni,  // AVX-512 F+BW+VL + AVX512_VNNI: vpdpbusd on zmm
   kAvxVnni,     // AVX2 + AVX-VNNI: VEX vpdpbusd on ymm
+  kAvx512Amx,   // kAvx512Vnni + AMX-INT8 tiles (Sapphire Rapids+): tdpbsud for prefill GEMMs
 };
 
-// "ref", "avx2", "avx512", "avx512vnni", "avxvnni".
+// The ISA of the vector (non-tile) kernels: kAvx512Amx runs the kAvx512Vnni ones for
+// everything but the ternary prefill GEMM; every other Isa is its own.
+inline Isa VectorIsa(Isa isa) {
+  return isa == Isa::kAvx512Amx ? Isa::kAvx512Vnni : isa;
+}
+
+// True for the ISAs whose vector kernels use zmm registers (AVX-512).
+inline bool IsAvx512Isa(Isa isa) {
+  const Isa v = VectorIsa(isa);
+  return v == Isa::kAvx512 || v == Isa::kAvx512Vnni;
+}
+
+// "ref", "avx2", "avx512", "avx512vnni", "avxvnni", "avx512amx".
 std::string_view IsaName(Isa isa);
 
 // Prints IsaName (for logs and test names).
@@ -29,7 +42,13 @@ std::ostream& operator<<(std::ostream& os, Isa isa);
 Isa ParseIsa(std::string_view name);
 
 // True when this CPU (and the OS, which must save the wider register state) can run `isa`.
+// For kAvx512Amx this also asks Linux, once per process, for permission to use the AMX tile
+// data (arch_prctl ARCH_REQ_XCOMP_PERM): without it the first tile instruction faults.
 bool IsaSupported(Isa isa);
+
+// Requests the AMX tile-data permission (once per process, thread-safe); throws bitjit::Error
+// saying why when the CPU or the kernel refuses. The AMX kernels call it before they exist.
+void RequireAmxTilePermission();
 
 // True when this CPU has AVX512_VBMI (64-byte table lookups: vpermb, vpermi2b), which the
 // 1.6-bit ternary kernels use on top of kAvx512Vnni.

@@ -80,8 +80,8 @@ passes::PassContext Model::TargetContext(const std::string& isa_option,
       codegen::ResolveIsa(isa_option.empty() ? codegen::BestIsa() : codegen::ParseIsa(isa_option));
   if (packing && !codegen::TernaryPackingSupported(isa, *packing)) {
     Fail("--ternary-packing ", packing_option,
-         " needs the avx2 kernels, or the avx512vnni ones and AVX512_VBMI (", codegen::IsaName(isa),
-         " on ", codegen::HostCpu().brand, ")");
+         " needs the avx2 kernels, or the avx512vnni / avx512amx ones and AVX512_VBMI (",
+         codegen::IsaName(isa), " on ", codegen::HostCpu().brand, ")");
   }
   context.target = std::string(codegen::IsaName(isa));
   context.choose_weight_tile = [isa, packing](int64_t k, int64_t n) {

@@ -26,7 +26,7 @@ struct ModelOptions {
   PreTokenizerKind pre_tokenizer = PreTokenizerKind::kAuto;
   bool optimize = true;  // run the default pass pipeline on the lowered graph
   // "" = the best the CPU has; "ref" = the reference interpreter; else avx2, avx512,
-  // avx512vnni, avxvnni (a cap: refused if the CPU lacks it).
+  // avx512vnni, avxvnni, avx512amx (a cap: refused if the CPU lacks it).
   std::string isa;
   int n_threads = 0;  // 0 = physical cores
   // --lm-head (runtime/lm_head/lm_head_type.h): "f16" multiplies the model file's own table

@@ -19,7 +19,7 @@ namespace bitjit::codegen {
 namespace {
 
 int Lanes(Isa isa) {
-  return isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni ? 16 : 8;
+  return IsAvx512Isa(isa) ? 16 : 8;
 }
 
 // The kernel's order (f16_gemv_kernel.h): per-lane FMA chains, then pairwise halving.

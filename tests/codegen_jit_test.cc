@@ -60,10 +60,12 @@ std::string MappingPermissions(const void* addr) {
 }
 
 TEST(CpuFeatures, IsaNamesRoundTrip) {
-  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni}) {
+  for (Isa isa :
+       {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni, Isa::kAvx512Amx}) {
     EXPECT_EQ(ParseIsa(IsaName(isa)), isa);
   }
   EXPECT_EQ(ParseIsa("avx512vnni"), Isa::kAvx512Vnni);
+  EXPECT_EQ(ParseIsa("avx512amx"), Isa::kAvx512Amx);
 }
 
 TEST(CpuFeatures, BadIsaNameIsAnError) {
@@ -84,12 +86,13 @@ TEST(CpuFeatures, BestIsaIsSupportedAndResolvesToItself) {
   EXPECT_EQ(ResolveIsa(BestIsa()), BestIsa());
   // Every VNNI / AVX-512 level implies the baseline it builds on.
   EXPECT_TRUE(!IsaSupported(Isa::kAvx512Vnni) || IsaSupported(Isa::kAvx512));
+  EXPECT_TRUE(!IsaSupported(Isa::kAvx512Amx) || IsaSupported(Isa::kAvx512Vnni));
   EXPECT_TRUE(!IsaSupported(Isa::kAvx512) || IsaSupported(Isa::kAvx2));
   EXPECT_TRUE(!IsaSupported(Isa::kAvxVnni) || IsaSupported(Isa::kAvx2));
 }
 
 TEST(CpuFeatures, UnsupportedIsaIsAnErrorNamingTheFeature) {
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni, Isa::kAvx512Amx}) {
     if (IsaSupported(isa)) {
       EXPECT_EQ(ResolveIsa(isa), isa);
       continue;

@@ -25,11 +25,12 @@
 #include "codegen/ternary/ternary_matmul.h"
 #include "ir/base/error.h"
 #include "tests/testing/isa.h"
+#include "tests/testing/ternary_data.h"
 
 namespace bitjit::codegen {
 namespace {
 
-constexpr int32_t kSentinel = 0x5EC0DE;
+constexpr int32_t kSentinel = bitjit::testing::kTernarySentinel;
 
 }  // namespace
 
@@ -40,27 +41,12 @@ void PrintTo(TernaryPacking packing, std::ostream* os) {
 
 namespace {
 
-// Random I2_S codes (all four codes, including the never-written 3 that must read as 0).
-std::vector<uint8_t> RandomI2s(int64_t k, int64_t n, std::mt19937& rng) {
-  std::vector<uint8_t> bytes(I2sCodeBytes(k * n));
-  for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
-  return bytes;
-}
-
-// Random activations over the whole int8 range, with both extremes present.
-std::vector<int8_t> RandomQ(int64_t k, int64_t n_tokens, std::mt19937& rng) {
-  std::vector<int8_t> q(static_cast<size_t>(k * n_tokens));
-  for (int8_t& v : q) v = static_cast<int8_t>(rng());
-  if (!q.empty()) q[0] = -128;
-  if (q.size() > 1) q[q.size() - 1] = 127;
-  return q;
-}
+using bitjit::testing::RandomI2s;
+using bitjit::testing::RandomQ;
 
 std::vector<int32_t> Reference(const std::vector<uint8_t>& i2s, int64_t k, int64_t n,
                                const std::vector<int8_t>& q, int64_t n_tokens) {
-  std::vector<int32_t> out(static_cast<size_t>(n * n_tokens));
-  ref::TernaryMatmulI32(i2s.data(), n, k, q.data(), n_tokens, out.data());
-  return out;
+  return bitjit::testing::ReferenceI32(i2s, k, n, q, n_tokens);
 }
 
 // Parameter: (ISA, packing). Skipped, naming what is missing, where the CPU cannot run it.
@@ -79,27 +65,10 @@ class TernaryIsaTest : public ::testing::TestWithParam<std::tuple<Isa, TernaryPa
   TernaryTile tile(int rows = 0, int tokens = 0) const { return {rows, tokens, packing()}; }
 };
 
-// Runs all rows of all tokens and compares with the reference bit for bit; also checks that
-// the output's padding (ld_out > n) is not written.
+// All rows of all tokens against the reference, bit for bit (padding untouched).
 void ExpectMatchesReference(Isa isa, int64_t k, int64_t n, int64_t n_tokens, std::mt19937& rng,
                             TernaryTile tile) {
-  SCOPED_TRACE("K=" + std::to_string(k) + " N=" + std::to_string(n) +
-               " T=" + std::to_string(n_tokens));
-  const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-  const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-  const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
-
-  const TernaryMatmul mm(k, n, isa, tile);
-  const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
-  const int64_t ld = n + 3;
-  std::vector<int32_t> out(static_cast<size_t>(ld * n_tokens), kSentinel);
-  mm.RunI32(w, q.data(), n_tokens, 0, n, out.data(), ld);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t r = 0; r < ld; ++r) {
-      const int32_t want = r < n ? expected[t * n + r] : kSentinel;
-      ASSERT_EQ(out[t * ld + r], want) << "token " << t << " row " << r;
-    }
-  }
+  bitjit::testing::ExpectTernaryMatchesReference(TernaryMatmul(k, n, isa, tile), n_tokens, rng);
 }
 
 TEST_P(TernaryIsaTest, MatchesReferenceOnModelAndEdgeShapes) {
@@ -147,28 +116,10 @@ TEST_P(TernaryIsaTest, MatchesReferenceWithEveryTileTheIsaOffers) {
 TEST_P(TernaryIsaTest, WritesExactlyTheRequestedRows) {
   std::mt19937 rng(7);
   for (int64_t k : {2560, 200, 35}) {
-    const int64_t n = 100;
     for (int64_t n_tokens : {1, 5, 9}) {
-      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-      const std::vector<int32_t> expected = Reference(i2s, k, n, q, n_tokens);
-      const TernaryMatmul mm(k, n, isa(), tile());
-      const TernaryPackedWeights w = mm.Pack(i2s.data(), 1.0f);
-      const std::pair<int64_t, int64_t> ranges[] = {
-          {0, 0},   {0, 1},    {5, 6},   {3, 97}, {15, 17},  {31, 33}, {16, 32},
-          {32, 64}, {64, 100}, {1, 100}, {0, 99}, {99, 100}, {47, 81}};
-      for (const auto& [begin, end] : ranges) {
-        SCOPED_TRACE("K=" + std::to_string(k) + " T=" + std::to_string(n_tokens) + " rows [" +
-                     std::to_string(begin) + ", " + std::to_string(end) + ")");
-        std::vector<int32_t> out(static_cast<size_t>(n * n_tokens), kSentinel);
-        mm.RunI32(w, q.data(), n_tokens, begin, end, out.data());
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          for (int64_t r = 0; r < n; ++r) {
-            const int32_t want = r >= begin && r < end ? expected[t * n + r] : kSentinel;
-            ASSERT_EQ(out[t * n + r], want) << "token " << t << " row " << r;
-          }
-        }
-      }
+      bitjit::testing::ExpectTernaryWritesExactlyTheRequestedRows(
+          TernaryMatmul(k, 100, isa(), tile()), n_tokens, rng);
+      if (HasFatalFailure()) return;
     }
   }
 }
@@ -219,23 +170,17 @@ TEST_P(TernaryIsaTest, FloatEpilogueIsBitExact) {
   for (int64_t k : {2560, 203}) {
     for (int64_t n_tokens : {1, 6, 13}) {
       const int64_t n = 77;
-      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
-      const std::vector<int8_t> q = RandomQ(k, n_tokens, rng);
-      const std::vector<int32_t> dot = Reference(i2s, k, n, q, n_tokens);
-      std::vector<float> s(static_cast<size_t>(n_tokens));
-      std::uniform_real_distribution<float> dist(0.01f, 300.0f);
-      for (float& v : s) v = dist(rng);
-      std::vector<int32_t> sums(static_cast<size_t>(n_tokens));
-      TernaryMatmul::ActivationSums(q.data(), k, n_tokens, sums.data());
+      const bitjit::testing::TernaryFloatCase c =
+          bitjit::testing::MakeTernaryFloatCase(k, n, n_tokens, rng);
       const float scale = 1.7182818f;
 
       const TernaryMatmul mm(k, n, isa(), tile());
-      const TernaryPackedWeights w = mm.Pack(i2s.data(), scale);
+      const TernaryPackedWeights w = mm.Pack(c.i2s.data(), scale);
       std::vector<float> y(static_cast<size_t>(n * n_tokens), -1.0f);
-      mm.RunF32(w, q.data(), s.data(), n_tokens, 2, n - 1, y.data());
+      mm.RunF32(w, c.q.data(), c.q_scale.data(), n_tokens, 2, n - 1, y.data());
       std::vector<float> want(y.size(), -1.0f);
-      TernaryEpilogueRows(dot.data(), n, sums.data(), s.data(), scale, n_tokens, 2, n - 1,
-                          want.data(), n);
+      TernaryEpilogueRows(c.dot.data(), n, c.q_sum.data(), c.q_scale.data(), scale, n_tokens, 2,
+                          n - 1, want.data(), n);
       for (size_t i = 0; i < y.size(); ++i) {
         uint32_t got_bits, want_bits;
         std::memcpy(&got_bits, &y[i], 4);
@@ -366,7 +311,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsas2Bit, TernaryIsaTest,
                          ParamName);
 INSTANTIATE_TEST_SUITE_P(Isas1p6Bit, TernaryIsaTest,
                          ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2,
-                                                              Isa::kAvx512Vnni),
+                                                              Isa::kAvx512Vnni, Isa::kAvx512Amx),
                                             ::testing::Values(TernaryPacking::k1p6Bit)),
                          ParamName);
 

@@ -56,7 +56,7 @@ struct Path {
 std::vector<Path> JitPaths() {
   std::vector<Path> paths;
   for (codegen::Isa isa : {codegen::Isa::kAvx2, codegen::Isa::kAvx512, codegen::Isa::kAvx512Vnni,
-                           codegen::Isa::kAvxVnni}) {
+                           codegen::Isa::kAvxVnni, codegen::Isa::kAvx512Amx}) {
     if (!codegen::IsaSupported(isa)) continue;
     for (codegen::TernaryPacking packing :
          {codegen::TernaryPacking::k2Bit, codegen::TernaryPacking::k1p6Bit}) {

@@ -36,7 +36,7 @@ std::vector<float> PromptLogits(const Model& model, const GoldenCase& c) {
 std::vector<std::string> Paths() {
   std::vector<std::string> paths = {"ref-lowered", "ref"};
   for (auto isa : {codegen::Isa::kAvx2, codegen::Isa::kAvx512, codegen::Isa::kAvx512Vnni,
-                   codegen::Isa::kAvxVnni}) {
+                   codegen::Isa::kAvxVnni, codegen::Isa::kAvx512Amx}) {
     if (codegen::IsaSupported(isa)) paths.push_back(std::string(codegen::IsaName(isa)));
   }
   return paths;

@@ -167,6 +167,7 @@ TEST(Plan, RefusesAPlanForMissingCpuFeatures) {
   const codegen::Isa missing =
       !codegen::IsaSupported(codegen::Isa::kAvxVnni)      ? codegen::Isa::kAvxVnni
       : !codegen::IsaSupported(codegen::Isa::kAvx512Vnni) ? codegen::Isa::kAvx512Vnni
+      : !codegen::IsaSupported(codegen::Isa::kAvx512Amx)  ? codegen::Isa::kAvx512Amx
                                                           : codegen::Isa::kRef;
   if (missing == codegen::Isa::kRef) GTEST_SKIP() << "this CPU has every ISA bitjit knows";
   testing::TempDir dir;

@@ -209,6 +209,31 @@ TEST(TileChoice, UsesEntriesForThisCpuOnly) {
   EXPECT_EQ(ChooseTasksPerThread(2560, 2560, isa, 1), kDefaultTasksPerThread);
 }
 
+// avx512amx runs the avx512vnni kernels' tiles: their entries apply to it unless it has its own.
+TEST(TileChoice, Avx512AmxFallsBackToTheAvx512VnniEntries) {
+  if (!codegen::IsaSupported(Isa::kAvx512Amx)) GTEST_SKIP() << "this CPU or OS has no AMX";
+  const TernaryTile other = OtherTile(2560, 640, Isa::kAvx512Vnni);
+  TernaryTile own = other;
+  own.tokens = other.tokens == 5 ? 6 : 5;  // differs from the avx512vnni entry
+  TuningCache cache;
+  cache.set_format_version(tuning::kTuningFormatVersion);
+  tuning::MergeEntries(&cache, {Entry(codegen::HostCpu(), Isa::kAvx512Vnni, 2560, 640, other, 2),
+                                Entry(codegen::HostCpu(), Isa::kAvx512Vnni, 2560, 2560, other, 2),
+                                Entry(codegen::HostCpu(), Isa::kAvx512Amx, 2560, 2560, own, 2)});
+  const TernaryChoice vnni = ChooseFromCache(cache, codegen::HostCpu(), Isa::kAvx512Amx, 2560, 640);
+  EXPECT_TRUE(vnni.tuned);
+  EXPECT_EQ(vnni.tile.rows, other.rows);
+  EXPECT_EQ(vnni.tile.tokens, other.tokens);
+  const TernaryChoice mine =
+      ChooseFromCache(cache, codegen::HostCpu(), Isa::kAvx512Amx, 2560, 2560);
+  EXPECT_TRUE(mine.tuned);
+  EXPECT_EQ(mine.tile.rows, own.rows);
+  EXPECT_EQ(mine.tile.tokens, own.tokens);
+  // Not the other way round: avx512vnni never takes avx512amx's entries.
+  EXPECT_EQ(ChooseFromCache(cache, codegen::HostCpu(), Isa::kAvx512Vnni, 2560, 2560).tile.tokens,
+            other.tokens);
+}
+
 TEST(TileChoice, RefusesATileTheKernelsCannotRun) {
   const Isa isa = JitIsa();
   if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
@@ -229,6 +254,7 @@ TEST(TileChoice, PackingComesFromTheEntryElseTheDefault) {
   EXPECT_EQ(DefaultTernaryPacking(Isa::kRef), TernaryPacking::k2Bit);
   EXPECT_EQ(DefaultTernaryPacking(Isa::kAvx512Vnni),
             codegen::HasAvx512Vbmi() ? TernaryPacking::k1p6Bit : TernaryPacking::k2Bit);
+  EXPECT_EQ(DefaultTernaryPacking(Isa::kAvx512Amx), DefaultTernaryPacking(Isa::kAvx512Vnni));
   const Isa isa = JitIsa();
   if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
   const TernaryPacking def = DefaultTernaryPacking(isa);
@@ -363,7 +389,7 @@ TEST(TuneCommand, RefusesBadFlagsAndShowsAnEmptyCache) {
 TEST(TunedTiles, LeaveLogitsBitIdentical) {
   const testing::GoldenCase c = testing::LoadGoldenCase("tiny");
   testing::TempDir dir;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni, Isa::kAvx512Amx}) {
     if (!codegen::IsaSupported(isa)) continue;
     SCOPED_TRACE(codegen::IsaName(isa));
     std::vector<TuningEntry> entries;

@@ -2,7 +2,7 @@
 // decode steps of one token each (after a one-token prompt, not timed). Each test runs -r
 // times on a fresh session; the table shows mean ± sd and the median.
 //
-// --ternary-packing and --lm-head take lists with -m: each combination is loaded as its own
+// --isa, --ternary-packing and --lm-head take lists with -m: each combination is loaded as its own
 // model and their repetitions are interleaved (A B A B ...), so that a machine whose speed
 // drifts (a shared VM's memory bandwidth can double within minutes) affects all of them alike;
 // "vs first" is the median of the per-repetition ratios to the first combination.
@@ -37,7 +37,7 @@ DEFINE_bool(roofline, false, "measure memory read bandwidth and report tg agains
 namespace bitjit::cli {
 namespace {
 
-// One model the run measures: -m MODEL with one --ternary-packing and one --lm-head, or --plan.
+// One model the run measures: -m MODEL with one --isa, --ternary-packing and --lm-head, or --plan.
 struct Variant {
   std::unique_ptr<Model> model;
   double bytes_per_token = 0;  // decode reads (the roofline's numerator)
@@ -82,13 +82,18 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   return parts;
 }
 
-// The models to measure: one per (packing, lm_head) of the flags' lists, every entry checked
-// before the first (slow) load.
+// The models to measure: one per (isa, packing, lm_head) of the flags' lists, every entry
+// checked before the first (slow) load.
 std::vector<Variant> LoadVariants() {
+  const std::vector<std::string> isas = SplitCommas(FLAGS_isa);
   const std::vector<std::string> packings = SplitCommas(FLAGS_ternary_packing);
   const std::vector<std::string> heads = SplitCommas(FLAGS_lm_head);
-  if ((packings.size() > 1 || heads.size() > 1) && !FLAGS_plan.empty()) {
-    Fail("lists of --ternary-packing / --lm-head need -m: a plan holds one of each");
+  if ((isas.size() > 1 || packings.size() > 1 || heads.size() > 1) && !FLAGS_plan.empty()) {
+    Fail("lists of --isa / --ternary-packing / --lm-head need -m: a plan holds one of each");
+  }
+  for (const std::string& isa : isas) {
+    if (isa.empty() && isas.size() > 1) Fail("--isa: an empty list entry");
+    if (!isa.empty()) codegen::ResolveIsa(codegen::ParseIsa(isa));
   }
   for (const std::string& packing : packings) {
     if (packing.empty() && packings.size() > 1) Fail("--ternary-packing: an empty list entry");
@@ -99,12 +104,14 @@ std::vector<Variant> LoadVariants() {
     lm_head::ParseLmHeadType(head);
   }
   std::vector<Variant> variants;
-  for (const std::string& packing : packings) {
-    for (const std::string& head : heads) {
-      Variant v;
-      v.model = LoadModelFromFlags({packing, head});
-      v.bytes_per_token = static_cast<double>(v.model->DecodeWeightBytes());
-      variants.push_back(std::move(v));
+  for (const std::string& isa : isas) {
+    for (const std::string& packing : packings) {
+      for (const std::string& head : heads) {
+        Variant v;
+        v.model = LoadModelFromFlags({packing, head, isa, /*use_plan_cache=*/true});
+        v.bytes_per_token = static_cast<double>(v.model->DecodeWeightBytes());
+        variants.push_back(std::move(v));
+      }
     }
   }
   return variants;
@@ -190,13 +197,14 @@ int RunBench(const Args& args) {
   const bool several = variants.size() > 1;
   auto packing = [&](const Row& r) { return variants[r.variant].model->ternary_packing_name(); };
   auto lm_head = [&](const Row& r) { return variants[r.variant].model->options().lm_head; };
+  auto isa = [&](const Row& r) { return variants[r.variant].model->isa_name(); };
   if (FLAGS_json) {
     nlohmann::json out = nlohmann::json::array();
     for (const Row& r : rows) {
       nlohmann::json j = {
-          {"test", r.test},          {"threads", r.threads}, {"tokens_per_second", r.mean},
-          {"stddev", r.sd},          {"median", r.median},   {"reps", r.tps},
-          {"isa", first.isa_name()}, {"cpu", cpu.brand},     {"ternary_packing", packing(r)},
+          {"test", r.test},       {"threads", r.threads}, {"tokens_per_second", r.mean},
+          {"stddev", r.sd},       {"median", r.median},   {"reps", r.tps},
+          {"isa", isa(r)},        {"cpu", cpu.brand},     {"ternary_packing", packing(r)},
           {"lm_head", lm_head(r)}};
       if (several && r.variant > 0) j["vs_first"] = r.vs_first;
       if (FLAGS_roofline && r.test.rfind("tg", 0) == 0) {
@@ -222,15 +230,17 @@ int RunBench(const Args& args) {
                 lm_head(rows[0]).c_str(), cpu.brand.c_str());
   }
   std::printf("| %-7s | %7s |%s %18s | %10s |%s%s\n", "test", "threads",
-              several ? " weights | lm_head |" : "", "t/s (mean ± sd)", "median",
+              several ? " isa        | weights | lm_head |" : "", "t/s (mean ± sd)", "median",
               several ? " vs first |" : "",
               FLAGS_roofline ? " roofline (bytes/token, GB/s, t/s, fraction) |" : "");
   std::printf("| ------- | ------: |%s -----------------: | ---------: |%s%s\n",
-              several ? " ------- | ------- |" : "", several ? " -------: |" : "",
+              several ? " ---------- | ------- | ------- |" : "", several ? " -------: |" : "",
               FLAGS_roofline ? " --- |" : "");
   for (const Row& r : rows) {
     std::printf("| %-7s | %7d |", r.test.c_str(), r.threads);
-    if (several) std::printf(" %-7s | %-7s |", packing(r).c_str(), lm_head(r).c_str());
+    if (several) {
+      std::printf(" %-10s | %-7s | %-7s |", isa(r).c_str(), packing(r).c_str(), lm_head(r).c_str());
+    }
     std::printf(" %10.2f ± %5.2f | %10.2f |", r.mean, r.sd, r.median);
     if (several && r.variant == 0) std::printf(" %8s |", "-");
     if (several && r.variant > 0) std::printf(" %7.3fx |", r.vs_first);
@@ -251,7 +261,8 @@ int RunBench(const Args& args) {
 
 BITJIT_COMMAND(bench, "bench", "throughput table: prompt (ppN) and generation (tgN) tokens/s",
                "-m MODEL|--plan PLAN [-p 128,512] [-n 128] [-t 1,2] [-r 5] [--json] [--roofline] "
-               "[--ternary-packing 2bit,1.6bit] [--lm-head f16,q6_k] [--mmap]",
+               "[--isa avx512vnni,avx512amx] [--ternary-packing 2bit,1.6bit] [--lm-head f16,q6_k] "
+               "[--mmap]",
                {"m", "plan", "numerics", "isa", "bench_p", "bench_n", "bench_t", "r", "json",
                 "roofline", "tuning_cache", "lm_head", "ternary_packing", "allow_long_context",
                 "mmap", "plan_cache"},

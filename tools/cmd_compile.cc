@@ -22,7 +22,7 @@ int RunCompile(const Args& args) {
   if (FLAGS_isa == "ref") Fail("--isa ref runs the interpreter; a plan holds JIT kernels");
   CheckOutputPath(FLAGS_o);  // before the compile, not after it (SavePlan checks again)
   const auto start = std::chrono::steady_clock::now();
-  auto model = LoadModelFromFlags({.ternary_packing = "", .lm_head = "", .use_plan_cache = false});
+  auto model = LoadModelFromFlags({.ternary_packing = "", .lm_head = "", .isa = "", .use_plan_cache = false});
   const double compile_s = Since(start);
   const auto save_start = std::chrono::steady_clock::now();
   const Model::PlanStats stats = model->SavePlan(FLAGS_o);
@@ -39,7 +39,7 @@ int RunCompile(const Args& args) {
 
 BITJIT_COMMAND(compile, "compile",
                "compile a model to a plan (optimized graph, kernels, repacked weights)",
-               "-m MODEL -o MODEL.plan [--isa avx2|avx512|avx512vnni|avxvnni] "
+               "-m MODEL -o MODEL.plan [--isa avx2|avx512|avx512vnni|avxvnni|avx512amx] "
                "[--lm-head f16|q8_0|q6_k] [--ternary-packing auto|2bit|1.6bit]",
                {"m", "numerics", "pre_tokenizer", "isa", "o", "lm_head", "ternary_packing",
                 "tuning_cache"},

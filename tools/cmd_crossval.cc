@@ -198,7 +198,7 @@ int RunCrossval(const Args& args) {
     if (!golden || golden->model_path.empty()) Fail("crossval needs -m MODEL");
     FLAGS_m = golden->model_path;
   }
-  auto model = LoadModelFromFlags({.ternary_packing = "", .lm_head = "", .use_plan_cache = false});
+  auto model = LoadModelFromFlags({.ternary_packing = "", .lm_head = "", .isa = "", .use_plan_cache = false});
   Report report;
   report.out["model"] = FLAGS_m;
   if (golden) CompareGolden(*model, *golden, &report);

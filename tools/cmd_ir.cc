@@ -19,7 +19,7 @@ namespace {
 
 int RunIr(const Args& args) {
   if (!args.positional.empty()) Fail("ir takes no arguments (got '", args.positional[0], "')");
-  auto model = LoadModelFromFlags({.ternary_packing = "", .lm_head = "", .use_plan_cache = false});
+  auto model = LoadModelFromFlags({.ternary_packing = "", .lm_head = "", .isa = "", .use_plan_cache = false});
   if (model->from_plan()) {
     if (!FLAGS_after.empty() || FLAGS_print_after_all) Fail("a plan's graph is already optimized");
     std::printf("// plan %s: isa %s\n%s", FLAGS_plan.c_str(), model->isa_name().c_str(),

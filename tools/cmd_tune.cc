@@ -182,7 +182,7 @@ int RunTune(const Args& args) {
 }  // namespace
 
 BITJIT_COMMAND(tune, "tune", "measure the fastest kernel tiles for a model's matmuls on this CPU",
-               "-m MODEL [--budget 60] [--isa avx2|avx512|avx512vnni|avxvnni] [-t N] "
+               "-m MODEL [--budget 60] [--isa avx2|avx512|avx512vnni|avxvnni|avx512amx] [-t N] "
                "[--prefill-tokens 128] [--tuning-cache FILE] | --show",
                {"m", "isa", "t", "budget", "show", "prefill_tokens", "tuning_cache"}, &RunTune);
 

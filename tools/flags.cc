@@ -8,7 +8,9 @@ DEFINE_int32(n, 64, "number of tokens to generate");
 DEFINE_int32(t, 0, "threads (0 = physical cores)");
 DEFINE_int32(c, 0, "context size in tokens (0 = the model's, capped by memory)");
 DEFINE_bool(json, false, "print one JSON object instead of text");
-DEFINE_string(isa, "", "cap the instruction set: ref|avx2|avx512|avx512vnni|avxvnni");
+DEFINE_string(
+    isa, "",
+    "cap the instruction set: ref|avx2|avx512|avx512vnni|avxvnni|avx512amx (bench: a list)");
 DEFINE_uint64(seed, 0xB17B17, "random seed");
 DEFINE_bool(quiet, false, "no progress bars");
 DEFINE_string(numerics, "bitnet",

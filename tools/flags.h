@@ -12,7 +12,7 @@ DECLARE_int32(n);                 // tokens to generate
 DECLARE_int32(t);                 // threads
 DECLARE_int32(c);                 // context size
 DECLARE_bool(json);               // machine-readable output
-DECLARE_string(isa);              // cap the instruction set: ref|avx2|avx512|avx512vnni|avxvnni
+DECLARE_string(isa);              // cap the instruction set: ref|avx2|avx512|avx512vnni|avxvnni|avx512amx
 DECLARE_uint64(seed);             // RNG seed
 DECLARE_bool(quiet);              // no progress bars
 DECLARE_string(numerics);         // bitnet (default) | f32

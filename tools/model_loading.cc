@@ -66,11 +66,12 @@ std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides) {
     Fail("--numerics must be bitnet or f32, not '", FLAGS_numerics, "'");
   }
   options.pre_tokenizer = ParsePreTokenizerKind(FLAGS_pre_tokenizer);
-  if (!FLAGS_isa.empty() && FLAGS_isa != "ref") {
+  const std::string& isa = overrides.isa.empty() ? FLAGS_isa : overrides.isa;
+  if (!isa.empty() && isa != "ref") {
     // Validate now so that a typo or a capability the CPU lacks is reported before loading.
-    codegen::ResolveIsa(codegen::ParseIsa(FLAGS_isa));
+    codegen::ResolveIsa(codegen::ParseIsa(isa));
   }
-  options.isa = FLAGS_isa;
+  options.isa = isa;
   // --lm-head: checked now (typos); unset means f16, or the plan's own with --plan.
   lm_head::ParseLmHeadType(lm_head);
   options.lm_head = lm_head.empty() && FLAGS_plan.empty() ? "f16" : lm_head;

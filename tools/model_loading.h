@@ -16,6 +16,7 @@ std::string ModelPathFromFlags();
 struct ModelOverrides {
   std::string ternary_packing;
   std::string lm_head;
+  std::string isa;
   // Through the plan cache (--plan-cache, runtime/plan/plan_cache.h); off for commands that
   // inspect or write what a load compiles (compile, ir, crossval).
   bool use_plan_cache = true;

@@ -25,7 +25,7 @@ F16Gemv::F16Gemv(int64_t n, Isa isa)
     : n_(n), isa_(ResolveIsa(isa)), block_lanes_(static_cast<int>(n)) {
   if (n < 1) Fail("F16 GEMV: row length ", n);
   if (isa_ == Isa::kRef) return;
-  const Isa code_isa = isa_ == Isa::kAvx512 || isa_ == Isa::kAvx512Vnni ? Isa::kAvx512 : Isa::kAvx2;
+  const Isa code_isa = IsAvx512Isa(isa_) ? Isa::kAvx512 : Isa::kAvx2;
   tile_rows_ = F16GemvKernel::TileRows(code_isa);
   block_lanes_ = F16GemvKernel::BlockLanes(code_isa);
   const KernelKey key{"f16_gemv", {n}, code_isa, {tile_rows_, block_lanes_}};

@@ -8,7 +8,7 @@ namespace bitjit::codegen {
 namespace {
 
 bool IsZmm(Isa isa) {
-  return isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni;
+  return IsAvx512Isa(isa);
 }
 
 }  // namespace

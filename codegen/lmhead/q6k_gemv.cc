@@ -53,7 +53,7 @@ Q6KGemv::Q6KGemv(int64_t n, Isa isa) : n_(n), isa_(ResolveIsa(isa)) {
   if (n < q6k::kBlock || n % q6k::kBlock != 0)
     Fail("Q6_K GEMV: row length ", n, " is not a multiple of 256");
   if (isa_ == Isa::kRef) return;
-  const bool ternlog = isa_ == Isa::kAvx512 || isa_ == Isa::kAvx512Vnni;
+  const bool ternlog = IsAvx512Isa(isa_);
   const KernelKey key{"q6k_gemv", {n}, ternlog ? Isa::kAvx512 : Isa::kAvx2, {1}};
   kernel_ = std::static_pointer_cast<const Q6KGemvKernel>(KernelCache::Global().GetOrCreate(
       key, [&] { return std::make_unique<Q6KGemvKernel>(n, ternlog); }));

@@ -10,7 +10,7 @@ ActivationQuantizer::ActivationQuantizer(int64_t k, Isa isa) : k_(k), isa_(Resol
   if (k < 1) Fail("ActivationQuantizer: K = ", k);
   if (isa_ == Isa::kRef) return;
   // VNNI changes nothing here: key by the vector width only, so variants share code.
-  const Isa code_isa = isa_ == Isa::kAvx512 || isa_ == Isa::kAvx512Vnni ? Isa::kAvx512 : Isa::kAvx2;
+  const Isa code_isa = IsAvx512Isa(isa_) ? Isa::kAvx512 : Isa::kAvx2;
   const KernelKey key{"quantize_absmax_i8", {k}, code_isa, {}};
   kernel_ = std::static_pointer_cast<const QuantizeKernel>(KernelCache::Global().GetOrCreate(
       key, [&] { return std::make_unique<QuantizeKernel>(k, code_isa); }));

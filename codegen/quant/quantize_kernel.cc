@@ -28,7 +28,7 @@ constexpr int kConstFloor = 256;     // double 1e-5
 constexpr int kConst127 = 264;       // double 127.0
 
 bool IsZmm(Isa isa) {
-  return isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni;
+  return IsAvx512Isa(isa);
 }
 
 }  // namespace

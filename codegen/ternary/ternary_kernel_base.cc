@@ -47,7 +47,7 @@ int ConstOffset(TernaryConst c) {
 }
 
 bool IsZmmIsa(Isa isa) {
-  return isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni;
+  return IsAvx512Isa(isa);
 }
 
 }  // namespace
@@ -60,7 +60,7 @@ TernaryKernelBase::TernaryKernelBase(std::string name, const TernaryKernelParams
     : JitGenerator(std::move(name)),
       p_(params),
       zmm_(IsZmmIsa(params.isa)),
-      vnni_(params.isa == Isa::kAvx512Vnni || params.isa == Isa::kAvxVnni),
+      vnni_(VectorIsa(params.isa) == Isa::kAvx512Vnni || params.isa == Isa::kAvxVnni),
       lanes_(TernaryLanes(params.isa)),
       vecs_(params.tile_rows / TernaryLanes(params.isa)),
       chunk_bytes_(4 * params.tile_rows),
@@ -69,7 +69,7 @@ TernaryKernelBase::TernaryKernelBase(std::string name, const TernaryKernelParams
       planes_(base3_ ? 5 : 4) {
   std::fill(std::begin(const_reg_), std::end(const_reg_), -1);
   if (p_.isa == Isa::kRef) Fail("ternary JIT kernels need a vector ISA, not ref");
-  if (base3_ && p_.isa != Isa::kAvx512Vnni && p_.isa != Isa::kAvx2) {
+  if (base3_ && VectorIsa(p_.isa) != Isa::kAvx512Vnni && p_.isa != Isa::kAvx2) {
     Fail("1.6-bit ternary kernels need avx2 or avx512vnni (with VBMI), not ", IsaName(p_.isa));
   }
   if (p_.k < 1 || p_.k > kTernaryMaxK) Fail("ternary kernel K = ", p_.k, " out of range");

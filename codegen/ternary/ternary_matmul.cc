@@ -1,12 +1,15 @@
 #include "codegen/ternary/ternary_matmul.h"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <memory>
 #include <vector>
 
 #include "codegen/jit/kernel_cache.h"
 #include "codegen/ternary/ternary_epilogue.h"
 #include "codegen/ternary/ternary_gemm.h"
+#include "codegen/ternary/ternary_gemm_amx.h"
 #include "codegen/ternary/ternary_gemv.h"
 #include "ir/base/error.h"
 
@@ -27,12 +30,39 @@ std::shared_ptr<const TernaryKernelBase> GetKernel(const TernaryKernelParams& p,
   return std::static_pointer_cast<const TernaryKernelBase>(kernel);
 }
 
+std::shared_ptr<const TernaryGemmAmxKernel> GetAmxKernel(const TernaryAmxParams& p) {
+  KernelKey key;
+  key.family =
+      std::string("ternary_gemm_amx") + (p.output == TernaryOutput::kF32 ? "_f32" : "_i32");
+  key.shape = {p.k};
+  key.isa = Isa::kAvx512Amx;
+  key.tile = {p.tile_rows, TernaryGemmAmxKernel::kTileTokens, static_cast<int>(p.packing)};
+  auto kernel = KernelCache::Global().GetOrCreate(key, [&]() -> std::unique_ptr<JitGenerator> {
+    return std::make_unique<TernaryGemmAmxKernel>(p);
+  });
+  return std::static_pointer_cast<const TernaryGemmAmxKernel>(kernel);
+}
+
+// 64-byte aligned view of at least `bytes` of `buf`, grown (zeroed) when too small.
+uint8_t* AlignedScratch(std::vector<uint8_t>& buf, size_t bytes) {
+  if (buf.size() < bytes + 64) buf.assign(bytes + 64, 0);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(buf.data());
+  return buf.data() + ((64 - at % 64) % 64);
+}
+
+// Per-thread scratch of the AMX GEMM: the unpacked B tiles of one row block, the C tiles, and
+// the padded copy of the last tokens. Grown to the largest K this thread has run.
+struct AmxScratch {
+  std::vector<uint8_t> b, c, tail;
+};
+
 }  // namespace
 
 TernaryTile DefaultTernaryTile(Isa isa) {
   switch (isa) {
     case Isa::kAvx512:
     case Isa::kAvx512Vnni:
+    case Isa::kAvx512Amx:  // the VNNI kernels' tile; the AMX GEMM reads the same layout
       return {32, 8};
     case Isa::kAvx2:
     case Isa::kAvxVnni:
@@ -45,7 +75,7 @@ TernaryTile DefaultTernaryTile(Isa isa) {
 
 bool TernaryPackingSupported(Isa isa, TernaryPacking packing) {
   if (packing == TernaryPacking::k2Bit || isa == Isa::kRef || isa == Isa::kAvx2) return true;
-  return isa == Isa::kAvx512Vnni && HasAvx512Vbmi();
+  return VectorIsa(isa) == Isa::kAvx512Vnni && HasAvx512Vbmi();
 }
 
 TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
@@ -63,7 +93,7 @@ TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
   for (TernaryOutput output : {TernaryOutput::kI32, TernaryOutput::kF32}) {
     TernaryKernelParams p;
     p.k = k;
-    p.isa = isa_;
+    p.isa = VectorIsa(isa_);  // avx512amx shares the avx512vnni kernels
     p.tile_rows = tile_.rows;
     p.tile_tokens = tile_.tokens;
     p.output = output;
@@ -71,6 +101,14 @@ TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
     const int o = output == TernaryOutput::kF32;
     kernels_[o][0] = GetKernel(p, /*gemm=*/false);
     kernels_[o][1] = GetKernel(p, /*gemm=*/true);
+    if (isa_ == Isa::kAvx512Amx) {
+      TernaryAmxParams amx;
+      amx.k = k;
+      amx.tile_rows = tile_.rows;
+      amx.packing = tile_.packing;
+      amx.output = output;
+      amx_[o] = GetAmxKernel(amx);
+    }
   }
 }
 
@@ -156,7 +194,51 @@ void TernaryMatmul::Run(const TernaryPackedWeights& w, const int8_t* q, const fl
   args.row_end = static_cast<int32_t>(row_end);
   args.weight_scale = w.scale;
   const int o = output == TernaryOutput::kF32;
+  if (amx_[o] != nullptr && n_tokens >= amx_min_tokens_) {
+    RunAmx(args, output);
+    return;
+  }
   kernels_[o][n_tokens > 1 ? 1 : 0]->fn()(&args);
+}
+
+// The AMX kernel reads KPad bytes per token: tokens whose rows would run past the end of q
+// (the last ones, when K is not a multiple of 64) go through a padded per-thread copy.
+// Long prompts run in chunks of tokens whose activations (chunk x K bytes, ~1 MiB) stay in L2
+// next to the unpacked weights while every row block passes over them; each chunk unpacks
+// the weights again, which is cheap against 128+ tokens of tile multiplies.
+void TernaryMatmul::RunAmx(const TernaryKernelArgs& args, TernaryOutput output) const {
+  const TernaryGemmAmxKernel& kernel = *amx_[output == TernaryOutput::kF32];
+  const int64_t k_pad = kernel.k_pad();
+  const int64_t tile = TernaryGemmAmxKernel::kTileTokens;
+  const int64_t chunk =
+      std::max<int64_t>(2 * tile, (int64_t{1} << 20) / k_ / (2 * tile) * 2 * tile);
+  thread_local AmxScratch scratch;
+  TernaryAmxArgs amx;
+  amx.b_scratch = AlignedScratch(scratch.b, kernel.ScratchBytes());
+  amx.c_scratch =
+      reinterpret_cast<int32_t*>(AlignedScratch(scratch.c, TernaryGemmAmxKernel::kCScratchBytes));
+  for (int64_t first = 0; first < args.n_tokens; first += chunk) {
+    const int64_t n_tokens = std::min(chunk, args.n_tokens - first);
+    const int64_t readable = args.n_tokens - first;  // tokens of q from `first` on
+    int64_t n_main = n_tokens / tile * tile;
+    while (n_main > 0 && (n_main - 1) * k_ + k_pad > readable * k_) n_main -= tile;
+    const int64_t n_tail = n_tokens - n_main;
+    const int64_t tail_rows = (n_tail + tile - 1) / tile * tile;
+
+    amx.base = args;
+    amx.base.q = args.q + first * k_;
+    amx.base.q_sum = args.q_sum + first;
+    if (args.q_scale != nullptr) amx.base.q_scale = args.q_scale + first;
+    amx.base.out = static_cast<char*>(args.out) + first * args.ld_out * 4;
+    amx.base.n_tokens = n_tokens;
+    amx.n_main = n_main;
+    uint8_t* tail = AlignedScratch(scratch.tail, static_cast<size_t>(tail_rows * k_pad));
+    for (int64_t t = 0; t < n_tail; ++t) {
+      std::memcpy(tail + t * k_pad, amx.base.q + (n_main + t) * k_, static_cast<size_t>(k_));
+    }
+    amx.q_tail = reinterpret_cast<const int8_t*>(tail);
+    kernel.fn()(&amx);
+  }
 }
 
 // Portable path over the packed layout: decodes each byte of a row's chunk once.

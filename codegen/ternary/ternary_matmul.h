@@ -5,6 +5,8 @@
 //   mm.RunI32(w, q, n_tokens, row_begin, row_end, out);           // per call, any thread
 //
 // One token runs the GEMV kernel (weight streaming), several the GEMM kernel (token tiles).
+// On avx512amx the GEMV and small GEMMs run the avx512vnni kernels, and token counts from
+// amx_min_tokens() on the AMX-INT8 tile GEMM (ternary_gemm_amx.h), all over one packing.
 // The tile also says how the weights are packed: 2 bits, or 1.6 bits (5 per byte; avx2, and
 // avx512vnni with VBMI), e.g. TernaryMatmul(k, n, isa, {32, 8, TernaryPacking::k1p6Bit}).
 // Kernels come from KernelCache::Global(), so equal (K, ISA, tile, packing) share code. Isa::kRef
@@ -34,6 +36,13 @@ TernaryTile DefaultTernaryTile(Isa isa);
 // True when `isa`'s kernels read `packing` on this CPU: 2 bits everywhere; 1.6 bits on ref,
 // avx2 and on avx512vnni with AVX512_VBMI (not avx512 without VNNI, nor avxvnni).
 bool TernaryPackingSupported(Isa isa, TernaryPacking packing);
+
+// Token count from which the AMX GEMM beats the avx512vnni GEMM on this machine class
+// (Sapphire Rapids, bench/ternary_gemm_amx_bench, 1.6 bits, K = 2560 and 6912: VNNI ahead at
+// 8 tokens, AMX at 12).
+inline constexpr int64_t kTernaryAmxMinTokens = 12;
+
+class TernaryGemmAmxKernel;
 
 class TernaryMatmul {
  public:
@@ -68,6 +77,13 @@ class TernaryMatmul {
               int64_t n_tokens, int64_t row_begin, int64_t row_end, float* y, int64_t ld_y = 0,
               const int32_t* q_sum = nullptr) const;
 
+  // avx512amx: the AMX GEMM runs from this many tokens (default kTernaryAmxMinTokens); tests
+  // and benchmarks lower it to exercise the AMX kernels on any token count. No effect
+  // elsewhere. Set before the matmul is shared between threads.
+  int64_t amx_min_tokens() const { return amx_min_tokens_; }
+  void set_amx_min_tokens(int64_t tokens) { amx_min_tokens_ = tokens; }
+  bool has_amx() const { return amx_[0] != nullptr; }
+
   // q_sum[t] = sum of the k bytes of token t.
   static void ActivationSums(const int8_t* q, int64_t k, int64_t n_tokens, int32_t* q_sum);
 
@@ -78,12 +94,16 @@ class TernaryMatmul {
   void RunRef(const TernaryPackedWeights& w, const int8_t* q, const float* q_scale,
               int64_t n_tokens, int64_t row_begin, int64_t row_end, void* out, int64_t ld_out,
               const int32_t* q_sum, TernaryOutput output) const;
+  void RunAmx(const TernaryKernelArgs& args, TernaryOutput output) const;
 
   int64_t k_, n_;
   Isa isa_;
   TernaryTile tile_;
   // [output kind][0 = GEMV, 1 = GEMM]; null for kRef.
   std::shared_ptr<const TernaryKernelBase> kernels_[2][2];
+  // [output kind]; null unless the isa is avx512amx.
+  std::shared_ptr<const TernaryGemmAmxKernel> amx_[2];
+  int64_t amx_min_tokens_ = kTernaryAmxMinTokens;
 };
 
 }  // namespace bitjit::codegen

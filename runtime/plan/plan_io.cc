@@ -227,7 +227,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     const codegen::TernaryPacking packing = KernelPacking(k, path);
     if (!codegen::TernaryPackingSupported(isa, packing)) {
       Fail(path, ": plan holds 1.6-bit weights, which ", codegen::IsaName(isa),
-           " cannot read (they need avx2, or avx512vnni with AVX512_VBMI, on ",
+           " cannot read (they need avx2, or avx512vnni / avx512amx with AVX512_VBMI, on ",
            codegen::HostCpu().brand, "); compile a plan on this machine");
     }
     if (want && packing != *want) {

@@ -41,7 +41,7 @@ TernaryChoice HostChoice(int64_t k, int64_t n, codegen::Isa isa) {
 codegen::TernaryPacking DefaultTernaryPacking(codegen::Isa isa) {
   // Not avx2: its 1.6-bit kernels unpack arithmetically (no vpermb) and are only a default
   // where they were measured faster (tile_choice.h).
-  const bool dense = isa == codegen::Isa::kAvx512Vnni &&
+  const bool dense = codegen::VectorIsa(isa) == codegen::Isa::kAvx512Vnni &&
                      codegen::TernaryPackingSupported(isa, codegen::TernaryPacking::k1p6Bit);
   return dense ? codegen::TernaryPacking::k1p6Bit : codegen::TernaryPacking::k2Bit;
 }
@@ -65,6 +65,11 @@ TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::C
   TernaryChoice choice;
   choice.tile.packing = DefaultTernaryPacking(isa);
   const tuning::TuningEntry* e = tuning::FindEntry(cache, tuning::MakeKey(cpu, isa, k, n));
+  // avx512amx's tiles are the avx512vnni kernels' tiles: a cache tuned before avx512amx
+  // existed (or with --isa avx512vnni) still applies.
+  if (e == nullptr && codegen::VectorIsa(isa) != isa) {
+    e = tuning::FindEntry(cache, tuning::MakeKey(cpu, codegen::VectorIsa(isa), k, n));
+  }
   if (e == nullptr) return choice;
   try {
     // The kernels are the judge of which tiles fit (a hand-edited or stale entry may not).

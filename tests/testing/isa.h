@@ -11,9 +11,9 @@
 namespace bitjit::testing {
 
 // Every ISA a kernel test runs on; the reference path too.
-inline constexpr codegen::Isa kAllIsas[] = {codegen::Isa::kRef, codegen::Isa::kAvx2,
-                                            codegen::Isa::kAvx512, codegen::Isa::kAvx512Vnni,
-                                            codegen::Isa::kAvxVnni};
+inline constexpr codegen::Isa kAllIsas[] = {codegen::Isa::kRef,     codegen::Isa::kAvx2,
+                                            codegen::Isa::kAvx512,  codegen::Isa::kAvx512Vnni,
+                                            codegen::Isa::kAvxVnni, codegen::Isa::kAvx512Amx};
 
 // A test parameterized by ISA: skipped, with the CPU features it lacks, where the ISA cannot run.
 class IsaTest : public ::testing::TestWithParam<codegen::Isa> {
