@@ -1,16 +1,10 @@
 #include "frontend/hf/safetensors_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <unordered_set>
 
-#include "frontend/gguf/mapped_file_faults.h"
+#include "frontend/gguf/mapped_file.h"
 #include "frontend/hf/bounded_json.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
@@ -68,28 +62,10 @@ uint64_t DtypeBytes(Dtype dtype) {
 }
 
 std::unique_ptr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) Fail("cannot open ", path, ": ", std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    Fail(path, " is not a regular file");
-  }
-  if (st.st_size < 8) {
-    ::close(fd);
-    Fail(path, ": ", st.st_size, " bytes, too short for a safetensors header");
-  }
-  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_errno = errno;
-  ::close(fd);
-  if (map == MAP_FAILED) Fail("cannot map ", path, ": ", std::strerror(map_errno));
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
+  file->mapping_ = gguf::MappedFile::Open(path);
   file->path_ = path;
-  file->mapping_ = map;
-  file->mapping_size_ = static_cast<size_t>(st.st_size);
-  file->bytes_ = {static_cast<const uint8_t*>(map), file->mapping_size_};
-  // A file truncated while mapped reads as a clear error, not SIGBUS.
-  gguf::RegisterMappedFile(map, file->mapping_size_, file->path_.c_str());
+  file->bytes_ = file->mapping_->bytes();
   file->Parse();
   return file;
 }
@@ -103,11 +79,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::FromBuffer(std::span<const uin
   return file;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (mapping_ == nullptr) return;
-  gguf::UnregisterMappedFile(mapping_);
-  ::munmap(mapping_, mapping_size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 const SafetensorsTensor* SafetensorsFile::Find(std::string_view name) const {
   const auto it = index_.find(name);

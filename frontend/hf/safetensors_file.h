@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "frontend/gguf/mapped_file.h"
+
 namespace bitjit::hf {
 
 enum class Dtype { kF64, kF32, kF16, kBF16, kI64, kI32, kI16, kI8, kU8, kBool };
@@ -51,8 +53,7 @@ class SafetensorsFile {
   void Parse();
 
   std::string path_;
-  void* mapping_ = nullptr;
-  size_t mapping_size_ = 0;
+  std::unique_ptr<gguf::MappedFile> mapping_;  // null for in-memory buffers
   std::span<const uint8_t> bytes_;
   std::vector<SafetensorsTensor> tensors_;
   std::unordered_map<std::string_view, size_t> index_;

@@ -9,6 +9,7 @@
 #include "frontend/gguf/gguf_file.h"
 #include "frontend/i2s/i2s_codec.h"
 #include "frontend/model/model_config.h"
+#include "frontend/model/model_keys.h"
 #include "frontend/synth/builtin_vocab.h"
 #include "frontend/synth/random.h"
 #include "ir/base/error.h"
@@ -108,8 +109,8 @@ std::vector<TensorSpec> TensorSpecs(const SynthConfig& c) {
 }
 
 // The tokenizer keys, copied from another GGUF (--vocab-from) or from the built-in vocabulary.
-// AddKeys interleaves them with the model keys in the official file's order.
-class TokenizerKeys {
+// AddModelKeys places them among the model keys where each layout has them.
+class TokenizerKeys : public VocabKeys {
  public:
   explicit TokenizerKeys(const SynthConfig& c) {
     if (c.vocab_from.empty()) {
@@ -137,14 +138,14 @@ class TokenizerKeys {
 
   int64_t n_vocab() const { return n_vocab_; }
 
-  void AddBos(gguf::GgufWriter& w) const {
+  void AddBos(gguf::GgufWriter& w) const override {
     if (!file_ || !w.CopyKv(*file_, "tokenizer.ggml.add_bos_token")) {
       w.AddKv("tokenizer.ggml.add_bos_token", KvValue::Bool(true));
     }
   }
 
   // tokenizer.ggml.model .. tokenizer.chat_template, in the bitnet-b1.58 file's order.
-  void AddVocab(gguf::GgufWriter& w) const {
+  void AddBitnetVocab(gguf::GgufWriter& w) const override {
     if (file_) {
       w.CopyKv(*file_, "tokenizer.ggml.model");
       w.CopyKv(*file_, "tokenizer.ggml.tokens");
@@ -169,7 +170,7 @@ class TokenizerKeys {
   // add_bos_token after the ids. With the built-in vocabulary there is no pre-tokenizer type and
   // no chat template, as in golden-more's llama files; a --vocab-from file's are kept (where the
   // converter writes them: pre after model, the template last).
-  void AddLlamaVocab(gguf::GgufWriter& w) const {
+  void AddLlamaVocab(gguf::GgufWriter& w) const override {
     if (file_) {
       w.CopyKv(*file_, "tokenizer.ggml.model");
       w.CopyKv(*file_, "tokenizer.ggml.pre");
@@ -212,50 +213,6 @@ class TokenizerKeys {
   Vocab vocab_;
   int64_t n_vocab_ = 0;
 };
-
-// The 24 keys of the official file, in its order.
-void AddBitnetKeys(gguf::GgufWriter& w, const SynthConfig& c, const TokenizerKeys& tok) {
-  const std::string a = std::string(kBitnetArch) + ".";
-  const auto u32 = [](int64_t v) { return KvValue::U32(static_cast<uint32_t>(v)); };
-  w.AddKv("general.architecture", KvValue::String(kBitnetArch));
-  w.AddKv("general.name", KvValue::String(c.name));
-  w.AddKv(a + "vocab_size", u32(tok.n_vocab()));
-  w.AddKv(a + "context_length", u32(c.n_ctx));
-  w.AddKv(a + "embedding_length", u32(c.n_embd));
-  w.AddKv(a + "block_count", u32(c.n_layer));
-  w.AddKv(a + "feed_forward_length", u32(c.n_ff));
-  w.AddKv(a + "rope.dimension_count", u32(c.n_embd / c.n_head));
-  w.AddKv(a + "attention.head_count", u32(c.n_head));
-  w.AddKv(a + "attention.head_count_kv", u32(c.n_head_kv));
-  tok.AddBos(w);
-  w.AddKv(a + "attention.layer_norm_rms_epsilon", KvValue::F32(c.rms_eps));
-  w.AddKv(a + "rope.freq_base", KvValue::F32(static_cast<float>(c.rope_base)));
-  w.AddKv("general.file_type", KvValue::U32(40));  // mostly I2_S
-  tok.AddVocab(w);
-  w.AddKv("general.quantization_version", KvValue::U32(2));
-}
-
-// The 22 keys of golden-more's llama files (the converter's LlamaModel, then llama-quantize), in
-// their order.
-void AddLlamaKeys(gguf::GgufWriter& w, const SynthConfig& c, const TokenizerKeys& tok) {
-  const std::string a = std::string(kLlamaArch) + ".";
-  const auto u32 = [](int64_t v) { return KvValue::U32(static_cast<uint32_t>(v)); };
-  w.AddKv("general.architecture", KvValue::String(kLlamaArch));
-  w.AddKv("general.name", KvValue::String(c.name));
-  w.AddKv(a + "block_count", u32(c.n_layer));
-  w.AddKv(a + "context_length", u32(c.n_ctx));
-  w.AddKv(a + "embedding_length", u32(c.n_embd));
-  w.AddKv(a + "feed_forward_length", u32(c.n_ff));
-  w.AddKv(a + "attention.head_count", u32(c.n_head));
-  w.AddKv(a + "attention.head_count_kv", u32(c.n_head_kv));
-  w.AddKv(a + "rope.freq_base", KvValue::F32(static_cast<float>(c.rope_base)));
-  w.AddKv(a + "attention.layer_norm_rms_epsilon", KvValue::F32(c.rms_eps));
-  w.AddKv("general.file_type", KvValue::U32(40));  // mostly I2_S
-  w.AddKv(a + "vocab_size", u32(tok.n_vocab()));
-  w.AddKv(a + "rope.dimension_count", u32(c.n_embd / c.n_head));
-  tok.AddLlamaVocab(w);
-  w.AddKv("general.quantization_version", KvValue::U32(2));
-}
 
 // An independent random stream per tensor, so that a tensor can be regenerated on its own.
 uint64_t TensorSeed(uint64_t seed, size_t index) {
@@ -477,11 +434,10 @@ SynthResult WriteSyntheticModel(const SynthConfig& config, gguf::ByteSink& sink,
   }
 
   gguf::GgufWriter writer;
-  if (c.arch == kLlamaArch) {
-    AddLlamaKeys(writer, c, tokenizer);
-  } else {
-    AddBitnetKeys(writer, c, tokenizer);
-  }
+  AddModelKeys(writer,
+               {c.arch, c.name, c.n_vocab, c.n_ctx, c.n_embd, c.n_layer, c.n_ff, c.n_head,
+                c.n_head_kv, c.rms_eps, c.rope_base},
+               tokenizer);
   const std::vector<TensorSpec> specs = TensorSpecs(c);
   uint64_t total = 0;
   for (const TensorSpec& spec : specs) {
