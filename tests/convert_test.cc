@@ -463,6 +463,14 @@ TEST(Convert, MalformedCheckpointsAreOneLineErrors) {
     EXPECT_FALSE(std::filesystem::exists(out));
   };
   expect_error(tmp.File("nothing-here"), "config.json is missing");
+  {  // the output path is checked before the (long) conversion starts
+    const std::string d = fresh("out-link");
+    std::filesystem::create_symlink(tmp.File("elsewhere.gguf"), tmp.File("link.gguf"));
+    const testing::CliResult r = Convert(d, tmp.File("link.gguf"));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("refusing to write"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(tmp.File("elsewhere.gguf")));
+  }
   {
     const std::string d = fresh("arch");
     json c = json::parse(ReadAll(d + "/config.json"));

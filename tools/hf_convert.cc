@@ -17,6 +17,7 @@
 #include "frontend/model/model_keys.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
+#include "ir/base/output_path.h"
 #include "tools/i2s_quantizer.h"
 
 namespace bitjit::cli {
@@ -289,6 +290,7 @@ ConvertSummary WriteF32Gguf(const std::string& hf_dir, const std::string& f32_pa
 
 ConvertSummary ConvertHfToI2S(const std::string& hf_dir, const std::string& out_path,
                               const ConvertOptions& options) {
+  CheckOutputPath(out_path);  // before the long first step: fail fast
   const hf::HfConfig config = hf::ReadHfConfig(hf_dir);
   GgmlType embd = options.token_embd_type;
   if (embd == GgmlType::kF32) {
