@@ -38,54 +38,18 @@ json ArrayItemJson(const Array& a, uint64_t i) {
   }
   const uint8_t* p = a.raw.data();
   switch (a.element_type) {
-    case ValueType::kU8:
-      return p[i];
-    case ValueType::kI8:
-      return static_cast<int8_t>(p[i]);
-    case ValueType::kBool:
-      return p[i] != 0;
-    case ValueType::kU16: {
-      uint16_t x;
-      std::memcpy(&x, p + 2 * i, 2);
-      return x;
-    }
-    case ValueType::kI16: {
-      int16_t x;
-      std::memcpy(&x, p + 2 * i, 2);
-      return x;
-    }
-    case ValueType::kU32: {
-      uint32_t x;
-      std::memcpy(&x, p + 4 * i, 4);
-      return x;
-    }
-    case ValueType::kI32: {
-      int32_t x;
-      std::memcpy(&x, p + 4 * i, 4);
-      return x;
-    }
-    case ValueType::kF32: {
-      float x;
-      std::memcpy(&x, p + 4 * i, 4);
-      return x;
-    }
-    case ValueType::kU64: {
-      uint64_t x;
-      std::memcpy(&x, p + 8 * i, 8);
-      return x;
-    }
-    case ValueType::kI64: {
-      int64_t x;
-      std::memcpy(&x, p + 8 * i, 8);
-      return x;
-    }
-    case ValueType::kF64: {
-      double x;
-      std::memcpy(&x, p + 8 * i, 8);
-      return x;
-    }
-    default:
-      return nullptr;
+    case ValueType::kU8: return p[i];
+    case ValueType::kI8: return static_cast<int8_t>(p[i]);
+    case ValueType::kBool: return p[i] != 0;
+    case ValueType::kU16: { uint16_t x; std::memcpy(&x, p + 2 * i, 2); return x; }
+    case ValueType::kI16: { int16_t x; std::memcpy(&x, p + 2 * i, 2); return x; }
+    case ValueType::kU32: { uint32_t x; std::memcpy(&x, p + 4 * i, 4); return x; }
+    case ValueType::kI32: { int32_t x; std::memcpy(&x, p + 4 * i, 4); return x; }
+    case ValueType::kF32: { float x; std::memcpy(&x, p + 4 * i, 4); return x; }
+    case ValueType::kU64: { uint64_t x; std::memcpy(&x, p + 8 * i, 8); return x; }
+    case ValueType::kI64: { int64_t x; std::memcpy(&x, p + 8 * i, 8); return x; }
+    case ValueType::kF64: { double x; std::memcpy(&x, p + 8 * i, 8); return x; }
+    default: return nullptr;
   }
 }
 
@@ -94,10 +58,9 @@ json ValueJson(const Value& v) {
   if (v.type != ValueType::kArray) return ScalarJson(v);
   const Array& a = v.AsArray("value");
   json first = json::array();
-  for (uint64_t i = 0; i < std::min(a.count, kArrayPreview); ++i)
-    first.push_back(ArrayItemJson(a, i));
-  return {
-      {"element_type", gguf::ValueTypeName(a.element_type)}, {"length", a.count}, {"first", first}};
+  for (uint64_t i = 0; i < std::min(a.count, kArrayPreview); ++i) first.push_back(ArrayItemJson(a, i));
+  return {{"element_type", gguf::ValueTypeName(a.element_type)}, {"length", a.count},
+          {"first", first}};
 }
 
 std::string Shorten(std::string s, size_t max) {
@@ -120,26 +83,24 @@ std::string ValueText(const Value& v) {
 
 json ConfigJson(const ModelConfig& c) {
   auto type = gguf::GgmlTypeName(c.token_embd_type);
-  return {{"arch", c.arch},           {"name", c.name},
-          {"n_vocab", c.n_vocab},     {"n_ctx_train", c.n_ctx_train},
-          {"n_embd", c.n_embd},       {"n_layer", c.n_layer},
-          {"n_ff", c.n_ff},           {"n_head", c.n_head},
+  return {{"arch", c.arch},         {"name", c.name},
+          {"n_vocab", c.n_vocab},   {"n_ctx_train", c.n_ctx_train},
+          {"n_embd", c.n_embd},     {"n_layer", c.n_layer},
+          {"n_ff", c.n_ff},         {"n_head", c.n_head},
           {"n_head_kv", c.n_head_kv}, {"head_dim", c.head_dim},
-          {"rms_eps", c.rms_eps},     {"rope_base", c.rope_base},
-          {"bos_id", c.bos_id},       {"eos_id", c.eos_id},
-          {"add_bos", c.add_bos},     {"token_embd_type", type ? *type : "?"},
+          {"rms_eps", c.rms_eps},   {"rope_base", c.rope_base},
+          {"bos_id", c.bos_id},     {"eos_id", c.eos_id},
+          {"add_bos", c.add_bos},   {"token_embd_type", type ? *type : "?"},
           {"file_type", c.file_type}};
 }
 
 int RunInspect(const Args& args) {
-  if (args.positional.size() != 1)
-    Fail("inspect takes one GGUF file (usage: bitjit inspect MODEL.gguf)");
+  if (args.positional.size() != 1) Fail("inspect takes one GGUF file (usage: bitjit inspect MODEL.gguf)");
   auto file = gguf::GgufFile::Open(args.positional[0]);
 
   json kvs = json::array();
   for (const auto& kv : file->kvs()) {
-    kvs.push_back({{"key", kv.key},
-                   {"type", gguf::ValueTypeName(kv.value.type)},
+    kvs.push_back({{"key", kv.key}, {"type", gguf::ValueTypeName(kv.value.type)},
                    {"value", ValueJson(kv.value)}});
   }
   json tensors = json::array();
@@ -147,11 +108,8 @@ int RunInspect(const Args& args) {
   for (const auto& t : file->tensors()) {
     json shape = json::array();
     for (uint32_t d = 0; d < t.n_dims; ++d) shape.push_back(t.ne[d]);
-    tensors.push_back({{"name", t.name},
-                       {"type", *gguf::GgmlTypeName(t.type)},
-                       {"shape", shape},
-                       {"offset", file->data_offset() + t.offset},
-                       {"bytes", t.n_bytes}});
+    tensors.push_back({{"name", t.name}, {"type", *gguf::GgmlTypeName(t.type)}, {"shape", shape},
+                       {"offset", file->data_offset() + t.offset}, {"bytes", t.n_bytes}});
     tensor_bytes += t.n_bytes;
   }
   // The GGUF container is valid at this point; whether it is a runnable model is the config's say.
@@ -187,22 +145,19 @@ int RunInspect(const Args& args) {
   }
   std::printf("file:        %s (%llu bytes)\n", file->path().c_str(),
               static_cast<unsigned long long>(file->file_size()));
-  std::printf(
-      "gguf:        version %u, %zu key-value pairs, %zu tensors, alignment %llu%s, data at %llu\n",
-      file->version(), file->kvs().size(), file->tensors().size(),
-      static_cast<unsigned long long>(file->alignment()),
-      file->Find("general.alignment") ? "" : " (default)",
-      static_cast<unsigned long long>(file->data_offset()));
+  std::printf("gguf:        version %u, %zu key-value pairs, %zu tensors, alignment %llu%s, data at %llu\n",
+              file->version(), file->kvs().size(), file->tensors().size(),
+              static_cast<unsigned long long>(file->alignment()),
+              file->Find("general.alignment") ? "" : " (default)",
+              static_cast<unsigned long long>(file->data_offset()));
   std::printf("\nkey-value pairs:\n");
   for (const auto& kv : file->kvs()) {
     std::printf("  %-48s %-5s %s\n", std::string(kv.key).c_str(),
-                std::string(gguf::ValueTypeName(kv.value.type)).c_str(),
-                ValueText(kv.value).c_str());
+                std::string(gguf::ValueTypeName(kv.value.type)).c_str(), ValueText(kv.value).c_str());
   }
   if (!file->tensors().empty()) {
     std::printf("\ntensors: (%llu bytes of data)\n  %-34s %-6s %-22s %12s %12s\n",
-                static_cast<unsigned long long>(tensor_bytes), "name", "type", "shape", "offset",
-                "bytes");
+                static_cast<unsigned long long>(tensor_bytes), "name", "type", "shape", "offset", "bytes");
     for (const auto& t : tensors) {
       std::string shape = t["shape"].dump();
       std::printf("  %-34s %-6s %-22s %12llu %12llu\n", t["name"].get<std::string>().c_str(),
@@ -213,8 +168,7 @@ int RunInspect(const Args& args) {
   }
   if (!config.is_null()) {
     std::printf("\nmodel config:\n");
-    for (const auto& [k, v] : config.items())
-      std::printf("  %-16s %s\n", k.c_str(), v.dump().c_str());
+    for (const auto& [k, v] : config.items()) std::printf("  %-16s %s\n", k.c_str(), v.dump().c_str());
   }
   std::printf("\nverdict:     valid GGUF; %s\n", model_verdict.c_str());
   return 0;

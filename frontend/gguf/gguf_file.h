@@ -20,19 +20,8 @@
 namespace bitjit::gguf {
 
 enum class ValueType : uint32_t {
-  kU8 = 0,
-  kI8 = 1,
-  kU16 = 2,
-  kI16 = 3,
-  kU32 = 4,
-  kI32 = 5,
-  kF32 = 6,
-  kBool = 7,
-  kString = 8,
-  kArray = 9,
-  kU64 = 10,
-  kI64 = 11,
-  kF64 = 12,
+  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
+  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
 };
 std::string_view ValueTypeName(ValueType type);
 // Bytes of one value of a fixed-size type; 0 for strings and arrays. bitjit::Error for a
@@ -46,8 +35,8 @@ struct Value;
 struct Array {
   ValueType element_type = ValueType::kU8;
   uint64_t count = 0;
-  std::span<const uint8_t> raw;  // fixed-size element types
-  std::vector<Value> items;      // strings and arrays
+  std::span<const uint8_t> raw;         // fixed-size element types
+  std::vector<Value> items;             // strings and arrays
 };
 
 struct Value {
@@ -72,12 +61,12 @@ struct KeyValue {
 
 struct TensorInfo {
   std::string_view name;
-  uint32_t type = 0;  // a GgmlType id (known: GgmlTypeName(type) has a value)
+  uint32_t type = 0;        // a GgmlType id (known: GgmlTypeName(type) has a value)
   uint32_t n_dims = 0;
   uint64_t ne[4] = {1, 1, 1, 1};  // ne[0] is innermost
-  uint64_t offset = 0;            // relative to the data section
-  uint64_t n_bytes = 0;           // size of the data, by type
-  uint64_t info_offset = 0;       // byte offset of this tensor's info record in the file
+  uint64_t offset = 0;      // relative to the data section
+  uint64_t n_bytes = 0;     // size of the data, by type
+  uint64_t info_offset = 0; // byte offset of this tensor's info record in the file
   std::span<const uint8_t> data;  // view into the mapping
 
   uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
