@@ -70,7 +70,16 @@ float ExactInverse(float scale) {
   return ws;
 }
 
-enum class Weights { kPacked, kMasters };
+enum class Weights { kPacked, kMasters, kBf16Masters };
+
+// x rounded to BF16 by truncation (exact for the values the tests write).
+float TruncateToBf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  bits &= 0xFFFF0000u;
+  std::memcpy(&x, &bits, 4);
+  return x;
+}
 
 // The model keys of a GGUF (synth's, or a converter's F32 file, which ModelConfig refuses).
 struct Dims {
@@ -161,10 +170,14 @@ std::vector<StTensor> HfTensors(const gguf::GgufFile& g, Weights weights) {
             std::memcpy(&hfw[(h * d + j * half + i) * cols], &w[(h * d + 2 * i + j) * cols], cols);
       w = hfw;
     }
-    if (weights == Weights::kMasters) {
+    if (weights != Weights::kPacked) {
       std::vector<float> m(w.size());
       for (size_t i = 0; i < w.size(); ++i) m[i] = w[i] * scale;
-      out.push_back({hf, "F32", {rows, cols}, testing::F32Bytes(m)});
+      if (weights == Weights::kMasters) {
+        out.push_back({hf, "F32", {rows, cols}, testing::F32Bytes(m)});
+      } else {
+        out.push_back({hf, "BF16", {rows, cols}, testing::Bf16Bytes(m)});
+      }
       continue;
     }
     std::vector<uint8_t> packed(rows / 4 * cols, 0);
@@ -344,31 +357,37 @@ std::string WriteCheckpoint(const gguf::GgufFile& g, const std::string& dir, Wei
 TEST(Convert, MasterWeightsAreTernarizedLikeTheConverter) {
   for (const Case& k : Cases()) {
     if (std::string(k.name) != "bitnet" && std::string(k.name) != "llama") continue;
-    SCOPED_TRACE(k.name);
-    testing::TempDir tmp;
-    const std::vector<uint8_t> want_bytes = Synth(k.config);
-    auto want = gguf::GgufFile::FromBuffer(want_bytes);
-    const std::string dir = WriteCheckpoint(*want, tmp.File(k.config.name), Weights::kMasters);
-    const std::string out = tmp.File("out.gguf");
-    const testing::CliResult r = Convert(dir, out);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto got = gguf::GgufFile::Open(out);
-    int checked = 0;
-    for (const gguf::TensorInfo& b : want->tensors()) {
-      if (b.type != static_cast<uint32_t>(gguf::GgmlType::kI2_S)) continue;
-      const gguf::TensorInfo* a = got->FindTensor(b.name);
-      ASSERT_NE(a, nullptr);
-      const uint64_t n = b.n_elements();
-      EXPECT_EQ(i2s::DecodeCodes(a->data, n), i2s::DecodeCodes(b.data, n)) << b.name;
-      const std::vector<int8_t> w = i2s::DecodeWeights(b.data, n);
-      const uint64_t nonzero = n - std::count(w.begin(), w.end(), 0);
-      // sum|W| is exact in double; mean in float; s = 1/mean; the ternary value is 1/s.
-      const float mean = static_cast<float>(static_cast<double>(i2s::DecodeScale(b.data, n)) *
-                                            nonzero / static_cast<double>(n));
-      EXPECT_EQ(i2s::DecodeScale(a->data, n), 1.0f / (1.0f / mean)) << b.name;
-      ++checked;
+    for (const Weights weights : {Weights::kMasters, Weights::kBf16Masters}) {
+      SCOPED_TRACE(std::string(k.name) + (weights == Weights::kMasters ? " f32" : " bf16"));
+      testing::TempDir tmp;
+      const std::vector<uint8_t> want_bytes = Synth(k.config);
+      auto want = gguf::GgufFile::FromBuffer(want_bytes);
+      const std::string dir = WriteCheckpoint(*want, tmp.File(k.config.name), weights);
+      const std::string out = tmp.File("out.gguf");
+      const testing::CliResult r = Convert(dir, out);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      auto got = gguf::GgufFile::Open(out);
+      int checked = 0;
+      for (const gguf::TensorInfo& b : want->tensors()) {
+        if (b.type != static_cast<uint32_t>(gguf::GgmlType::kI2_S)) continue;
+        const gguf::TensorInfo* a = got->FindTensor(b.name);
+        ASSERT_NE(a, nullptr);
+        const uint64_t n = b.n_elements();
+        EXPECT_EQ(i2s::DecodeCodes(a->data, n), i2s::DecodeCodes(b.data, n)) << b.name;
+        const std::vector<int8_t> w = i2s::DecodeWeights(b.data, n);
+        const uint64_t nonzero = n - std::count(w.begin(), w.end(), 0);
+        // |W| of every nonzero master: the scale, truncated for a BF16 checkpoint.
+        const float scale = i2s::DecodeScale(b.data, n);
+        const float magnitude = weights == Weights::kBf16Masters ? TruncateToBf16(scale) : scale;
+        // sum|W| is exact in double; mean in float; s = 1/mean; the ternary value is 1/s.
+        const float mean =
+            static_cast<float>(static_cast<double>(magnitude) * nonzero / static_cast<double>(n));
+        EXPECT_EQ(i2s::DecodeScale(a->data, n), 1.0f / (1.0f / mean))
+            << b.name << " scale " << scale << " magnitude " << magnitude;
+        ++checked;
+      }
+      EXPECT_EQ(checked, 7 * k.config.n_layer);
     }
-    EXPECT_EQ(checked, 7 * k.config.n_layer);
   }
 }
 
