@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 
+#include "codegen/lmhead/q6k_format.h"
 #include "frontend/gguf/gguf_file.h"
 #include "frontend/i2s/i2s_codec.h"
 #include "frontend/model/model_config.h"
@@ -19,6 +20,7 @@
 #include "frontend/synth/random.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
+#include "runtime/lm_head/q6k_quantize.h"
 #include "tests/testing/golden.h"
 
 namespace bitjit {
@@ -34,10 +36,12 @@ std::unique_ptr<gguf::GgufFile> OpenGolden(const std::string& name) {
   return gguf::GgufFile::Open(testing::GoldenModelPath(name));
 }
 
-// The synthetic model with a golden model's dims.
+// The synthetic model with a golden model's dims and layout. The tensor types are left to
+// synth's llama-quantize rule, except a Q6_K token_embd (--token-embedding-type q6_k).
 synth::SynthConfig ConfigLike(const gguf::GgufFile& golden) {
   const ModelConfig g = ModelConfig::FromGguf(golden);
   synth::SynthConfig c;
+  c.arch = g.arch;
   c.n_embd = g.n_embd;
   c.n_ff = g.n_ff;
   c.n_layer = g.n_layer;
@@ -46,36 +50,39 @@ synth::SynthConfig ConfigLike(const gguf::GgufFile& golden) {
   c.n_vocab = g.n_vocab;
   c.n_ctx = g.n_ctx_train;
   c.rope_base = g.rope_base;
+  c.rms_eps = g.rms_eps;
+  c.untied_output = g.has_output;
+  if (g.token_embd_type == static_cast<uint32_t>(gguf::GgmlType::kQ6_K)) {
+    c.token_embd_type = gguf::GgmlType::kQ6_K;
+    c.quantize_q6_k = lm_head::QuantizeRowQ6_K;
+  }
   c.seed = 42;
   return c;
 }
 
-// Same keys (plus tokenizer.chat_template, which the official file has and the golden files
-// lack) with the same types in the same order, the same dims, and the same tensors: names, types,
-// shapes, order and offsets.
+// Same keys (bitnet-b1.58: plus tokenizer.chat_template, which the official file has and the
+// golden files lack) with the same types in the same order, the same dims, and the same
+// tensors: names, types, shapes, order and offsets. Covers both layouts (golden-more's llama
+// cases) and the Q6_K token_embd.
 TEST(SyntheticModel, MatchesEveryGoldenModelsLayout) {
   for (const std::string& name : testing::GoldenCaseNames()) {
     SCOPED_TRACE(name);
     auto golden = OpenGolden(name);
-    // synth writes bitnet-b1.58 files; the llama-arch layout (sorted HF tensor order, 22
-    // keys) is bitnet.cpp's converter's, which synth does not imitate yet.
-    if (ModelConfig::FromGguf(*golden).is_llama()) continue;
-    // Nor does it write a Q6_K token_embd (--quant-embd; the Q6_K quantizer lives in runtime/,
-    // above frontend/): the q6k-embd case's layout is checked by llama_quantize_test instead.
-    if (ModelConfig::FromGguf(*golden).token_embd_type ==
-        static_cast<uint32_t>(gguf::GgmlType::kQ6_K))
-      continue;
     const std::vector<uint8_t> bytes = Synthesize(ConfigLike(*golden));
     auto f = gguf::GgufFile::FromBuffer(bytes);
     const ModelConfig ours = ModelConfig::FromGguf(*f);
     const ModelConfig theirs = ModelConfig::FromGguf(*golden);
+    EXPECT_EQ(ours.arch, theirs.arch);
     EXPECT_EQ(ours.token_embd_type, theirs.token_embd_type);
+    EXPECT_EQ(ours.has_output, theirs.has_output);
+    EXPECT_EQ(ours.output_type, theirs.output_type);
     EXPECT_EQ(ours.bos_id, theirs.bos_id);
     EXPECT_EQ(ours.eos_id, theirs.eos_id);
     EXPECT_EQ(ours.file_type, 40u);
 
-    ASSERT_EQ(f->kvs().size(), 24u);
-    ASSERT_EQ(golden->kvs().size(), 23u);
+    const bool llama = theirs.is_llama();
+    ASSERT_EQ(f->kvs().size(), llama ? 22u : 24u);
+    ASSERT_EQ(golden->kvs().size(), llama ? 22u : 23u);
     size_t g = 0;
     for (const gguf::KeyValue& kv : f->kvs()) {
       if (kv.key == "tokenizer.chat_template") {
@@ -93,7 +100,9 @@ TEST(SyntheticModel, MatchesEveryGoldenModelsLayout) {
       }
     }
     EXPECT_EQ(f->Find("general.alignment"), nullptr);
-    EXPECT_EQ(f->GetString("tokenizer.chat_template"), synth::kBitnetChatTemplate);
+    if (!llama) {
+      EXPECT_EQ(f->GetString("tokenizer.chat_template"), synth::kBitnetChatTemplate);
+    }
 
     ASSERT_EQ(f->tensors().size(), golden->tensors().size());
     for (size_t i = 0; i < f->tensors().size(); ++i) {
@@ -108,6 +117,84 @@ TEST(SyntheticModel, MatchesEveryGoldenModelsLayout) {
     // Only the tokenizer keys differ in size, so the data sections are the same size.
     EXPECT_EQ(f->file_size() - f->data_offset(), golden->file_size() - golden->data_offset());
   }
+}
+
+// With the golden file's own vocabulary and name, the llama layout's header (every key and value,
+// every tensor info) is golden-more's byte for byte: only the weights differ.
+TEST(SyntheticModel, LlamaHeaderIsTheConvertersByteForByte) {
+  int checked = 0;
+  for (const std::string& name : testing::GoldenCaseNames()) {
+    auto golden = OpenGolden(name);
+    if (!ModelConfig::FromGguf(*golden).is_llama()) continue;
+    SCOPED_TRACE(name);
+    synth::SynthConfig c = ConfigLike(*golden);
+    c.name = std::string(golden->GetString("general.name"));
+    c.vocab_from = testing::GoldenModelPath(name);
+    c.n_vocab = 0;
+    const std::vector<uint8_t> bytes = Synthesize(c);
+    const std::string want = testing::ReadFile(testing::GoldenModelPath(name));
+    ASSERT_EQ(bytes.size(), want.size());
+    const size_t header = golden->data_offset();
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.begin() + header,
+                           reinterpret_cast<const uint8_t*>(want.data())));
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);  // llama-gqa and falcon3-hd256
+}
+
+// The llama layout sorts tensors by their Hugging Face names, as strings: past 10 blocks,
+// blk.10 comes before blk.2, and no sub-norms are written.
+TEST(SyntheticModel, LlamaTensorOrderIsSortedHuggingFaceNames) {
+  synth::SynthConfig c = synth::Preset("llama-tiny");
+  c.n_layer = 11;
+  c.n_embd = 128;
+  c.n_head = 2;
+  c.n_head_kv = 1;
+  c.n_ff = 256;
+  c.n_vocab = 300;
+  const std::vector<uint8_t> bytes = Synthesize(c);
+  auto f = gguf::GgufFile::FromBuffer(bytes);
+  std::vector<std::string> names;
+  for (const gguf::TensorInfo& t : f->tensors()) names.emplace_back(t.name);
+  ASSERT_EQ(names.size(), 3u + 11u * 9u);
+  EXPECT_EQ(names[0], "output.weight");
+  EXPECT_EQ(names[1], "token_embd.weight");
+  EXPECT_EQ(names[2], "blk.0.attn_norm.weight");
+  EXPECT_EQ(names[2 + 9], "blk.1.attn_norm.weight");
+  EXPECT_EQ(names[2 + 18], "blk.10.attn_norm.weight");
+  EXPECT_EQ(names[2 + 27], "blk.2.attn_norm.weight");
+  EXPECT_EQ(names.back(), "output_norm.weight");
+  for (const std::string& n : names) EXPECT_EQ(n.find("sub_norm"), std::string::npos) << n;
+  // Q8_0 output (n_embd % 256 != 0) next to an F16 token_embd, as llama-quantize picks them.
+  EXPECT_EQ(f->FindTensor("output.weight")->ggml_type(), gguf::GgmlType::kQ8_0);
+  EXPECT_EQ(f->FindTensor("token_embd.weight")->ggml_type(), gguf::GgmlType::kF16);
+  const ModelConfig config = ModelConfig::FromGguf(*f);
+  EXPECT_TRUE(config.is_llama());
+  EXPECT_TRUE(config.has_output);
+}
+
+// A Q6_K token_embd holds the quantizer's blocks of N(0, 1) rows: dequantized, unit variance.
+TEST(SyntheticModel, Q6_KEmbedding) {
+  synth::SynthConfig c;
+  c.token_embd_type = gguf::GgmlType::kQ6_K;
+  EXPECT_NE(testing::ExpectError([&] { Synthesize(c); }).find("Q6_K quantizer"), std::string::npos);
+  c.quantize_q6_k = lm_head::QuantizeRowQ6_K;
+  const std::vector<uint8_t> bytes = Synthesize(c);
+  auto f = gguf::GgufFile::FromBuffer(bytes);
+  const gguf::TensorInfo* e = f->FindTensor("token_embd.weight");
+  ASSERT_NE(e, nullptr);
+  ASSERT_EQ(e->ggml_type(), gguf::GgmlType::kQ6_K);
+  ASSERT_EQ(e->data.size(), e->n_elements() / 256 * 210);
+  std::vector<float> values(e->n_elements());
+  codegen::q6k::DequantizeRowQ6_K(e->data.data(), e->n_elements(), values.data());
+  double sum_sq = 0;
+  for (float v : values) sum_sq += double(v) * v;
+  EXPECT_NEAR(sum_sq / e->n_elements(), 1.0, 0.03);
+  c.n_embd = 128;  // rows are not whole super-blocks
+  c.n_head = 2;
+  c.n_head_kv = 1;
+  EXPECT_NE(testing::ExpectError([&] { Synthesize(c); }).find("multiple of 256"),
+            std::string::npos);
 }
 
 TEST(SyntheticModel, WeightsLookLikeTheConvertersOutput) {
@@ -307,7 +394,34 @@ TEST(SyntheticModel, ValidatesOptions) {
   EXPECT_NE(error_of([](auto& c) { c.n_vocab = 263; }).find("--n-vocab 263"), std::string::npos);
   EXPECT_NE(error_of([](auto& c) { c.n_embd = 384, c.n_head = 128; }).find("odd"),
             std::string::npos);
+  EXPECT_NE(error_of([](auto& c) { c.arch = "gpt2"; }).find("--arch 'gpt2'"), std::string::npos);
+  EXPECT_NE(error_of([](auto& c) { c.untied_output = true; }).find("--arch llama"),
+            std::string::npos);
+  EXPECT_NE(error_of([](auto& c) { c.n_ff = 520; }).find("multiple of 32"), std::string::npos);
+  EXPECT_EQ(error_of([](auto& c) { c.n_ff = 576; }), "no error");  // K % 128 == 64, as 8640
   EXPECT_THROW(synth::Preset("7b"), Error);
+  // Every preset is valid, and the families have their real shapes.
+  for (const std::string& name : synth::PresetNames()) {
+    SCOPED_TRACE(name);
+    EXPECT_NO_THROW(synth::Validate(synth::Preset(name)));
+  }
+  const synth::SynthConfig large = synth::Preset("bitnet-0.7b");
+  EXPECT_EQ(large.n_embd / large.n_head, 96);
+  EXPECT_EQ(large.n_head_kv, large.n_head);
+  const synth::SynthConfig b3 = synth::Preset("bitnet-3b");
+  EXPECT_EQ(b3.n_embd / b3.n_head, 100);
+  EXPECT_EQ(b3.n_ff, 8640);
+  EXPECT_EQ(synth::TokenEmbdType(b3), gguf::GgmlType::kQ8_0);  // 3200 % 256 != 0: tied Q8_0
+  const synth::SynthConfig falcon = synth::Preset("falcon3-7b");
+  EXPECT_EQ(falcon.arch, kLlamaArch);
+  EXPECT_EQ(falcon.n_embd / falcon.n_head, 256);
+  EXPECT_EQ(falcon.rope_base, 1000042.0);
+  EXPECT_EQ(falcon.n_vocab, 131072);
+  EXPECT_EQ(synth::OutputType(falcon), gguf::GgmlType::kF16);  // 3072 = 12 * 256
+  EXPECT_EQ(synth::TokenEmbdType(falcon), gguf::GgmlType::kF16);
+  const synth::SynthConfig llama3 = synth::Preset("llama3-8b");
+  EXPECT_EQ(synth::OutputType(llama3), gguf::GgmlType::kF16);
+  EXPECT_EQ(llama3.n_head / llama3.n_head_kv, 4);
   const synth::SynthConfig big = synth::Preset("2b4t");
   EXPECT_EQ(big.n_embd, 2560);
   EXPECT_EQ(big.n_ff, 6912);
@@ -362,8 +476,47 @@ TEST(SyntheticModel, Cli) {
   const std::vector<uint8_t> file((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(file, Synthesize(c));
 
+  // The layout flags: a llama file with a Q8_0 output.weight and a Q6_K token_embd.
+  ASSERT_EQ(run("-o " + out +
+                " --preset tiny --arch llama --output q8_0 --token-embd-type Q6_K --seed 5 "
+                "--n-layer 1 --quiet"),
+            0);
+  c.arch = kLlamaArch;
+  c.untied_output = true;
+  c.output_type = gguf::GgmlType::kQ8_0;
+  c.token_embd_type = gguf::GgmlType::kQ6_K;
+  c.quantize_q6_k = lm_head::QuantizeRowQ6_K;
+  std::ifstream in2(out, std::ios::binary);
+  const std::vector<uint8_t> llama_file((std::istreambuf_iterator<char>(in2)), {});
+  const std::vector<uint8_t> want = Synthesize(c);
+  ASSERT_EQ(llama_file.size(), want.size());
+  auto f = gguf::GgufFile::FromBuffer(llama_file);
+  auto w = gguf::GgufFile::FromBuffer(want);
+  EXPECT_TRUE(std::equal(want.begin(), want.begin() + w->data_offset(), llama_file.begin()));
+  EXPECT_EQ(f->FindTensor("output.weight")->ggml_type(), gguf::GgmlType::kQ8_0);
+  EXPECT_EQ(f->FindTensor("token_embd.weight")->ggml_type(), gguf::GgmlType::kQ6_K);
+  // The CLI quantizes Q6_K as bitnet.cpp's llama-quantize binary does (fused multiply-adds,
+  // tools/q6k_fused_quantize.h), which picks another scale than the plain-order quantizer in a
+  // few groups; every other tensor is the library's byte for byte.
+  for (size_t i = 0; i < f->tensors().size(); ++i) {
+    const auto& a = f->tensors()[i].data;
+    const auto& b = w->tensors()[i].data;
+    ASSERT_EQ(a.size(), b.size());
+    if (f->tensors()[i].name != "token_embd.weight") {
+      EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin())) << f->tensors()[i].name;
+      continue;
+    }
+    size_t blocks_differing = 0;
+    for (size_t at = 0; at < a.size(); at += 210)
+      blocks_differing += !std::equal(a.begin() + at, a.begin() + at + 210, b.begin() + at);
+    EXPECT_LE(blocks_differing, a.size() / 210 / 20);
+  }
+
   for (const char* bad : {"--preset huge", "--n-embd 100", "--n-embd 0", "--n-head 3",
-                          "--vocab-from /nonexistent.gguf", "--bogus 1"}) {
+                          "--vocab-from /nonexistent.gguf", "--bogus 1", "--arch gpt2",
+                          "--output untied", "--arch llama --output q4_0", "--token-embd-type bf16",
+                          "--n-embd 384 --n-head 4 "
+                          "--token-embd-type q6_k"}) {
     SCOPED_TRACE(bad);
     const std::string bad_out = (dir / "bad.gguf").string();
     EXPECT_EQ(run("-o " + bad_out + " " + bad), 2);

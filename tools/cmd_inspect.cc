@@ -119,8 +119,9 @@ int RunInspect(const Args& args) {
     model_verdict = "no tensors (a vocabulary or metadata-only file)";
   } else {
     try {
-      config = ConfigJson(ModelConfig::FromGguf(*file));
-      model_verdict = "runnable bitnet-b1.58 model";
+      const ModelConfig model = ModelConfig::FromGguf(*file);
+      config = ConfigJson(model);
+      model_verdict = "runnable " + model.arch + " model";
     } catch (const Error& e) {
       model_verdict = std::string("not runnable: ") + e.what();
     }

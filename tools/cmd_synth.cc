@@ -1,8 +1,10 @@
-// `bitjit synth`: writes a random bitnet-b1.58 model in bitnet.cpp's exact layout, for tests
-// and benchmarks without downloading the real model.
+// `bitjit synth`: writes a random ternary model (arch bitnet-b1.58 or llama) in bitnet.cpp's
+// exact layout, for tests and benchmarks without downloading the real model.
 #include <gflags/gflags.h>
 
+#include <cctype>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 
 #include "frontend/gguf/gguf_writer.h"
@@ -11,6 +13,7 @@
 #include "tools/command.h"
 #include "tools/flags.h"
 #include "tools/progress_bar.h"
+#include "tools/q6k_fused_quantize.h"
 
 namespace bitjit::cli {
 namespace {
@@ -28,8 +31,19 @@ struct DashedFlag {
         registerer(name, help, __FILE__, &value, &default_value) {}
 };
 
-DashedFlag<std::string> preset_flag("preset", "tiny (the golden tiny dims) or 2b4t (2B-4T dims)",
-                                    "tiny");
+DashedFlag<std::string> preset_flag(
+    "preset",
+    "the shapes of a model: tiny, llama-tiny (golden tiny / llama-gqa), 2b4t, bitnet-0.7b, "
+    "bitnet-3b, falcon3-1b, falcon3-3b, falcon3-7b, falcon3-10b, llama3-8b",
+    "tiny");
+DashedFlag<std::string> arch_flag("arch", "bitnet-b1.58 or llama (unset: the preset's)");
+DashedFlag<std::string> output_flag(
+    "output",
+    "tied, or untied (output.weight of llama-quantize's type: F16 if n-embd % 256 == 0, else "
+    "Q8_0), f16 or q8_0 (untied, that type); arch llama only (unset: the preset's)");
+DashedFlag<std::string> token_embd_type_flag(
+    "token-embd-type",
+    "f16, q8_0 or q6_k (bitnet.cpp's --quant-embd) (unset: llama-quantize's choice)");
 DashedFlag<std::string> vocab_from_flag(
     "vocab-from", "copy the tokenizer keys of this GGUF (n_vocab becomes its size)");
 DashedFlag<int64_t> n_embd_flag("n-embd",
@@ -43,11 +57,55 @@ DashedFlag<int64_t> n_ctx_flag("n-ctx", "the context_length key (unset: the pres
 DashedFlag<double> rope_base_flag("rope-freq-base",
                                   "the rope.freq_base key (unset: the preset's, 500000)", 0.0);
 
-// Applies an integer flag only when it was given on the command line, so that "--n-embd 0"
-// is an error rather than "the preset's value".
-void Override(const char* name, int64_t value, int64_t* field) {
+// Whether a flag was given on the command line (so that "--n-embd 0" is an error rather than
+// "the preset's value").
+bool Given(const char* name) {
   gflags::CommandLineFlagInfo info;
-  if (gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default) *field = value;
+  return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
+}
+
+// Applies an integer flag only when it was given.
+void Override(const char* name, int64_t value, int64_t* field) {
+  if (Given(name)) *field = value;
+}
+
+// "f16" / "q8_0" / "q6_k" (any case) -> the type, among `allowed`.
+gguf::GgmlType TypeFlag(const char* flag, const std::string& value,
+                        std::initializer_list<gguf::GgmlType> allowed) {
+  std::string names;
+  for (gguf::GgmlType t : allowed) {
+    const std::string_view name = *gguf::GgmlTypeName(static_cast<uint32_t>(t));
+    std::string lower(name);
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::string given = value;
+    for (char& ch : given) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (given == lower) return t;
+    names += (names.empty() ? "" : ", ") + lower;
+  }
+  Fail("--", flag, " '", value, "' is not one of ", names);
+}
+
+void ApplyLayoutFlags(synth::SynthConfig& config) {
+  using gguf::GgmlType;
+  if (Given("arch")) config.arch = arch_flag.value;
+  if (Given("output")) {
+    const std::string& v = output_flag.value;
+    config.untied_output = v != "tied";
+    config.output_type.reset();
+    if (v != "tied" && v != "untied") {
+      config.output_type = TypeFlag("output", v, {GgmlType::kF16, GgmlType::kQ8_0});
+    }
+  }
+  if (Given("token-embd-type")) {
+    config.token_embd_type = TypeFlag("token-embd-type", token_embd_type_flag.value,
+                                      {GgmlType::kF16, GgmlType::kQ8_0, GgmlType::kQ6_K});
+  }
+  // The quantizer whose bytes match bitnet.cpp's llama-quantize (fused multiply-adds).
+  config.quantize_q6_k = QuantizeRowQ6_KFused;
+}
+
+std::string TypeName(gguf::GgmlType t) {
+  return std::string(gguf::GgmlTypeName(static_cast<uint32_t>(t)).value_or("?"));
 }
 
 int RunSynth(const Args& args) {
@@ -64,9 +122,8 @@ int RunSynth(const Args& args) {
   Override("n-head-kv", n_head_kv_flag.value, &config.n_head_kv);
   Override("n-vocab", n_vocab_flag.value, &config.n_vocab);
   Override("n-ctx", n_ctx_flag.value, &config.n_ctx);
-  gflags::CommandLineFlagInfo rope_info;
-  if (gflags::GetCommandLineFlagInfo("rope-freq-base", &rope_info) && !rope_info.is_default)
-    config.rope_base = rope_base_flag.value;
+  if (Given("rope-freq-base")) config.rope_base = rope_base_flag.value;
+  ApplyLayoutFlags(config);
   synth::Validate(config);  // before creating the output file
 
   gguf::FileSink sink(FLAGS_o);
@@ -76,22 +133,27 @@ int RunSynth(const Args& args) {
   sink.Commit();
   bar.Finish();
   std::printf(
-      "wrote %s: %llu bytes, %zu tensors, %zu keys (E%lld F%lld L%lld H%lld KV%lld "
-      "vocab %lld ctx %lld, seed %llu)\n",
+      "wrote %s: %llu bytes, %zu tensors, %zu keys (%s E%lld F%lld L%lld H%lld KV%lld "
+      "vocab %lld ctx %lld, token_embd %s, output %s, seed %llu)\n",
       FLAGS_o.c_str(), static_cast<unsigned long long>(result.file_size), result.n_tensors,
-      result.n_kvs, static_cast<long long>(config.n_embd), static_cast<long long>(config.n_ff),
-      static_cast<long long>(config.n_layer), static_cast<long long>(config.n_head),
-      static_cast<long long>(config.n_head_kv), static_cast<long long>(result.n_vocab),
-      static_cast<long long>(config.n_ctx), static_cast<unsigned long long>(config.seed));
+      result.n_kvs, config.arch.c_str(), static_cast<long long>(config.n_embd),
+      static_cast<long long>(config.n_ff), static_cast<long long>(config.n_layer),
+      static_cast<long long>(config.n_head), static_cast<long long>(config.n_head_kv),
+      static_cast<long long>(result.n_vocab), static_cast<long long>(config.n_ctx),
+      TypeName(synth::TokenEmbdType(config)).c_str(),
+      synth::OutputType(config) ? TypeName(*synth::OutputType(config)).c_str() : "tied",
+      static_cast<unsigned long long>(config.seed));
   return 0;
 }
 
 }  // namespace
 
-BITJIT_COMMAND(synth, "synth", "write a random bitnet-b1.58 model in bitnet.cpp's layout",
-               "-o OUT.gguf [--preset tiny|2b4t] [--seed S] [--n-embd N ...] [--vocab-from V.gguf]",
-               {"o", "seed", "preset", "vocab-from", "n-embd", "n-ff", "n-layer", "n-head",
-                "n-head-kv", "n-vocab", "n-ctx", "rope-freq-base"},
+BITJIT_COMMAND(synth, "synth",
+               "write a random ternary model (bitnet-b1.58 or llama) in bitnet.cpp's layout",
+               "-o OUT.gguf [--preset NAME] [--arch A] [--output O] [--token-embd-type T] "
+               "[--seed S] [--n-embd N ...] [--vocab-from V.gguf]",
+               {"o", "seed", "preset", "arch", "output", "token-embd-type", "vocab-from", "n-embd",
+                "n-ff", "n-layer", "n-head", "n-head-kv", "n-vocab", "n-ctx", "rope-freq-base"},
                RunSynth);
 
 }  // namespace bitjit::cli

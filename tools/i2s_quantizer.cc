@@ -34,7 +34,9 @@ GgmlType TargetType(const gguf::TensorInfo& t, GgmlType token_embedding_type) {
   const std::string_view name = t.name;
   const bool weight = name.ends_with("weight");
   if (!weight || Dims(t) < 2) return static_cast<GgmlType>(t.type);  // copied as it is
-  if (name == "output.weight") return GgmlType::kF16;
+  // llama-quantize's I2_S ftype: F16 when the rows fill whole 256-value super-blocks, else Q8_0
+  // (../shared/golden-more/README.md).
+  if (name == "output.weight") return t.ne[0] % 256 == 0 ? GgmlType::kF16 : GgmlType::kQ8_0;
   if (name == "token_embd.weight") return token_embedding_type;
   return GgmlType::kI2_S;
 }

@@ -2,8 +2,8 @@
 // (`llama-quantize [--token-embedding-type T] IN OUT I2_S 1`) writes it, byte for byte:
 // the same keys in the same order (general.file_type set to I2_S's 40,
 // general.quantization_version 2 added), the same tensors in the same order, 2D weights in
-// I2_S, output.weight in F16, token_embd.weight in F16 or the --token-embedding-type, the
-// rest copied.
+// I2_S, output.weight in F16 (Q8_0 when n_embd % 256 != 0), token_embd.weight in F16 or the
+// --token-embedding-type, the rest copied.
 #pragma once
 
 #include <string>

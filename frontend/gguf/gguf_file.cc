@@ -1,15 +1,10 @@
 #include "frontend/gguf/gguf_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include "frontend/gguf/mapped_file_faults.h"
+#include "frontend/gguf/mapped_file.h"
 #include "frontend/gguf/utf8.h"
 #include "ir/base/error.h"
 #include "ir/base/pages.h"
@@ -242,32 +237,12 @@ const Array& Value::AsArray(std::string_view what) const {
 }
 
 std::unique_ptr<GgufFile> GgufFile::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) Fail("cannot open ", path, ": ", std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    Fail("cannot stat ", path, ": ", std::strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    Fail(path, " is not a regular file");
-  }
-  if (st.st_size == 0) {
-    ::close(fd);
-    Fail(path, ": file is empty (not a GGUF file)");
-  }
-  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_errno = errno;
-  ::close(fd);
-  if (map == MAP_FAILED) Fail("cannot map ", path, ": ", std::strerror(map_errno));
+  std::unique_ptr<MappedFile> mapping = MappedFile::Open(path);
+  if (mapping->bytes().empty()) Fail(path, ": file is empty (not a GGUF file)");
   std::unique_ptr<GgufFile> file(new GgufFile());
   file->path_ = path;
-  file->mapping_ = map;
-  file->mapping_size_ = static_cast<size_t>(st.st_size);
-  file->bytes_ = {static_cast<const uint8_t*>(map), file->mapping_size_};
-  RegisterMappedFile(map, file->mapping_size_, file->path_.c_str());
+  file->bytes_ = mapping->bytes();
+  file->mapping_ = std::move(mapping);
   try {
     file->Parse();
   } catch (const Error& e) {
@@ -284,11 +259,7 @@ std::unique_ptr<GgufFile> GgufFile::FromBuffer(std::span<const uint8_t> bytes) {
   return file;
 }
 
-GgufFile::~GgufFile() {
-  if (mapping_ == nullptr) return;
-  UnregisterMappedFile(mapping_);
-  ::munmap(mapping_, mapping_size_);
-}
+GgufFile::~GgufFile() = default;
 
 void GgufFile::Parse() {
   Cursor c(bytes_);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "frontend/gguf/ggml_types.h"
+#include "frontend/gguf/mapped_file.h"
 
 namespace bitjit::gguf {
 
@@ -114,8 +115,7 @@ class GgufFile {
   void Parse();
 
   std::string path_;
-  void* mapping_ = nullptr;
-  size_t mapping_size_ = 0;
+  std::unique_ptr<MappedFile> mapping_;  // null for in-memory buffers
   std::span<const uint8_t> bytes_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;

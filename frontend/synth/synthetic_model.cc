@@ -9,6 +9,7 @@
 #include "frontend/gguf/gguf_file.h"
 #include "frontend/i2s/i2s_codec.h"
 #include "frontend/model/model_config.h"
+#include "frontend/model/model_keys.h"
 #include "frontend/synth/builtin_vocab.h"
 #include "frontend/synth/random.h"
 #include "ir/base/error.h"
@@ -38,43 +39,78 @@ struct TensorSpec {
   GgmlType type;
   std::vector<uint64_t> ne;
   Fill fill;
+  std::string hf_name;  // the Hugging Face tensor it comes from (the llama layout's sort key)
 };
 
-// bitnet.cpp's tensor order (as llama-quantize writes it; see the golden models): token_embd,
-// then each block's tensors, then output_norm.
+}  // namespace
+
+std::optional<GgmlType> OutputType(const SynthConfig& c) {
+  if (!c.untied_output) return std::nullopt;
+  if (c.output_type) return c.output_type;
+  return c.n_embd % 256 == 0 ? GgmlType::kF16 : GgmlType::kQ8_0;
+}
+
+GgmlType TokenEmbdType(const SynthConfig& c) {
+  if (c.token_embd_type) return *c.token_embd_type;
+  // llama-quantize keeps token_embd in F16 next to an output.weight; a tied one gets the
+  // output's type: F16 only when its rows fill whole 256-value super-blocks.
+  if (c.untied_output) return GgmlType::kF16;
+  return c.n_embd % 256 == 0 ? GgmlType::kF16 : GgmlType::kQ8_0;
+}
+
+namespace {
+
+// bitnet-b1.58: bitnet.cpp's tensor order (as llama-quantize writes it; see the golden models):
+// token_embd, then each block's tensors, then output_norm. llama: the order of the converter's
+// input, the Hugging Face names sorted as strings (safetensors lists a file's tensors sorted, and
+// llama-quantize keeps the order): lm_head, embed_tokens, the layers (0, 1, 10, 11, ..., 2, ...),
+// model.norm.
 std::vector<TensorSpec> TensorSpecs(const SynthConfig& c) {
   const uint64_t e = c.n_embd, f = c.n_ff, kv = c.n_head_kv * (c.n_embd / c.n_head);
-  // llama-quantize keeps token_embd in F16 only when its rows fill whole 256-value super-blocks.
-  const GgmlType embd_type = c.n_embd % 256 == 0 ? GgmlType::kF16 : GgmlType::kQ8_0;
+  const bool llama = c.arch == kLlamaArch;
   std::vector<TensorSpec> specs;
-  specs.push_back({"token_embd.weight", embd_type, {e, uint64_t(c.n_vocab)}, Fill::kEmbedding});
+  if (const std::optional<GgmlType> out = OutputType(c)) {
+    specs.push_back(
+        {"output.weight", *out, {e, uint64_t(c.n_vocab)}, Fill::kEmbedding, "lm_head.weight"});
+  }
+  specs.push_back({"token_embd.weight",
+                   TokenEmbdType(c),
+                   {e, uint64_t(c.n_vocab)},
+                   Fill::kEmbedding,
+                   "model.embed_tokens.weight"});
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
-    const auto norm = [&](const char* n, uint64_t size) {
-      specs.push_back({p + n + ".weight", GgmlType::kF32, {size}, Fill::kNorm});
+    const std::string hf = "model.layers." + std::to_string(l) + ".";
+    const auto norm = [&](const char* n, uint64_t size, const char* hf_n) {
+      specs.push_back({p + n + ".weight", GgmlType::kF32, {size}, Fill::kNorm, hf + hf_n});
     };
-    const auto ternary = [&](const char* n, uint64_t k, uint64_t rows) {
-      specs.push_back({p + n + ".weight", GgmlType::kI2_S, {k, rows}, Fill::kTernary});
+    const auto ternary = [&](const char* n, uint64_t k, uint64_t rows, const char* hf_n) {
+      specs.push_back({p + n + ".weight", GgmlType::kI2_S, {k, rows}, Fill::kTernary, hf + hf_n});
     };
-    norm("attn_norm", e);
-    ternary("attn_q", e, e);
-    ternary("attn_k", e, kv);
-    ternary("attn_v", e, kv);
-    ternary("attn_output", e, e);
-    norm("attn_sub_norm", e);
-    norm("ffn_norm", e);
-    ternary("ffn_gate", e, f);
-    ternary("ffn_up", e, f);
-    ternary("ffn_down", f, e);
-    norm("ffn_sub_norm", f);
+    norm("attn_norm", e, "input_layernorm.weight");
+    ternary("attn_q", e, e, "self_attn.q_proj.weight");
+    ternary("attn_k", e, kv, "self_attn.k_proj.weight");
+    ternary("attn_v", e, kv, "self_attn.v_proj.weight");
+    ternary("attn_output", e, e, "self_attn.o_proj.weight");
+    if (!llama) norm("attn_sub_norm", e, "self_attn.inner_attn_ln.weight");
+    norm("ffn_norm", e, "post_attention_layernorm.weight");
+    ternary("ffn_gate", e, f, "mlp.gate_proj.weight");
+    ternary("ffn_up", e, f, "mlp.up_proj.weight");
+    ternary("ffn_down", f, e, "mlp.down_proj.weight");
+    if (!llama) norm("ffn_sub_norm", f, "mlp.ffn_layernorm.weight");
   }
-  specs.push_back({"output_norm.weight", GgmlType::kF32, {e}, Fill::kNorm});
+  specs.push_back({"output_norm.weight", GgmlType::kF32, {e}, Fill::kNorm, "model.norm.weight"});
+  if (llama) {
+    std::stable_sort(specs.begin(), specs.end(), [](const TensorSpec& a, const TensorSpec& b) {
+      return a.hf_name < b.hf_name;
+    });
+  }
   return specs;
 }
 
 // The tokenizer keys, copied from another GGUF (--vocab-from) or from the built-in vocabulary.
-// AddKeys interleaves them with the model keys in the official file's order.
-class TokenizerKeys {
+// AddModelKeys places them among the model keys where each layout has them.
+class TokenizerKeys : public VocabKeys {
  public:
   explicit TokenizerKeys(const SynthConfig& c) {
     if (c.vocab_from.empty()) {
@@ -102,28 +138,22 @@ class TokenizerKeys {
 
   int64_t n_vocab() const { return n_vocab_; }
 
-  void AddBos(gguf::GgufWriter& w) const {
+  void AddBos(gguf::GgufWriter& w) const override {
     if (!file_ || !w.CopyKv(*file_, "tokenizer.ggml.add_bos_token")) {
       w.AddKv("tokenizer.ggml.add_bos_token", KvValue::Bool(true));
     }
   }
 
-  // tokenizer.ggml.model .. tokenizer.chat_template.
-  void AddVocab(gguf::GgufWriter& w) const {
+  // tokenizer.ggml.model .. tokenizer.chat_template, in the bitnet-b1.58 file's order.
+  void AddBitnetVocab(gguf::GgufWriter& w) const override {
     if (file_) {
       w.CopyKv(*file_, "tokenizer.ggml.model");
       w.CopyKv(*file_, "tokenizer.ggml.tokens");
       if (!w.CopyKv(*file_, "tokenizer.ggml.scores")) {
         w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(std::vector<float>(n_vocab_, 0.0f)));
       }
-      if (!w.CopyKv(*file_, "tokenizer.ggml.token_type")) {
-        std::vector<int32_t> types(n_vocab_, kTokenNormal);
-        w.AddKv("tokenizer.ggml.token_type", KvValue::I32Array(types));
-      }
-      for (const char* key : {"tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id",
-                              "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id"}) {
-        w.CopyKv(*file_, key);
-      }
+      AddTokenTypes(w);
+      CopyIds(w);
       if (!w.CopyKv(*file_, "tokenizer.chat_template")) {
         w.AddKv("tokenizer.chat_template", KvValue::String(kBitnetChatTemplate));
       }
@@ -132,41 +162,57 @@ class TokenizerKeys {
     w.AddKv("tokenizer.ggml.model", KvValue::String("gpt2"));
     w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(vocab_.tokens));
     w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(vocab_.scores));
+    AddBuiltinIds(w);
+    w.AddKv("tokenizer.chat_template", KvValue::String(kBitnetChatTemplate));
+  }
+
+  // The llama layout's tokenizer keys: the converter's gpt2 path writes no scores, and
+  // add_bos_token after the ids. With the built-in vocabulary there is no pre-tokenizer type and
+  // no chat template, as in golden-more's llama files; a --vocab-from file's are kept (where the
+  // converter writes them: pre after model, the template last).
+  void AddLlamaVocab(gguf::GgufWriter& w) const override {
+    if (file_) {
+      w.CopyKv(*file_, "tokenizer.ggml.model");
+      w.CopyKv(*file_, "tokenizer.ggml.pre");
+      w.CopyKv(*file_, "tokenizer.ggml.tokens");
+      AddTokenTypes(w);
+      CopyIds(w);
+      AddBos(w);
+      w.CopyKv(*file_, "tokenizer.chat_template");
+      return;
+    }
+    w.AddKv("tokenizer.ggml.model", KvValue::String("gpt2"));
+    w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(vocab_.tokens));
+    AddBuiltinIds(w);
+    AddBos(w);
+  }
+
+ private:
+  void AddTokenTypes(gguf::GgufWriter& w) const {
+    if (!w.CopyKv(*file_, "tokenizer.ggml.token_type")) {
+      std::vector<int32_t> types(n_vocab_, kTokenNormal);
+      w.AddKv("tokenizer.ggml.token_type", KvValue::I32Array(types));
+    }
+  }
+  void CopyIds(gguf::GgufWriter& w) const {
+    for (const char* key : {"tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id",
+                            "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id"}) {
+      w.CopyKv(*file_, key);
+    }
+  }
+  // token_type .. padding_token_id of the built-in vocabulary.
+  void AddBuiltinIds(gguf::GgufWriter& w) const {
     w.AddKv("tokenizer.ggml.token_type", KvValue::I32Array(vocab_.token_types));
     w.AddKv("tokenizer.ggml.merges", KvValue::StringArray(vocab_.merges));
     w.AddKv("tokenizer.ggml.bos_token_id", KvValue::U32(vocab_.bos_id));
     w.AddKv("tokenizer.ggml.eos_token_id", KvValue::U32(vocab_.eos_id));
     w.AddKv("tokenizer.ggml.padding_token_id", KvValue::U32(vocab_.padding_id));
-    w.AddKv("tokenizer.chat_template", KvValue::String(kBitnetChatTemplate));
   }
 
- private:
   std::unique_ptr<gguf::GgufFile> file_;
   Vocab vocab_;
   int64_t n_vocab_ = 0;
 };
-
-// The 24 keys of the official file, in its order.
-void AddKeys(gguf::GgufWriter& w, const SynthConfig& c, const TokenizerKeys& tok) {
-  const std::string a = std::string(kBitnetArch) + ".";
-  const auto u32 = [](int64_t v) { return KvValue::U32(static_cast<uint32_t>(v)); };
-  w.AddKv("general.architecture", KvValue::String(kBitnetArch));
-  w.AddKv("general.name", KvValue::String(c.name));
-  w.AddKv(a + "vocab_size", u32(tok.n_vocab()));
-  w.AddKv(a + "context_length", u32(c.n_ctx));
-  w.AddKv(a + "embedding_length", u32(c.n_embd));
-  w.AddKv(a + "block_count", u32(c.n_layer));
-  w.AddKv(a + "feed_forward_length", u32(c.n_ff));
-  w.AddKv(a + "rope.dimension_count", u32(c.n_embd / c.n_head));
-  w.AddKv(a + "attention.head_count", u32(c.n_head));
-  w.AddKv(a + "attention.head_count_kv", u32(c.n_head_kv));
-  tok.AddBos(w);
-  w.AddKv(a + "attention.layer_norm_rms_epsilon", KvValue::F32(1e-5f));
-  w.AddKv(a + "rope.freq_base", KvValue::F32(static_cast<float>(c.rope_base)));
-  w.AddKv("general.file_type", KvValue::U32(40));  // mostly I2_S
-  tok.AddVocab(w);
-  w.AddKv("general.quantization_version", KvValue::U32(2));
-}
 
 // An independent random stream per tensor, so that a tensor can be regenerated on its own.
 uint64_t TensorSeed(uint64_t seed, size_t index) {
@@ -179,8 +225,9 @@ uint64_t TensorSeed(uint64_t seed, size_t index) {
 // tensors count twice because they take two passes).
 class TensorFiller {
  public:
-  TensorFiller(gguf::GgufWriter& writer, uint64_t total, const ProgressFn& progress)
-      : writer_(writer), total_(total), progress_(progress) {}
+  TensorFiller(gguf::GgufWriter& writer, uint64_t total, const ProgressFn& progress,
+               Q6KQuantizer quantize_q6_k)
+      : writer_(writer), total_(total), progress_(progress), quantize_q6_k_(quantize_q6_k) {}
 
   void Fill(const TensorSpec& spec, uint64_t seed) {
     uint64_t n = 1;
@@ -189,7 +236,9 @@ class TensorFiller {
       case Fill::kNorm:
         return Norm(n, seed);
       case Fill::kEmbedding:
-        return spec.type == GgmlType::kF16 ? EmbeddingF16(n, seed) : EmbeddingQ8_0(n, seed);
+        if (spec.type == GgmlType::kF16) return EmbeddingF16(n, seed);
+        if (spec.type == GgmlType::kQ6_K) return EmbeddingQ6_K(n, seed);
+        return EmbeddingQ8_0(n, seed);
       case Fill::kTernary:
         return Ternary(n, seed);
     }
@@ -251,6 +300,23 @@ class TensorFiller {
     }
   }
 
+  // token_embd: N(0, 1) in Q6_K super-blocks, by the caller's quantizer (the F32 source that
+  // llama-quantize --token-embedding-type q6_k reads). Blocks are independent, so a chunk (a
+  // multiple of 256 values, as n is) is quantized on its own.
+  void EmbeddingQ6_K(uint64_t n, uint64_t seed) {
+    constexpr uint64_t kBlock = 256, kBlockBytes = 210;
+    NormalSampler normal(seed);
+    std::vector<float> x(kChunk);
+    std::vector<uint8_t> out(kChunk / kBlock * kBlockBytes);
+    for (uint64_t at = 0; at < n; at += kChunk) {
+      const uint64_t m = std::min(kChunk, n - at);
+      for (uint64_t i = 0; i < m; ++i) x[i] = normal.Next();
+      quantize_q6_k_(x.data(), static_cast<int64_t>(m), out.data());
+      writer_.WriteTensorData({out.data(), m / kBlock * kBlockBytes});
+      Advance(m);
+    }
+  }
+
   // Linear weights: W ~ N(0, 1) ternarized as BitNet's converter does, W' = clamp(round(W*s),
   // -1, 1)/s with s = 1/mean|W| over the whole tensor, then stored by llama-quantize's I2_S rule
   // (scale = max|W'| = 1/s). The scale needs mean|W| before the first code can be written, so
@@ -288,26 +354,10 @@ class TensorFiller {
   uint64_t total_;
   uint64_t done_ = 0;
   const ProgressFn& progress_;
+  Q6KQuantizer quantize_q6_k_;
 };
 
 }  // namespace
-
-SynthConfig Preset(std::string_view preset) {
-  SynthConfig c;
-  if (preset == "tiny") return c;
-  if (preset == "2b4t") {
-    c.name = "bitnet2b";
-    c.n_embd = 2560;
-    c.n_ff = 6912;
-    c.n_layer = 30;
-    c.n_head = 20;
-    c.n_head_kv = 5;
-    c.n_vocab = 128256;
-    c.n_ctx = 4096;
-    return c;
-  }
-  Fail("unknown preset '", preset, "' (expected tiny or 2b4t)");
-}
 
 void Validate(const SynthConfig& c) {
   const auto range = [](const char* flag, int64_t v, int64_t hi) {
@@ -328,9 +378,12 @@ void Validate(const SynthConfig& c) {
     Fail("--n-vocab ", c.n_vocab, " is out of range (", kMinVocab, " to ", kMaxVocab,
          ": the built-in vocabulary has 256 byte tokens and 8 control tokens)");
   }
-  // bitnet.cpp's x86 I2_S kernels need every matmul input size to be a multiple of 128.
+  // bitnet.cpp's x86 I2_S kernels need every matmul input size to be a multiple of 128. n_embd
+  // is held to that; n_ff only to 32 (a multiple of 128 over each whole ternary tensor, as
+  // I2_S's blocks need), because 1bitLLM's 3B model has 8640: bitnet.cpp computes its
+  // ffn_down wrongly, bitjit exactly.
   if (c.n_embd % 128 != 0) Fail("--n-embd ", c.n_embd, " is not a multiple of 128");
-  if (c.n_ff % 128 != 0) Fail("--n-ff ", c.n_ff, " is not a multiple of 128");
+  if (c.n_ff % 32 != 0) Fail("--n-ff ", c.n_ff, " is not a multiple of 32");
   if (c.n_embd % c.n_head != 0) {
     Fail("--n-embd ", c.n_embd, " is not a multiple of --n-head ", c.n_head);
   }
@@ -339,6 +392,33 @@ void Validate(const SynthConfig& c) {
   }
   if ((c.n_embd / c.n_head) % 2 != 0) {
     Fail("head dim ", c.n_embd / c.n_head, " (n_embd / n_head) is odd: RoPE rotates pairs");
+  }
+  if (!(c.rms_eps > 0.0f && c.rms_eps < 1.0f)) {
+    Fail("rms epsilon ", c.rms_eps, " is out of range (above 0, below 1)");
+  }
+  if (c.arch != kBitnetArch && c.arch != kLlamaArch) {
+    Fail("--arch '", c.arch, "' is not one synth writes (", kBitnetArch, " or ", kLlamaArch, ")");
+  }
+  if (c.untied_output && c.arch != kLlamaArch) {
+    Fail("an untied output.weight needs --arch ", kLlamaArch, " (bitnet.cpp ties ", kBitnetArch,
+         "'s output to token_embd)");
+  }
+  if (const std::optional<GgmlType> out = OutputType(c)) {
+    if (*out != GgmlType::kF16 && *out != GgmlType::kQ8_0) {
+      Fail("output.weight type ", gguf::GgmlTypeName(static_cast<uint32_t>(*out)).value_or("?"),
+           " is not one synth writes (F16 or Q8_0)");
+    }
+  }
+  const GgmlType embd = TokenEmbdType(c);
+  if (embd != GgmlType::kF16 && embd != GgmlType::kQ8_0 && embd != GgmlType::kQ6_K) {
+    Fail("token_embd type ", gguf::GgmlTypeName(static_cast<uint32_t>(embd)).value_or("?"),
+         " is not one synth writes (F16, Q8_0 or Q6_K)");
+  }
+  if (embd == GgmlType::kQ6_K) {
+    if (c.n_embd % 256 != 0) {
+      Fail("a Q6_K token_embd needs --n-embd a multiple of 256 (got ", c.n_embd, ")");
+    }
+    if (c.quantize_q6_k == nullptr) Fail("a Q6_K token_embd needs a Q6_K quantizer");
   }
   if (c.name.empty()) Fail("the model name is empty");
 }
@@ -354,7 +434,10 @@ SynthResult WriteSyntheticModel(const SynthConfig& config, gguf::ByteSink& sink,
   }
 
   gguf::GgufWriter writer;
-  AddKeys(writer, c, tokenizer);
+  AddModelKeys(writer,
+               {c.arch, c.name, c.n_vocab, c.n_ctx, c.n_embd, c.n_layer, c.n_ff, c.n_head,
+                c.n_head_kv, c.rms_eps, c.rope_base},
+               tokenizer);
   const std::vector<TensorSpec> specs = TensorSpecs(c);
   uint64_t total = 0;
   for (const TensorSpec& spec : specs) {
@@ -365,7 +448,7 @@ SynthResult WriteSyntheticModel(const SynthConfig& config, gguf::ByteSink& sink,
   }
 
   writer.WriteHeader(sink);
-  TensorFiller filler(writer, total, progress);
+  TensorFiller filler(writer, total, progress, c.quantize_q6_k);
   for (size_t i = 0; i < specs.size(); ++i) filler.Fill(specs[i], TensorSeed(c.seed, i));
   writer.Finish();
   return {writer.file_size(), specs.size(), writer.kv_count(), c.n_vocab};
