@@ -57,8 +57,17 @@ void BatchEngine::ReleaseSlot(int slot) {
   s.released_at = ++releases_;
 }
 
+void BatchEngine::Truncate(int slot, int64_t n) {
+  Slot& s = slots_.at(slot);
+  if (n < n_past(slot)) s.tokens.resize(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  s.reusable = std::min(s.reusable, s.tokens.size());
+}
+
 void BatchEngine::Step(std::span<const Work> work, std::vector<std::vector<float>>* logits) {
   std::vector<int32_t> tokens, positions, seq_ids, rows;
+  std::vector<uint8_t> decode_steps;
+  const bool any_decode_steps =
+      std::any_of(work.begin(), work.end(), [](const Work& w) { return w.decode_steps; });
   const int64_t vocab = model_.config().n_vocab;
   for (const Work& w : work) {
     if (w.slot < 0 || w.slot >= n_slots() || !slots_[w.slot].in_use) Fail("bad slot ", w.slot);
@@ -75,22 +84,25 @@ void BatchEngine::Step(std::span<const Work> work, std::vector<std::vector<float
       tokens.push_back(w.tokens[i]);
       positions.push_back(static_cast<int32_t>(n_past + static_cast<int64_t>(i)));
       seq_ids.push_back(w.slot);
+      if (any_decode_steps) decode_steps.push_back(w.decode_steps ? 1 : 0);
+      if (w.decode_steps && w.logits) rows.push_back(static_cast<int32_t>(tokens.size() - 1));
     }
-    if (w.logits) rows.push_back(static_cast<int32_t>(tokens.size() - 1));
+    if (w.logits && !w.decode_steps) rows.push_back(static_cast<int32_t>(tokens.size() - 1));
   }
   std::vector<float> out(rows.size() * vocab);
-  executor_->Forward({tokens, positions, rows, seq_ids}, cache_, out.data());
+  executor_->Forward({tokens, positions, rows, seq_ids, decode_steps}, cache_, out.data());
   logits->assign(work.size(), {});
   size_t row = 0;
   for (size_t i = 0; i < work.size(); ++i) {
     const Work& w = work[i];
     if (w.logits) {
-      (*logits)[i].assign(out.begin() + row * vocab, out.begin() + (row + 1) * vocab);
-      ++row;
+      const size_t n_rows = w.decode_steps ? w.tokens.size() : 1;
+      (*logits)[i].assign(out.begin() + row * vocab, out.begin() + (row + n_rows) * vocab);
+      row += n_rows;
     }
     Slot& s = slots_[w.slot];
-    const bool exact =
-        s.reusable == s.tokens.size() && (w.tokens.size() >= 2 || !lone_tokens_differ_);
+    const bool lone = w.tokens.size() < 2 || w.decode_steps;
+    const bool exact = s.reusable == s.tokens.size() && (!lone || !lone_tokens_differ_);
     s.tokens.insert(s.tokens.end(), w.tokens.begin(), w.tokens.end());
     if (exact) s.reusable = s.tokens.size();
   }

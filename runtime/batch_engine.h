@@ -40,15 +40,20 @@ class BatchEngine {
   // The slot's cache stays for a later AcquireSlot.
   void ReleaseSlot(int slot);
   int64_t n_past(int slot) const { return slots_[slot].tokens.size(); }
+  // Forgets the slot's positions >= n (drafted tokens that were not accepted).
+  void Truncate(int slot, int64_t n);
 
   struct Work {
     int slot;
     std::span<const int32_t> tokens;  // appended at the slot's next positions
     bool logits = true;               // false: a piece of a prompt whose logits nobody needs
+    // Each token computed as its own one-token step would compute it, and the logits of every
+    // token returned: drafted tokens verified in one pass (exact speculative decoding).
+    bool decode_steps = false;
   };
   // Runs all work items as one batch. logits[i] gets the n_vocab logits after the last token
-  // of work[i] (empty when work[i].logits is false). Throws bitjit::Error when a slot would
-  // overflow its context or an id is bad.
+  // of work[i] (after each of its tokens with decode_steps; empty when work[i].logits is false).
+  // Throws bitjit::Error when a slot would overflow its context or an id is bad.
   void Step(std::span<const Work> work, std::vector<std::vector<float>>* logits);
 
  private:

@@ -16,6 +16,11 @@ struct StepInputs {
   // T cache slots (which sequence each token belongs to); empty means slot 0 for all. A token
   // attends to positions 0..positions[t] of its own slot.
   std::span<const int32_t> seq_ids = {};
+  // T flags, or empty for none. A token flagged 1 is computed as it would be alone in a
+  // one-token step (bitnet.cpp's decode roundings, and the one-row lm_head's for its logits
+  // row) while still attending to the tokens before it in this step: several drafted tokens of
+  // one sequence are verified in one pass, each row bit-identical to plain decode steps.
+  std::span<const uint8_t> decode_steps = {};
 };
 
 class Executor {

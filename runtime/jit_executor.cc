@@ -507,6 +507,26 @@ void JitExecutor::RunLmHead(const Node& n, const BatchLayout& layout, int64_t R)
     head->Run(x, R, out, m.q8.Get(head->ScratchBytes()), pool_);
     return;
   }
+  if (table->dtype == DType::kF16 && R > 1) {
+    // Several rows (verified drafts, batched decode): each task runs every row over a range of
+    // tiles that stays in L2, so the table streams from memory once per step, not once per row.
+    // Each logit is the lone row's: the same kernel, tile and input.
+    auto* xs = reinterpret_cast<float*>(m.x_row.Get(R * e * sizeof(float)));
+    for (int64_t r = 0; r < R; ++r) {
+      const bool round = bitnet && layout.single_row(r);
+      for (int64_t i = 0; i < e; ++i)
+        xs[r * e + i] = round ? RoundToHalf(x[r * e + i]) : x[r * e + i];
+    }
+    const codegen::F16Gemv& gemv = *weights_->f16_lm_head;
+    const codegen::F16TiledTable& tiles = *weights_->f16_lm_head_table;
+    const int64_t span = std::max<int64_t>(1, (512 << 10) / tiles.tile_bytes()) * gemv.tile_rows();
+    pool_.ParallelFor((vocab + span - 1) / span, [&](int64_t c, int) {
+      for (int64_t r = 0; r < R; ++r)
+        gemv.Run(tiles, xs + r * e, false, c * span, std::min(vocab, (c + 1) * span),
+                 out + r * vocab);
+    });
+    return;
+  }
   const bool simd = isa_ != codegen::Isa::kRef;
   auto* xr = reinterpret_cast<float*>(m.x_row.Get(e * sizeof(float)));
   auto* xq = m.q8.Get(e / 32 * 34 + 64);

@@ -172,6 +172,15 @@ void Session::Truncate(int64_t n) {
 }
 
 void Session::Eval(std::span<const int32_t> tokens, bool all_rows, std::vector<float>* logits) {
+  Run(tokens, all_rows, /*decode_steps=*/false, logits);
+}
+
+void Session::EvalAsDecodeSteps(std::span<const int32_t> tokens, std::vector<float>* logits) {
+  Run(tokens, /*all_rows=*/true, /*decode_steps=*/true, logits);
+}
+
+void Session::Run(std::span<const int32_t> tokens, bool all_rows, bool decode_steps,
+                  std::vector<float>* logits) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) Fail("no tokens to evaluate");
   if (n_past_ + n > cache_.n_ctx()) {
@@ -191,7 +200,8 @@ void Session::Eval(std::span<const int32_t> tokens, bool all_rows, std::vector<f
     rows.push_back(static_cast<int32_t>(n - 1));
   }
   logits->resize(rows.size() * vocab);
-  executor_->Forward({tokens, positions, rows}, cache_, logits->data());
+  const std::vector<uint8_t> flags(decode_steps ? n : 0, 1);
+  executor_->Forward({tokens, positions, rows, {}, flags}, cache_, logits->data());
   n_past_ += n;
 }
 

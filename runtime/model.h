@@ -127,8 +127,14 @@ class Session {
   // [rows][n_vocab]. Throws bitjit::Error when the tokens do not fit in the context or an id
   // is outside the vocabulary.
   void Eval(std::span<const int32_t> tokens, bool all_rows, std::vector<float>* logits);
+  // Runs `tokens` as one batch but computes each as its own one-token Eval would: the logits of
+  // every token, bit-identical to evaluating them one by one (verifying drafted tokens).
+  void EvalAsDecodeSteps(std::span<const int32_t> tokens, std::vector<float>* logits);
 
  private:
+  void Run(std::span<const int32_t> tokens, bool all_rows, bool decode_steps,
+           std::vector<float>* logits);
+
   const Model& model_;
   std::unique_ptr<Executor> executor_;
   KvCache cache_;

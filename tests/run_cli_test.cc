@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/model.h"
 #include "tests/testing/cli.h"
 #include "tests/testing/golden.h"
@@ -14,12 +16,14 @@ namespace {
 
 using testing::RunCli;
 
-std::string Tiny() { return testing::SharedDir() + "/golden/tiny/model.gguf"; }
+std::string Tiny() {
+  return testing::SharedDir() + "/golden/tiny/model.gguf";
+}
 
 TEST(RunCli, ChatKeepsGoingAcrossTurnsResetAndEof) {
-  const auto r = RunCli({"run", "--chat", "-m", Tiny(), "-n", "8", "--temp", "0", "--system",
-                         "Be brief."},
-                        "Hello there\nWhat is 2+2?\n/reset\nAgain\n");
+  const auto r =
+      RunCli({"run", "--chat", "-m", Tiny(), "-n", "8", "--temp", "0", "--system", "Be brief."},
+             "Hello there\nWhat is 2+2?\n/reset\nAgain\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("conversation reset"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("error"), std::string::npos) << r.err;
@@ -42,18 +46,51 @@ TEST(RunCli, PromptLongerThanTheContextIsRefused) {
 }
 
 TEST(RunCli, BadFlagsAreOneLineErrors) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"run", "-m", Tiny(), "--no-such-flag"},
-           {"run", "-m", Tiny(), "-n", "abc"},
-           {"run", "-m", Tiny(), "--temp"},
-           {"run", "-m", Tiny(), "--isa", "sse9"},
-           {"run", "-m", Tiny(), "--prompt-ids", "1,x,3"},
-           {"inspect"},
-           {"frobnicate"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"run", "-m", Tiny(), "--no-such-flag"},
+                                             {"run", "-m", Tiny(), "-n", "abc"},
+                                             {"run", "-m", Tiny(), "--temp"},
+                                             {"run", "-m", Tiny(), "--isa", "sse9"},
+                                             {"run", "-m", Tiny(), "--prompt-ids", "1,x,3"},
+                                             {"inspect"},
+                                             {"frobnicate"}}) {
     const auto r = RunCli(args);
     EXPECT_EQ(r.exit_code, 2) << args[1];
     EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
   }
+}
+
+// --draft: the same ids and logits as plain greedy decoding (runtime-level proof in
+// speculative_decode_test.cc); with sampling it is refused, not silently ignored.
+TEST(RunCli, DraftGivesPlainGreedyOutputAndRefusesSampling) {
+  const testing::TempDir dir;
+  const std::string stories = std::string(BITJIT_SOURCE_DIR) + "/models/bitjit-stories.gguf";
+  const std::vector<std::string> base = {
+      "run",    "-m", stories,  "-p", "Tom had a red ball. Tom had a red ball. Tom had a red",
+      "-n",     "40", "--temp", "0",  "--json",
+      "--quiet"};
+  auto with = [&](std::vector<std::string> extra, const std::string& logits) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--logits-out", dir.File(logits)});
+    const auto r = RunCli(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+  };
+  const nlohmann::json plain = with({}, "plain.f32"), drafted = with({"--draft", "ngram"}, "d.f32");
+  EXPECT_EQ(drafted["ids"], plain["ids"]);
+  EXPECT_EQ(testing::ReadFile(dir.File("d.f32")), testing::ReadFile(dir.File("plain.f32")));
+  EXPECT_GT(drafted["timings"]["draft_accepted"].get<int>(), 0) << drafted["timings"];
+  EXPECT_EQ(plain["timings"]["draft_tokens"].get<int>(), 0);
+
+  const auto sampled =
+      RunCli({"run", "-m", stories, "-p", "Hi", "--temp", "0.8", "--draft", "ngram"});
+  EXPECT_EQ(sampled.exit_code, 2);
+  EXPECT_NE(sampled.err.find("--draft verifies greedy decoding only"), std::string::npos)
+      << sampled.err;
+  const auto bad = RunCli({"run", "-m", stories, "--temp", "0", "--draft", "ngram:100"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--draft ngram:100: N"), std::string::npos) << bad.err;
 }
 
 TEST(RunCli, OutOfVocabularyPromptIdIsRefused) {

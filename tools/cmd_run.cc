@@ -13,6 +13,7 @@
 #include "tools/chat_loop.h"
 #include "tools/command.h"
 #include "tools/context_size.h"
+#include "tools/draft_flag.h"
 #include "tools/flags.h"
 #include "tools/id_list.h"
 #include "tools/model_loading.h"
@@ -55,6 +56,11 @@ GenerateParams ParamsFromFlags() {
   p.sampler.repeat_penalty = static_cast<float>(FLAGS_repeat_penalty);
   p.sampler.repeat_last_n = FLAGS_repeat_last_n;
   p.sampler.seed = FLAGS_seed;
+  p.draft = DraftFromFlags();
+  // Refused, not ignored: a user who asks for drafts and sampling would otherwise not learn
+  // that the drafts are unused (speculation here is exact for greedy decoding only).
+  if (p.draft.enabled() && p.sampler.temperature > 0)
+    Fail("--draft verifies greedy decoding only: give --temp 0, or drop --draft to sample");
   return p;
 }
 
@@ -79,7 +85,8 @@ int RunRun(const Args& args) {
   }
   auto model = LoadModelFromFlags();
   const int64_t n_ctx = ContextFromFlags(*model);
-  if (FLAGS_chat || FLAGS_cnv) return RunChat(*model, params, FLAGS_system, n_ctx, {}, FLAGS_chat_template);
+  if (FLAGS_chat || FLAGS_cnv)
+    return RunChat(*model, params, FLAGS_system, n_ctx, {}, FLAGS_chat_template);
 
   const auto prompt = PromptIds(*model);
   Session session(*model, n_ctx);
@@ -90,7 +97,8 @@ int RunRun(const Args& args) {
   const int64_t vocab = model->config().n_vocab;
   if (!FLAGS_logits_out.empty()) logits_rows.reserve(static_cast<size_t>(params.n_predict) * vocab);
   auto on_token = [&](int32_t id, std::span<const float> logits) {
-    if (!FLAGS_logits_out.empty()) logits_rows.insert(logits_rows.end(), logits.begin(), logits.end());
+    if (!FLAGS_logits_out.empty())
+      logits_rows.insert(logits_rows.end(), logits.begin(), logits.end());
     std::string piece = decoder.Push(id);
     text += piece;
     if (!FLAGS_json) {
@@ -107,26 +115,31 @@ int RunRun(const Args& args) {
   const double decode_tps = r.decode_seconds > 0 && n_gen > 1 ? (n_gen - 1) / r.decode_seconds : 0;
   const double prompt_tps = r.prompt_seconds > 0 ? r.n_prompt / r.prompt_seconds : 0;
   if (FLAGS_json) {
-    nlohmann::json out = {
-        {"prompt_ids", prompt},
-        {"ids", r.ids},
-        {"text", text},
-        {"stop_reason", r.stop_reason},
-        {"timings",
-         {{"prompt_tokens", r.n_prompt},
-          {"prompt_seconds", r.prompt_seconds},
-          {"prompt_tokens_per_second", prompt_tps},
-          {"generated_tokens", n_gen},
-          {"decode_seconds", r.decode_seconds},
-          {"decode_tokens_per_second", decode_tps},
-          {"isa", model->isa_name()}}}};
+    nlohmann::json out = {{"prompt_ids", prompt},
+                          {"ids", r.ids},
+                          {"text", text},
+                          {"stop_reason", r.stop_reason},
+                          {"timings",
+                           {{"prompt_tokens", r.n_prompt},
+                            {"prompt_seconds", r.prompt_seconds},
+                            {"prompt_tokens_per_second", prompt_tps},
+                            {"generated_tokens", n_gen},
+                            {"decode_seconds", r.decode_seconds},
+                            {"decode_tokens_per_second", decode_tps},
+                            {"draft_tokens", r.n_drafted},
+                            {"draft_accepted", r.n_accepted},
+                            {"isa", model->isa_name()}}}};
     std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::fwrite(tail.data(), 1, tail.size(), stdout);
     std::printf("\n");
     if (!FLAGS_quiet) {
-      std::fprintf(stderr, "\nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.2f tok/s (%s)\n",
+      std::fprintf(stderr,
+                   "\nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.2f tok/s (%s)\n",
                    r.n_prompt, prompt_tps, n_gen, decode_tps, r.stop_reason.c_str());
+      if (params.draft.enabled())
+        std::fprintf(stderr, "draft: %d of %d drafted tokens accepted\n", r.n_accepted,
+                     r.n_drafted);
     }
   }
   return 0;
@@ -135,10 +148,28 @@ int RunRun(const Args& args) {
 }  // namespace
 
 BITJIT_COMMAND(run, "run", "generate text from a prompt (streamed), or chat with --chat",
-               "[-m MODEL] [-p TEXT | -f FILE | --prompt-ids 1,2,3] [-n N] [--temp T] ... [--json]",
-               {BITJIT_MODEL_FLAGS, "plan_cache", "p", "f", "prompt_ids", "n", "temp", "top_k", "top_p", "min_p",
-                "repeat_penalty", "repeat_last_n", "seed", "ignore_eos", "json", "logits_out",
-                "chat", "cnv", "system", "chat_template"},
+               "[-m MODEL] [-p TEXT | -f FILE | --prompt-ids 1,2,3] [-n N] [--temp T] [--draft "
+               "ngram[:N]] ... [--json]",
+               {BITJIT_MODEL_FLAGS, "plan_cache",
+                "p",
+                "f",
+                "prompt_ids",
+                "n",
+                "temp",
+                "top_k",
+                "top_p",
+                "min_p",
+                "repeat_penalty",
+                "repeat_last_n",
+                "seed",
+                "ignore_eos",
+                "json",
+                "logits_out",
+                "chat",
+                "cnv",
+                "system",
+                "chat_template",
+                "draft"},
                &RunRun);
 
 }  // namespace bitjit::cli

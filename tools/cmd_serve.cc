@@ -25,6 +25,7 @@
 #include "ir/base/error.h"
 #include "tools/command.h"
 #include "tools/context_size.h"
+#include "tools/draft_flag.h"
 #include "tools/flags.h"
 #include "tools/model_loading.h"
 
@@ -165,6 +166,8 @@ int RunServe(const Args& args) {
          "..65536 (--parallel + --queue + 4 and up), not ", FLAGS_max_connections);
   }
 
+  // Before the model loads: a bad spec fails at once.
+  const DraftParams draft = DraftFromFlags();
   // Read before the model loads: a bad key file fails at once.
   const std::vector<std::string> api_keys = ApiKeysFromFlags();
 
@@ -188,6 +191,12 @@ int RunServe(const Args& args) {
   scheduling.max_waiting = max_waiting;
   scheduling.prefill_chunk = FLAGS_prefill_chunk;
   scheduling.cache_prompt = FLAGS_cache_prompt;
+  scheduling.draft = draft;
+  if (draft.enabled() && !FLAGS_quiet) {
+    std::fprintf(stderr,
+                 "note: --draft speeds up greedy requests (temperature 0) only; sampling "
+                 "requests decode without drafts\n");
+  }
   server::Scheduler scheduler(*model, scheduling);
   server::HttpServerOptions options;
   // Clients name the model by its file's stem (the plan's with --plan).
@@ -252,10 +261,10 @@ BITJIT_COMMAND(
     "-m MODEL|--plan PLAN [--host 127.0.0.1] [--port 8080] [--parallel 4] [--queue N] [-c CTX] "
     "[-a|--alias NAME] [--request-read-timeout 10] [--timeout 600] [--prefill-chunk 256] "
     "[--no-cache-prompt] [--allowed-hosts NAMES] [--cors ORIGINS] [--api-key KEY] "
-    "[--api-key-file F] [--metrics]",
-    {BITJIT_MODEL_FLAGS, "plan_cache", "host", "port", "parallel", "queue", "alias",
-     "max_connections", "request_read_timeout", "timeout", "prefill_chunk", "cache_prompt",
-     "allowed_hosts", "cors", "api_key", "api_key_file", "metrics"},
+    "[--api-key-file F] [--metrics] [--draft ngram[:N]]",
+    {BITJIT_MODEL_FLAGS, "plan_cache", "host", "port", "parallel", "queue", "alias", "max_connections",
+     "request_read_timeout", "timeout", "prefill_chunk", "cache_prompt", "allowed_hosts", "cors",
+     "api_key", "api_key_file", "metrics", "draft"},
     &RunServe, {{"-a", "alias"}});
 
 }  // namespace bitjit::cli

@@ -20,7 +20,13 @@ GenerationStream::Timings GenerationStream::timings() {
   using Ms = std::chrono::duration<double, std::milli>;
   const Clock::time_point first = has_token_ ? first_token_ : ended_;
   return {Ms(admitted_ - submitted_).count(), Ms(first - admitted_).count(),
-          Ms(ended_ - first).count()};
+          Ms(ended_ - first).count(), draft_n_, draft_n_accepted_};
+}
+
+void GenerationStream::CountDraft(int drafted, int accepted) {
+  std::lock_guard lock(mu_);
+  draft_n_ += drafted;
+  draft_n_accepted_ += accepted;
 }
 
 void GenerationStream::MarkAdmitted() {

@@ -32,6 +32,7 @@ class GenerationStream {
   // when it ended: llama-server's timings. Read once finished.
   struct Timings {
     double queued_ms = 0, prompt_ms = 0, predicted_ms = 0;
+    int draft_n = 0, draft_n_accepted = 0;  // serve --draft: tokens drafted, and accepted
   };
   // Connection side: waits up to `timeout` for text or the end. Returns false when nothing
   // happened in that time (the caller then checks that its client is still there).
@@ -46,6 +47,8 @@ class GenerationStream {
   // The text released by one sampled token (maybe none) and the token.
   void Append(std::string_view text, GeneratedToken token);
   void Finish(FinishReason reason, int completion_tokens);
+  // One verification step of drafted tokens (serve --draft).
+  void CountDraft(int drafted, int accepted);
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
   void set_cached_tokens(int n) { cached_tokens_.store(n, std::memory_order_release); }
 
@@ -64,6 +67,7 @@ class GenerationStream {
   bool finished_ = false;
   FinishReason finish_reason_ = FinishReason::kStop;
   int completion_tokens_ = 0;
+  int draft_n_ = 0, draft_n_accepted_ = 0;
   std::atomic<bool> cancelled_{false};
   std::atomic<int> cached_tokens_{-1};
 };

@@ -31,14 +31,20 @@ json Timings(const ReplyTotals& t) {
   const double prompt_ms = t.timings.prompt_ms, predicted_ms = t.timings.predicted_ms;
   const auto per_token = [](double ms, int n) { return n > 0 ? ms / n : 0.0; };
   const auto per_second = [](double ms, int n) { return ms > 0 ? 1e3 * n / ms : 0.0; };
-  return {{"prompt_n", t.prompt_tokens},
-          {"prompt_ms", prompt_ms},
-          {"prompt_per_token_ms", per_token(prompt_ms, t.prompt_tokens)},
-          {"prompt_per_second", per_second(prompt_ms, t.prompt_tokens)},
-          {"predicted_n", t.completion_tokens},
-          {"predicted_ms", predicted_ms},
-          {"predicted_per_token_ms", per_token(predicted_ms, t.completion_tokens)},
-          {"predicted_per_second", per_second(predicted_ms, t.completion_tokens)}};
+  json out = {{"prompt_n", t.prompt_tokens},
+              {"prompt_ms", prompt_ms},
+              {"prompt_per_token_ms", per_token(prompt_ms, t.prompt_tokens)},
+              {"prompt_per_second", per_second(prompt_ms, t.prompt_tokens)},
+              {"predicted_n", t.completion_tokens},
+              {"predicted_ms", predicted_ms},
+              {"predicted_per_token_ms", per_token(predicted_ms, t.completion_tokens)},
+              {"predicted_per_second", per_second(predicted_ms, t.completion_tokens)}};
+  // As llama-server reports speculative decoding: only where tokens were drafted.
+  if (t.timings.draft_n > 0) {
+    out["draft_n"] = t.timings.draft_n;
+    out["draft_n_accepted"] = t.timings.draft_n_accepted;
+  }
+  return out;
 }
 
 class LlamaWriter : public ReplyWriter {

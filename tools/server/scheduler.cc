@@ -33,6 +33,7 @@ struct Scheduler::Job {
         sampler(spec.sampling),
         reply(tokenizer, spec.stop, spec.max_tokens, spec.ignore_eos) {
     sampler.Remember(spec.prompt);  // the repetition window starts with the prompt, as in `run`
+    history = spec.prompt;
   }
 
   GenerationSpec spec;
@@ -44,6 +45,10 @@ struct Scheduler::Job {
   int slot = -1;
   size_t evaluated = 0;  // prompt tokens in the slot's cache (reused or evaluated)
   int32_t last = -1;     // the last sampled token, fed at the next step
+  // --draft: what drafts are looked up in (prompt and reply), and this step's tokens: `last`
+  // followed by the draft, verified from cache position `verified_from`.
+  std::vector<int32_t> history, step;
+  int64_t verified_from = 0;
 };
 
 Scheduler::Scheduler(const Model& model, const SchedulerOptions& options)
@@ -52,7 +57,8 @@ Scheduler::Scheduler(const Model& model, const SchedulerOptions& options)
       n_slots_(engine_.n_slots()),
       max_waiting_(options.max_waiting),
       prefill_chunk_(std::max(options.prefill_chunk, 2)),
-      cache_prompt_(options.cache_prompt) {
+      cache_prompt_(options.cache_prompt),
+      draft_(options.draft) {
   slots_.resize(static_cast<size_t>(n_slots_));
   for (int i = 0; i < n_slots_; ++i) slots_[static_cast<size_t>(i)].id = i;
   thread_ = std::thread([this] { Run(); });
@@ -207,7 +213,15 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
   for (size_t i = 0; i < active->size(); ++i) {
     Job& job = *(*active)[i];
     if (job.prefilled()) {
-      work.push_back({job.slot, std::span<const int32_t>(&job.last, 1)});
+      // Greedy requests only: a verified row is exact for the argmax, not for a draw.
+      const bool greedy = job.spec.sampling.temperature <= 0;
+      const int room = job.spec.max_tokens - job.reply.n_tokens() - 1;
+      const std::vector<int32_t> draft =
+          greedy ? DraftFromContext(job.history, draft_, room) : std::vector<int32_t>{};
+      job.step.assign(1, job.last);
+      job.step.insert(job.step.end(), draft.begin(), draft.end());
+      job.verified_from = engine_.n_past(job.slot);
+      work.push_back({job.slot, job.step, /*logits=*/true, /*decode_steps=*/!draft.empty()});
     } else {
       const int64_t left = static_cast<int64_t>(job.spec.prompt.size() - job.evaluated);
       const int64_t n = PrefillPiece(left, budget);
@@ -239,12 +253,27 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
       job.evaluated += work[k].tokens.size();
       if (!job.prefilled()) continue;  // more of the prompt next step
     }
-    job.last = job.sampler.Sample(logits[k]);
-    GeneratedToken token{job.last, std::nullopt};
-    if (job.spec.n_logprobs >= 0) {
-      token.logprobs = ComputeLogprobs(logits[k], job.last, job.spec.n_logprobs);
+    // Row j follows the step's first token and draft tokens 1..j: it counts while the tokens
+    // chosen agree with the draft (one row without a draft).
+    const size_t n_rows = work[k].decode_steps ? work[k].tokens.size() : 1;
+    const size_t vocab = logits[k].size() / n_rows;
+    size_t j = 0;
+    for (;; ++j) {
+      const std::span<const float> row(logits[k].data() + j * vocab, vocab);
+      job.last = job.sampler.Sample(row);
+      job.history.push_back(job.last);
+      GeneratedToken token{job.last, std::nullopt};
+      if (job.spec.n_logprobs >= 0) {
+        token.logprobs = ComputeLogprobs(row, job.last, job.spec.n_logprobs);
+      }
+      job.stream->Append(job.reply.Add(job.last), std::move(token));
+      if (job.reply.finished() || j + 1 == n_rows || job.last != work[k].tokens[j + 1]) break;
     }
-    job.stream->Append(job.reply.Add(job.last), std::move(token));
+    // The rejected draft tokens' K and V are overwritten as decoding reaches their positions.
+    if (n_rows > 1) {
+      engine_.Truncate(job.slot, job.verified_from + 1 + static_cast<int64_t>(j));
+      job.stream->CountDraft(static_cast<int>(n_rows - 1), static_cast<int>(j));
+    }
     if (job.reply.finished()) Retire(active, who[k]);
   }
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/batch_engine.h"
+#include "runtime/ngram_draft.h"
 #include "runtime/sampler.h"
 #include "tools/server/generation_stream.h"
 
@@ -54,6 +55,10 @@ struct SchedulerOptions {
   // be one token longer, so that no piece but a one-token prompt is a lone token.
   int prefill_chunk = 256;
   bool cache_prompt = true;  // false: no request reuses a cached prefix
+  // serve --draft: greedy requests (temperature 0) verify tokens drafted from their context
+  // (exact speculative decoding: the same tokens, fewer steps); sampling requests decode as
+  // without it.
+  DraftParams draft;
 };
 
 struct SchedulerStats {
@@ -106,6 +111,7 @@ class Scheduler {
   const int max_waiting_;
   const int prefill_chunk_;
   const bool cache_prompt_;
+  const DraftParams draft_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
