@@ -49,24 +49,23 @@ GenerateResult Generate(Session& session, std::span<const int32_t> prompt,
   std::vector<int32_t> draft;  // the tokens after the first one of the last step
   int64_t verified_from = 0;   // the cache position of that step's first token
   while (static_cast<int>(result.ids.size()) < params.n_predict) {
-    // Row j follows draft[0..j-1]: it counts only while the tokens chosen agree with the draft.
-    size_t j = 0;
     bool stop = false;
-    for (;; ++j) {
-      const std::span<const float> row(rows.data() + j * vocab, vocab);
-      const int32_t id = sampler.Sample(row);
-      result.ids.push_back(id);
-      history.push_back(id);
-      if (on_token && !on_token(id, row)) {
-        result.stop_reason = "callback";
-        stop = true;
-      } else if (!params.ignore_eos && tok.IsEndOfGeneration(id)) {
-        result.stop_reason = "eos";
-        stop = true;
-      }
-      stop = stop || static_cast<int>(result.ids.size()) == params.n_predict;
-      if (stop || j == draft.size() || id != draft[j]) break;
-    }
+    const size_t j =
+        VerifyDraft(std::span<const float>(rows).first((draft.size() + 1) * vocab), draft,
+                    [&](std::span<const float> row) -> std::optional<int32_t> {
+                      const int32_t id = sampler.Sample(row);
+                      result.ids.push_back(id);
+                      history.push_back(id);
+                      if (on_token && !on_token(id, row)) {
+                        result.stop_reason = "callback";
+                        stop = true;
+                      } else if (!params.ignore_eos && tok.IsEndOfGeneration(id)) {
+                        result.stop_reason = "eos";
+                        stop = true;
+                      }
+                      stop = stop || static_cast<int>(result.ids.size()) == params.n_predict;
+                      return stop ? std::nullopt : std::optional<int32_t>(id);
+                    });
     if (!draft.empty()) {
       result.n_drafted += static_cast<int>(draft.size());
       result.n_accepted += static_cast<int>(j);

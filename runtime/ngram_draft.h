@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -24,5 +25,18 @@ struct DraftParams {
 // of `history` (of kMaxMatch down to min_match tokens); empty when no suffix occurs earlier.
 std::vector<int32_t> DraftFromContext(std::span<const int32_t> history, const DraftParams& params,
                                       int max_tokens);
+
+// Walks the logits rows of one verification step (the step's first token, then `draft`): row j
+// follows draft[0..j-1]. `choose(row)` picks and records the token of a row and returns it, or
+// nullopt when generation ends with it. The walk stops there, after the last row, or at the
+// first token that differs from the draft. Returns the number of draft tokens accepted.
+template <typename Choose>
+size_t VerifyDraft(std::span<const float> rows, std::span<const int32_t> draft, Choose&& choose) {
+  const size_t vocab = rows.size() / (draft.size() + 1);
+  for (size_t j = 0;; ++j) {
+    const std::optional<int32_t> id = choose(rows.subspan(j * vocab, vocab));
+    if (!id || j == draft.size() || *id != draft[j]) return j;
+  }
+}
 
 }  // namespace bitjit

@@ -253,26 +253,24 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
       job.evaluated += work[k].tokens.size();
       if (!job.prefilled()) continue;  // more of the prompt next step
     }
-    // Row j follows the step's first token and draft tokens 1..j: it counts while the tokens
-    // chosen agree with the draft (one row without a draft).
-    const size_t n_rows = work[k].decode_steps ? work[k].tokens.size() : 1;
-    const size_t vocab = logits[k].size() / n_rows;
-    size_t j = 0;
-    for (;; ++j) {
-      const std::span<const float> row(logits[k].data() + j * vocab, vocab);
-      job.last = job.sampler.Sample(row);
-      job.history.push_back(job.last);
-      GeneratedToken token{job.last, std::nullopt};
-      if (job.spec.n_logprobs >= 0) {
-        token.logprobs = ComputeLogprobs(row, job.last, job.spec.n_logprobs);
-      }
-      job.stream->Append(job.reply.Add(job.last), std::move(token));
-      if (job.reply.finished() || j + 1 == n_rows || job.last != work[k].tokens[j + 1]) break;
-    }
+    // One row, or (a verification step) one per token of the step: its first, then the draft.
+    const std::span<const int32_t> draft =
+        work[k].decode_steps ? work[k].tokens.subspan(1) : std::span<const int32_t>();
+    const size_t j =
+        VerifyDraft(logits[k], draft, [&](std::span<const float> row) -> std::optional<int32_t> {
+          job.last = job.sampler.Sample(row);
+          job.history.push_back(job.last);
+          GeneratedToken token{job.last, std::nullopt};
+          if (job.spec.n_logprobs >= 0) {
+            token.logprobs = ComputeLogprobs(row, job.last, job.spec.n_logprobs);
+          }
+          job.stream->Append(job.reply.Add(job.last), std::move(token));
+          return job.reply.finished() ? std::nullopt : std::optional<int32_t>(job.last);
+        });
     // The rejected draft tokens' K and V are overwritten as decoding reaches their positions.
-    if (n_rows > 1) {
+    if (!draft.empty()) {
       engine_.Truncate(job.slot, job.verified_from + 1 + static_cast<int64_t>(j));
-      job.stream->CountDraft(static_cast<int>(n_rows - 1), static_cast<int>(j));
+      job.stream->CountDraft(static_cast<int>(draft.size()), static_cast<int>(j));
     }
     if (job.reply.finished()) Retire(active, who[k]);
   }
