@@ -32,6 +32,7 @@
 #include "runtime/lm_head/q6k_quantize.h"
 #include "runtime/model.h"
 #include "testing/cli.h"
+#include "testing/isa.h"
 
 namespace bitjit {
 namespace {
@@ -88,16 +89,10 @@ struct Path {
 
 std::vector<Path> JitPaths() {
   std::vector<Path> paths;
-  for (codegen::Isa isa : {codegen::Isa::kAvx2, codegen::Isa::kAvx512, codegen::Isa::kAvx512Vnni,
-                           codegen::Isa::kAvxVnni, codegen::Isa::kAvx512Amx}) {
-    if (!codegen::IsaSupported(isa)) continue;
-    for (codegen::TernaryPacking packing :
-         {codegen::TernaryPacking::k2Bit, codegen::TernaryPacking::k1p6Bit}) {
-      if (!codegen::TernaryPackingSupported(isa, packing)) continue;
-      for (int threads : {1, 2}) {
-        paths.push_back({std::string(codegen::IsaName(isa)),
-                         std::string(codegen::TernaryPackingName(packing)), threads});
-      }
+  for (const testing::JitPath& p : testing::JitPathsOfThisCpu()) {
+    for (int threads : {1, 2}) {
+      paths.push_back({std::string(codegen::IsaName(p.isa)),
+                       std::string(codegen::TernaryPackingName(p.packing)), threads});
     }
   }
   return paths;

@@ -13,6 +13,7 @@
 #include "runtime/generate.h"
 #include "runtime/ngram_draft.h"
 #include "tests/testing/golden.h"
+#include "tests/testing/isa.h"
 
 namespace bitjit {
 namespace {
@@ -47,18 +48,12 @@ std::vector<ModelOptions> Paths() {
   ModelOptions ref;
   ref.isa = "ref";
   out.push_back(ref);
-  for (codegen::Isa isa : {codegen::Isa::kAvx2, codegen::Isa::kAvx512, codegen::Isa::kAvx512Vnni,
-                           codegen::Isa::kAvxVnni}) {
-    if (!codegen::IsaSupported(isa)) continue;
-    for (codegen::TernaryPacking packing :
-         {codegen::TernaryPacking::k2Bit, codegen::TernaryPacking::k1p6Bit}) {
-      if (!codegen::TernaryPackingSupported(isa, packing)) continue;
-      ModelOptions o;
-      o.isa = codegen::IsaName(isa);
-      o.ternary_packing = codegen::TernaryPackingName(packing);
-      o.n_threads = 2;
-      out.push_back(o);
-    }
+  for (const testing::JitPath& p : testing::JitPathsOfThisCpu()) {
+    ModelOptions o;
+    o.isa = codegen::IsaName(p.isa);
+    o.ternary_packing = codegen::TernaryPackingName(p.packing);
+    o.n_threads = 2;
+    out.push_back(o);
   }
   return out;
 }

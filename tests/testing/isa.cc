@@ -1,5 +1,6 @@
 #include "tests/testing/isa.h"
 
+#include "codegen/ternary/ternary_matmul.h"
 #include "ir/base/error.h"
 
 namespace bitjit::testing {
@@ -11,6 +12,18 @@ void IsaTest::SetUp() {
   } catch (const Error& e) {
     GTEST_SKIP() << e.what();
   }
+}
+
+std::vector<JitPath> JitPathsOfThisCpu() {
+  std::vector<JitPath> paths;
+  for (codegen::Isa isa : kAllIsas) {
+    if (isa == codegen::Isa::kRef || !codegen::IsaSupported(isa)) continue;
+    for (codegen::TernaryPacking packing :
+         {codegen::TernaryPacking::k2Bit, codegen::TernaryPacking::k1p6Bit}) {
+      if (codegen::TernaryPackingSupported(isa, packing)) paths.push_back({isa, packing});
+    }
+  }
+  return paths;
 }
 
 std::string IsaParamName(const ::testing::TestParamInfo<codegen::Isa>& info) {

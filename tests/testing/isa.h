@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "codegen/cpu_features.h"
+#include "codegen/ternary/ternary_layout.h"
 
 namespace bitjit::testing {
 
@@ -21,6 +23,14 @@ class IsaTest : public ::testing::TestWithParam<codegen::Isa> {
   void SetUp() override;
   codegen::Isa isa() const { return GetParam(); }
 };
+
+// A JIT path of whole-model tests: an ISA and a ternary packing it has kernels for.
+struct JitPath {
+  codegen::Isa isa;
+  codegen::TernaryPacking packing;
+};
+// Every JIT path this CPU runs (every ISA of kAllIsas but the reference, each packing).
+std::vector<JitPath> JitPathsOfThisCpu();
 
 // Test names by ISA ("avx512vnni"), for INSTANTIATE_TEST_SUITE_P.
 std::string IsaParamName(const ::testing::TestParamInfo<codegen::Isa>& info);
