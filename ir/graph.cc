@@ -10,38 +10,11 @@ namespace bitjit::ir {
 
 std::string_view OpKindName(OpKind kind) {
   switch (kind) {
-    case OpKind::kInput:
-      return "input";
-    case OpKind::kConstant:
-      return "const";
-    case OpKind::kEmbedding:
-      return "embedding";
-    case OpKind::kRmsNorm:
-      return "rms_norm";
-    case OpKind::kMul:
-      return "mul";
-    case OpKind::kAdd:
-      return "add";
-    case OpKind::kReluSqr:
-      return "relu_sqr";
-    case OpKind::kSilu:
-      return "silu";
-    case OpKind::kQuantizeAct:
-      return "quantize_act";
-    case OpKind::kTernaryMatmul:
-      return "ternary_matmul";
-    case OpKind::kRope:
-      return "rope";
-    case OpKind::kAttention:
-      return "attention";
-    case OpKind::kGatherRows:
-      return "gather_rows";
-    case OpKind::kLmHead:
-      return "lm_head";
-    case OpKind::kOutput:
-      return "output";
-    case OpKind::kBitLinear:
-      return "bitlinear";
+#define BITJIT_OP_NAME(kind, name, prepare) \
+  case OpKind::kind:                        \
+    return name;
+    BITJIT_OP_KINDS(BITJIT_OP_NAME)
+#undef BITJIT_OP_NAME
   }
   return "?";
 }

@@ -12,28 +12,15 @@
 #include <vector>
 
 #include "ir/dtype.h"
+#include "ir/op_kinds.h"
 #include "ir/shape.h"
 
 namespace bitjit::ir {
 
 enum class OpKind : uint8_t {
-  kInput,          // a step input: token ids, positions, output row indices
-  kConstant,       // a weight tensor
-  kEmbedding,      // rows of a table (f16 or q8_0) for token ids, as f32
-  kRmsNorm,        // x / sqrt(mean(x^2) + eps), per row (no weight)
-  kMul,            // element-wise; a rank-1 right operand broadcasts over rows
-  kAdd,            // element-wise
-  kReluSqr,        // relu(x)^2
-  kSilu,           // x / (1 + exp(-x)), with ggml's expf (llama's FFN gate)
-  kQuantizeAct,    // per-row absmax int8 quantization -> (codes i8, scale f32 per row)
-  kTernaryMatmul,  // (codes, scale, i2_s weight) -> f32: BitLinear
-  kRope,           // rotary position embedding: NEOX pairs (i, i + D/2) or NORM (2i, 2i + 1)
-  kAttention,      // causal GQA attention over the KV cache of one layer
-  kGatherRows,     // pick rows of x (those whose logits are wanted)
-  kLmHead,         // x . table^T -> logits
-  kOutput,         // marks a graph output
-  // Fused by passes (never produced by lowering):
-  kBitLinear,  // [rmsnorm·w +] quantize, one or more ternary matmuls, [epilogue]
+#define BITJIT_OP_ENUMERATOR(kind, name, prepare) kind,
+  BITJIT_OP_KINDS(BITJIT_OP_ENUMERATOR)
+#undef BITJIT_OP_ENUMERATOR
 };
 
 // What a kBitLinear does before its matmuls.

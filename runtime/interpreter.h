@@ -1,20 +1,22 @@
-// The reference backend: executes an IR graph node by node with the portable kernels of
-// codegen/ref. Slow and simple on purpose; every optimized path is tested against it.
+// The reference backend: the schedule of every op's reference implementation (ops/, with the
+// portable kernels of codegen/ref), run on one thread. Slow and simple on purpose; every
+// optimized path is tested against it.
 #pragma once
 
+#include <memory>
+
 #include "ir/graph.h"
-#include "runtime/executor.h"
+#include "runtime/schedule.h"
 
 namespace bitjit {
 
-class Interpreter : public Executor {
+class Interpreter : public StepRunner {
  public:
-  explicit Interpreter(const ir::Graph& graph) : graph_(graph) {}
-  void Forward(const StepInputs& in, KvCache& cache, float* logits) override;
-  const char* name() const override { return "interpreter"; }
-
- private:
-  const ir::Graph& graph_;
+  explicit Interpreter(std::shared_ptr<const Schedule> schedule)
+      : StepRunner(std::move(schedule), 1, "interpreter") {}
+  // Any graph: as lowered, or after any passes.
+  explicit Interpreter(const ir::Graph& graph)
+      : Interpreter(std::make_shared<const Schedule>(graph, nullptr)) {}
 };
 
 }  // namespace bitjit

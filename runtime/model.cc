@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <numeric>
 
+#include "codegen/lmhead/lm_head_type.h"
 #include "frontend/lowering/lower_bitnet.h"
 #include "ir/base/error.h"
 #include "passes/pass.h"
+#include "runtime/compiled_model.h"
 #include "runtime/interpreter.h"
 #include "runtime/jit_executor.h"
-#include "runtime/lm_head/lm_head_type.h"
+#include "runtime/schedule.h"
 #include "runtime/tuning/tile_choice.h"
 
 namespace bitjit {
@@ -44,13 +46,13 @@ std::unique_ptr<Model> Model::Load(const std::string& path, const ModelOptions& 
     if (!options.optimize) Fail("the JIT path needs the optimized graph (use --isa ref)");
     const codegen::Isa isa =
         options.isa.empty() ? codegen::BestIsa() : codegen::ParseIsa(options.isa);
-    m->compiled_ =
-        JitExecutor::Compile(*m->graph_, isa, options.n_threads, lm_head, m->FilePageRelease());
+    m->compiled_ = CompileModel(*m->graph_, isa, options.n_threads, lm_head, m->FilePageRelease());
     // The kernels read the repacked copy: the I2_S bytes need not stay resident.
     for (const auto& t : m->file_->tensors())
       if (t.ggml_type() == gguf::GgmlType::kI2_S) m->file_->ReleasePages(t.data);
     m->ReleaseLmHeadPages();
   }
+  m->schedule_ = std::make_shared<const Schedule>(*m->graph_, m->compiled_);
   return m;
 }
 
@@ -60,7 +62,7 @@ std::function<void(const uint8_t*, size_t)> Model::FilePageRelease() const {
 }
 
 void Model::ReleaseLmHeadPages() const {
-  const auto& compiled = *std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_);
+  const CompiledModel& compiled = *compiled_;
   // The model's table is left to embedding lookups (a row per token).
   if (compiled.f16_lm_head_table || compiled.quantized_lm_head) {
     const ir::ConstantData& table = lm_head::LmHeadTable(*graph_).producer->constant;
@@ -85,11 +87,7 @@ passes::PassContext Model::TargetContext(const std::string& isa_option,
   }
   context.target = std::string(codegen::IsaName(isa));
   context.choose_weight_tile = [isa, packing](int64_t k, int64_t n) {
-    codegen::TernaryTile tile = ChooseTernaryTile(k, n, isa, packing);
-    const codegen::TernaryTile def = codegen::DefaultTernaryTile(isa);
-    if (tile.rows == 0) tile.rows = def.rows;
-    if (tile.tokens == 0) tile.tokens = def.tokens;
-    return ToWeightTile(tile);
+    return ToWeightTile(DecideTernaryTile(k, n, isa, packing));
   };
   return context;
 }
@@ -104,15 +102,13 @@ std::optional<codegen::TernaryPacking> Model::ParsePackingOption(const std::stri
 }
 
 std::unique_ptr<Executor> Model::CreateExecutor(int n_threads) const {
-  if (!compiled_) return std::make_unique<Interpreter>(*graph_);
-  return std::make_unique<JitExecutor>(
-      *graph_, std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_),
-      n_threads < 0 ? options_.n_threads : n_threads);
+  if (!compiled_) return std::make_unique<Interpreter>(schedule_);
+  return std::make_unique<JitExecutor>(schedule_, n_threads < 0 ? options_.n_threads : n_threads);
 }
 
 int64_t Model::DecodeWeightBytes() const {
   int64_t bytes = 0;
-  const auto* compiled = static_cast<const JitExecutor::CompiledWeights*>(compiled_.get());
+  const CompiledModel* compiled = compiled_.get();
   for (const auto& n : graph_->nodes()) {
     if (n->kind == ir::OpKind::kBitLinear && compiled) {
       for (const auto& w : compiled->linears.at(n.get()).weights)
@@ -132,8 +128,7 @@ int64_t Model::DecodeWeightBytes() const {
 std::string Model::ternary_packing_name() const {
   if (!compiled_) return "i2_s";
   bool seen[2] = {false, false};
-  const auto& compiled = *std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_);
-  for (const auto& [node, pl] : compiled.linears) {
+  for (const auto& [node, pl] : compiled_->linears) {
     for (const auto& w : pl.weights) seen[w.packing == codegen::TernaryPacking::k1p6Bit] = true;
   }
   if (seen[0] && seen[1]) return "2bit+1.6bit";
@@ -143,8 +138,7 @@ std::string Model::ternary_packing_name() const {
 
 std::string Model::isa_name() const {
   if (!compiled_) return "ref";
-  return std::string(codegen::IsaName(
-      std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_)->isa));
+  return std::string(codegen::IsaName(compiled_->isa));
 }
 
 int64_t Model::DefaultContext() const {

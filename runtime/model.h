@@ -21,6 +21,9 @@
 
 namespace bitjit {
 
+struct CompiledModel;
+class Schedule;
+
 struct ModelOptions {
   ir::Numerics numerics = ir::Numerics::kBitnet;
   PreTokenizerKind pre_tokenizer = PreTokenizerKind::kAuto;
@@ -29,7 +32,7 @@ struct ModelOptions {
   // avx512vnni, avxvnni, avx512amx (a cap: refused if the CPU lacks it).
   std::string isa;
   int n_threads = 0;  // 0 = physical cores
-  // --lm-head (runtime/lm_head/lm_head_type.h): "f16" multiplies the model file's own table
+  // --lm-head (codegen/lmhead/lm_head_type.h): "f16" multiplies the model file's own table
   // (bitnet.cpp's numerics); "q8_0" / "q6_k" quantize it at compile time (JIT path only; Load
   // refuses them with isa "ref"). LoadPlan: "" takes the plan's, anything else must match it.
   std::string lm_head = "f16";
@@ -69,6 +72,9 @@ class Model {
   const ir::Graph& graph() const { return *graph_; }
   const ModelOptions& options() const { return options_; }
 
+  // The forward pass as bound steps, with each step's kernels (`bitjit ir --plan`).
+  const Schedule& schedule() const { return *schedule_; }
+
   // A fresh executor for this model's graph (one per session: executors keep scratch state
   // and threads); all share the model's compiled kernels and packed weights.
   // n_threads < 0 takes the model's option.
@@ -106,7 +112,8 @@ class Model {
   ModelOptions options_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ir::Graph> graph_;
-  std::shared_ptr<const void> compiled_;  // JitExecutor::CompiledWeights, when not "ref"
+  std::shared_ptr<const CompiledModel> compiled_;  // the JIT path's; null for "ref"
+  std::shared_ptr<const Schedule> schedule_;       // the forward pass every executor runs
   bool from_plan_ = false;
 };
 

@@ -13,8 +13,8 @@
 #include "codegen/cpu_features.h"
 #include "codegen/ref/ggml_float_order.h"
 #include "codegen/ref/ref_kernels.h"
+#include "codegen/simd/attention_f16.h"
 #include "ir/base/half.h"
-#include "runtime/kernels/attention_f16.h"
 
 namespace bitjit::kernels {
 namespace {

@@ -23,13 +23,13 @@
 #include <vector>
 
 #include "codegen/cpu_features.h"
+#include "codegen/lmhead/table_quantize.h"
 #include "codegen/ternary/ternary_matmul.h"
 #include "frontend/gguf/gguf_file.h"
 #include "frontend/gguf/gguf_writer.h"
 #include "frontend/model/model_config.h"
 #include "frontend/synth/synthetic_model.h"
 #include "runtime/batch_engine.h"
-#include "runtime/lm_head/q6k_quantize.h"
 #include "runtime/model.h"
 #include "testing/cli.h"
 #include "testing/isa.h"

@@ -10,8 +10,8 @@
 
 #include "codegen/cpu_features.h"
 #include "codegen/ref/ref_kernels.h"
+#include "codegen/simd/elementwise_avx2.h"
 #include "ir/base/half.h"
-#include "runtime/kernels/elementwise_avx2.h"
 
 namespace bitjit::kernels {
 namespace {

@@ -251,7 +251,7 @@ TEST(WeightLayout, NonDefaultTilesComputeTheSameLogits) {
     passes::PassContext ctx;
     ctx.choose_weight_tile = [tile](int64_t, int64_t) { return tile; };
     passes::Pipeline::Default().Run(g.get(), nullptr, ctx);
-    JitExecutor exec(*g, JitExecutor::Compile(*g, isa, 1), 1);
+    JitExecutor exec(*g, CompileModel(*g, isa, 1), 1);
     KvCache cache(model->config().n_layer, 16, model->config().n_embd_kv(), true);
     const std::vector<int32_t> toks = {5, 60, 7, 99}, pos = {0, 1, 2, 3}, rows = {0, 1, 2, 3};
     std::vector<float> out(4 * model->config().n_vocab);

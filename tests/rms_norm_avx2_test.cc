@@ -10,7 +10,7 @@
 
 #include "codegen/cpu_features.h"
 #include "codegen/ref/ref_kernels.h"
-#include "runtime/kernels/rms_norm_avx2.h"
+#include "codegen/simd/rms_norm_avx2.h"
 
 namespace bitjit::kernels {
 namespace {

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "codegen/lmhead/q6k_format.h"
+#include "codegen/lmhead/table_quantize.h"
 #include "frontend/gguf/gguf_file.h"
 #include "frontend/i2s/i2s_codec.h"
 #include "frontend/model/model_config.h"
@@ -20,7 +21,6 @@
 #include "frontend/synth/random.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
-#include "runtime/lm_head/q6k_quantize.h"
 #include "tests/testing/golden.h"
 
 namespace bitjit {

@@ -197,7 +197,7 @@ TEST(TileChoice, UsesEntriesForThisCpuOnly) {
   EXPECT_FALSE(ChooseFromCache(cache, OtherCpu(), isa, 2560, 640).tuned);
   EXPECT_TRUE(ChooseFromCache(cache, OtherCpu(), isa, 2560, 2560).tuned);
 
-  // The same through the process cache, as JitExecutor::Compile asks.
+  // The same through the process cache, as CompileModel asks.
   testing::TempDir dir;
   const std::string path = dir.File("cache.textproto");
   WriteText(path, tuning::FormatTuningCache(cache));

@@ -16,8 +16,8 @@
 #include <sstream>
 
 #include "codegen/cpu_features.h"
+#include "codegen/lmhead/lm_head_type.h"
 #include "ir/base/error.h"
-#include "runtime/lm_head/lm_head_type.h"
 #include "runtime/memory_bandwidth.h"
 #include "runtime/thread_pool.h"
 #include "tools/bench_timing.h"

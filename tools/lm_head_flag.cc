@@ -1,4 +1,4 @@
-// --lm-head: the form of the tied lm_head table (runtime/lm_head/lm_head_type.h). Empty = f16
+// --lm-head: the form of the tied lm_head table (codegen/lmhead/lm_head_type.h). Empty = f16
 // for a fresh compile, the plan's own choice with --plan.
 #include "tools/flags.h"
 

@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "codegen/cpu_features.h"
+#include "codegen/lmhead/lm_head_type.h"
 #include "ir/base/error.h"
-#include "runtime/lm_head/lm_head_type.h"
 #include "runtime/plan/plan_cache.h"
 #include "tools/default_model.h"
 #include "tools/flags.h"

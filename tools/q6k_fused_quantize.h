@@ -1,5 +1,5 @@
 // Q6_K as bitnet.cpp's llama-quantize binary writes it. The algorithm is ggml's
-// quantize_row_q6_K_ref (runtime/lm_head/q6k_quantize.h has it in plain float order), but the
+// quantize_row_q6_K_ref (codegen/lmhead/table_quantize.h has it in plain float order), but the
 // binary bitnet.cpp builds with clang contracts make_qx_quants' weighted sums,
 // sumlx += w·x·l and suml2 += w·l·l, and its candidate scales nmax + 0.1·is, into fused
 // multiply-adds; a few groups per table then pick another scale. ../shared/golden-more/

@@ -126,4 +126,8 @@ void F16Gemv::Run(const F16TiledTable& t, const float* x, bool round_input, int6
   if (row_end % R != 0) partial(end_full);
 }
 
+std::string F16Gemv::KernelName() const {
+  return kernel_ ? kernel_->name() : "ref";
+}
+
 }  // namespace bitjit::codegen

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "codegen/cpu_features.h"
 #include "codegen/lmhead/f16_gemv_kernel.h"
@@ -47,6 +48,8 @@ class F16Gemv {
   F16Gemv(int64_t n, Isa isa);
 
   int tile_rows() const { return tile_rows_; }
+  // The generated kernel's name ("ref" for kRef).
+  std::string KernelName() const;
 
   // A zeroed table of `vocab` rows in this kernel's layout.
   F16TiledTable Allocate(int64_t vocab) const;

@@ -19,6 +19,7 @@ class Q6KGemv : public QuantizedGemv {
   Q6KGemv(int64_t n, Isa isa);
 
   int64_t n() const override { return n_; }
+  std::string KernelName() const override { return kernel_ ? kernel_->name() : "ref"; }
   // Bytes of a prepared input row: n/256 Q8_K blocks.
   size_t InputBytes() const override;
   // Quantizes x (n floats) to Q8_K.

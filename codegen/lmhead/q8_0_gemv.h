@@ -30,6 +30,7 @@ class Q8_0Gemv : public QuantizedGemv {
   static void PackRow(const uint8_t* ggml_blocks, int64_t n, uint8_t* row);
 
   int64_t n() const override { return n_; }
+  std::string KernelName() const override { return kernel_ ? kernel_->name() : "ref"; }
   // Bytes of a prepared input row (PrepareInput's output; keep it 64-byte aligned).
   size_t InputBytes() const override;
   // Quantizes x (n floats) to Q8_0 and lays it out for Run.

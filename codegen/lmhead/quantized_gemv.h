@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace bitjit::codegen {
 
@@ -12,6 +13,8 @@ class QuantizedGemv {
  public:
   virtual ~QuantizedGemv() = default;
   virtual int64_t n() const = 0;
+  // The generated kernel's name ("ref" for kRef).
+  virtual std::string KernelName() const = 0;
   // Bytes of a prepared input row (PrepareInput's output; keep it 64-byte aligned).
   virtual size_t InputBytes() const = 0;
   // Quantizes x (n floats) into the format the table's rows are dotted with.

@@ -33,4 +33,8 @@ void ActivationQuantizer::Run(const float* x, int64_t rows, int8_t* q, float* sc
   kernel_->fn()(&args);
 }
 
+std::string ActivationQuantizer::KernelName() const {
+  return kernel_ ? kernel_->name() : "ref";
+}
+
 }  // namespace bitjit::codegen

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "codegen/cpu_features.h"
 #include "codegen/quant/quantize_kernel.h"
@@ -16,6 +17,8 @@ class ActivationQuantizer {
   ActivationQuantizer(int64_t k, Isa isa);
 
   int64_t k() const { return k_; }
+  // The generated kernel's name ("ref" for kRef).
+  std::string KernelName() const;
 
   // For each of `rows` rows of k floats: q (row-major, k bytes per row), scale[row] = s,
   // and, when q_sum is not null, q_sum[row] = sum of the row's q.

@@ -129,6 +129,15 @@ TernaryPackedWeights TernaryMatmul::View(float weight_scale,
   return ViewTernaryPacked(k_, n_, tile_.rows, weight_scale, tile_.packing, std::move(bytes));
 }
 
+std::string TernaryMatmul::F32KernelNames() const {
+  if (isa_ == Isa::kRef) return "ref";
+  constexpr int f32 = 1;  // kernels_[output == kF32]
+  std::string names = kernels_[f32][0]->name() + " / " + kernels_[f32][1]->name();
+  if (amx_[f32])
+    names += " / " + amx_[f32]->name() + " from " + std::to_string(amx_min_tokens_) + " tokens";
+  return names;
+}
+
 void TernaryMatmul::ActivationSums(const int8_t* q, int64_t k, int64_t n_tokens, int32_t* q_sum) {
   for (int64_t t = 0; t < n_tokens; ++t) {
     int32_t sum = 0;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "codegen/cpu_features.h"
 #include "codegen/ternary/ternary_kernel_base.h"
@@ -83,6 +84,10 @@ class TernaryMatmul {
   int64_t amx_min_tokens() const { return amx_min_tokens_; }
   void set_amx_min_tokens(int64_t tokens) { amx_min_tokens_ = tokens; }
   bool has_amx() const { return amx_[0] != nullptr; }
+
+  // The float-output kernels this matmul runs, for schedules and logs: "GEMV / GEMM", plus
+  // " / AMX GEMM from N tokens" on avx512amx; "ref" for kRef.
+  std::string F32KernelNames() const;
 
   // q_sum[t] = sum of the k bytes of token t.
   static void ActivationSums(const int8_t* q, int64_t k, int64_t n_tokens, int32_t* q_sum);

@@ -18,11 +18,11 @@
 #include "ir/base/pages.h"
 #include "passes/pass.h"
 #include "plan.pb.h"
-#include "runtime/jit_executor.h"
-#include "runtime/lm_head/quantized_lm_head.h"
+#include "runtime/compiled_model.h"
 #include "runtime/model.h"
 #include "runtime/plan/graph_proto.h"
 #include "runtime/plan/plan_checks.h"
+#include "runtime/schedule.h"
 #include "runtime/thread_pool.h"
 #include "runtime/tuning/tile_choice.h"
 
@@ -106,7 +106,7 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
   // Both files are truncated in place: neither may be a link, FIFO, device or directory.
   CheckOutputPath(path);
   CheckOutputPath(SidecarPath(path));
-  const auto& compiled = *std::static_pointer_cast<const JitExecutor::CompiledWeights>(compiled_);
+  const CompiledModel& compiled = *compiled_;
   plan::Plan p;
   p.set_format_version(kPlanFormatVersion);
   p.set_bitjit_version("0.1");
@@ -269,7 +269,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   if (side.size() != p.sidecar_size()) {
     Fail(sidecar, ": size ", side.size(), " does not match the plan (", p.sidecar_size(), ")");
   }
-  auto compiled = std::make_shared<JitExecutor::CompiledWeights>();
+  auto compiled = std::make_shared<CompiledModel>();
   compiled->isa = isa;
   compiled->release_source = m->FilePageRelease();
   // First the kernels, then every packed weight copied into one arena of huge pages.
@@ -387,6 +387,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     compiled->PackF16LmHead(*m->graph_, pool);
   }
   m->compiled_ = std::move(compiled);
+  m->schedule_ = std::make_shared<const Schedule>(*m->graph_, m->compiled_);
   m->ReleaseLmHeadPages();
   return m;
 }

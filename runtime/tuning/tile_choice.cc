@@ -109,6 +109,15 @@ codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
   return tile;
 }
 
+codegen::TernaryTile DecideTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
+                                       std::optional<codegen::TernaryPacking> packing) {
+  codegen::TernaryTile tile = ChooseTernaryTile(k, n, isa, packing);
+  const codegen::TernaryTile def = codegen::DefaultTernaryTile(codegen::ResolveIsa(isa));
+  if (tile.rows == 0) tile.rows = def.rows;
+  if (tile.tokens == 0) tile.tokens = def.tokens;
+  return tile;
+}
+
 int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa, int64_t n_tokens) {
   const TernaryChoice c = HostChoice(k, n, isa);
   return n_tokens > 1 ? c.prefill_tasks_per_thread : c.decode_tasks_per_thread;

@@ -55,6 +55,12 @@ TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::C
 codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
                                        std::optional<codegen::TernaryPacking> packing = {});
 
+// The tile a (k, n) matmul compiles with, decided here once for every caller (the
+// weight-layout pass through Model::TargetContext, CompileModel for graphs that skipped it):
+// ChooseTernaryTile with the ISA's default rows and tokens filled in.
+codegen::TernaryTile DecideTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
+                                       std::optional<codegen::TernaryPacking> packing = {});
+
 // Row tasks per thread for that matmul on n_tokens tokens (cheap: the executor asks on every
 // call). Decode (one token) and prefill are tuned apart: a memory-bound GEMV of ~0.3 ms and a
 // compute-bound GEMM of ~20 ms want different granularity.

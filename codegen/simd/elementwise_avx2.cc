@@ -1,12 +1,12 @@
-#include "runtime/kernels/elementwise_avx2.h"
+#include "codegen/simd/elementwise_avx2.h"
 
 #include <immintrin.h>
 
 #include <cmath>
 
 #include "codegen/ref/ref_kernels.h"
+#include "codegen/simd/ggml_expf_avx2.h"
 #include "ir/base/half.h"
-#include "runtime/kernels/ggml_expf_avx2.h"
 
 namespace bitjit::kernels {
 

@@ -1,4 +1,4 @@
-#include "runtime/kernels/lm_head_avx2.h"
+#include "codegen/simd/lm_head_avx2.h"
 
 #include <immintrin.h>
 

@@ -1,4 +1,4 @@
-#include "runtime/kernels/attention_f16.h"
+#include "codegen/simd/attention_f16.h"
 
 #include <immintrin.h>
 
@@ -6,9 +6,9 @@
 #include <cmath>
 
 #include "codegen/ref/ggml_float_order.h"
+#include "codegen/simd/ggml_expf_avx2.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
-#include "runtime/kernels/ggml_expf_avx2.h"
 
 #define BITJIT_AVX2 __attribute__((target("avx2,fma,f16c")))
 

@@ -1,4 +1,4 @@
-#include "runtime/lm_head/lm_head_type.h"
+#include "codegen/lmhead/lm_head_type.h"
 
 #include "ir/base/error.h"
 

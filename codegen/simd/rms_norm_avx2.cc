@@ -1,4 +1,4 @@
-#include "runtime/kernels/rms_norm_avx2.h"
+#include "codegen/simd/rms_norm_avx2.h"
 
 #include <immintrin.h>
 

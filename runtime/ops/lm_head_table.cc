@@ -1,4 +1,4 @@
-#include "runtime/lm_head/quantized_table.h"
+#include "runtime/ops/lm_head_table.h"
 
 #include <algorithm>
 #include <atomic>
@@ -8,18 +8,19 @@
 #include <vector>
 
 #include "codegen/lmhead/q6k_format.h"
+#include "codegen/lmhead/q6k_gemv.h"
 #include "codegen/lmhead/q8_0_gemv.h"
+#include "codegen/lmhead/table_quantize.h"
 #include "codegen/memory/weight_memory.h"
 #include "codegen/ref/ref_kernels.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
-#include "runtime/lm_head/q6k_quantize.h"
 #include "runtime/thread_pool.h"
 
 namespace bitjit::lm_head {
 namespace {
 
-constexpr int kQ8Block = 32, kQ8BlockBytes = 34;
+constexpr int kQ8Block = 32, kQ8BlockBytes = 34;  // ggml's Q8_0 blocks
 
 void SourceRowToFloat(ir::DType type, const uint8_t* table, int64_t n, int64_t v, float* out) {
   if (type == ir::DType::kF16) {
@@ -58,24 +59,6 @@ QuantizedTable AllocateTable(LmHeadType type, int64_t n, int64_t vocab) {
   // No kernel reads past the last row; 64 bytes of zeroed slack keep wider loads safe too.
   t.data = codegen::AllocateWeightMemory(t.bytes + 64);
   return t;
-}
-
-// ggml's quantize_row_q8_0_ref, the table quantizer: q = roundf(x * (1/d)). Not
-// ref::QuantizeRowQ8_0, which is the activation path's (x * 127/amax, half to even): the two
-// round differently in the last bit, and each mirrors its own ggml function.
-void QuantizeRowQ8_0Table(const float* x, int64_t n, uint8_t* blocks) {
-  for (int64_t b = 0; b < n / kQ8Block; ++b) {
-    const float* xb = x + b * kQ8Block;
-    uint8_t* blk = blocks + b * kQ8BlockBytes;
-    float amax = 0.0f;
-    for (int i = 0; i < kQ8Block; ++i) amax = std::max(amax, std::fabs(xb[i]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const uint16_t dh = FloatToHalf(d);
-    std::memcpy(blk, &dh, 2);
-    auto* qs = reinterpret_cast<int8_t*>(blk + 2);
-    for (int i = 0; i < kQ8Block; ++i) qs[i] = static_cast<int8_t>(std::round(xb[i] * id));
-  }
 }
 
 QuantizedTable QuantizeTable(LmHeadType type, ir::DType source_type, const uint8_t* source,
@@ -122,6 +105,36 @@ QuantizedTable QuantizeTable(LmHeadType type, ir::DType source_type, const uint8
         "use --lm-head f16");
   }
   return t;
+}
+
+QuantizedLmHead::QuantizedLmHead(QuantizedTable table, codegen::Isa isa)
+    : table_(std::move(table)) {
+  CheckRowLength(table_.type, table_.n);
+  if (table_.type == LmHeadType::kQ8_0) {
+    gemv_ = std::make_unique<codegen::Q8_0Gemv>(table_.n, isa);
+  } else if (table_.type == LmHeadType::kQ6_K) {
+    gemv_ = std::make_unique<codegen::Q6KGemv>(table_.n, isa);
+  } else {
+    Fail("an f16 lm_head has no quantized table");
+  }
+}
+
+const ir::Value& LmHeadTable(const ir::Graph& graph) {
+  for (const auto& n : graph.nodes())
+    if (n->kind == ir::OpKind::kLmHead) return *n->operands[1];
+  Fail("the graph has no lm_head");
+}
+
+std::shared_ptr<const QuantizedLmHead> CompileLmHead(const ir::Graph& graph, LmHeadType type,
+                                                     codegen::Isa isa, ThreadPool& pool) {
+  const ir::Value& table = LmHeadTable(graph);
+  if (table.producer == nullptr || table.producer->kind != ir::OpKind::kConstant)
+    Fail("--lm-head ", LmHeadTypeName(type), ": the lm_head table is not a model tensor");
+  const int64_t vocab = table.shape[0], n = table.shape[1];
+  CheckRowLength(type, n);
+  QuantizedTable t =
+      QuantizeTable(type, table.dtype, table.producer->constant.data, n, vocab, pool);
+  return std::make_shared<const QuantizedLmHead>(std::move(t), isa);
 }
 
 }  // namespace bitjit::lm_head

@@ -1,4 +1,6 @@
-// The lm_head table re-quantized at compile time, built from the model's token_embd (F16 or Q8_0
+// The lm_head's table in the form its kernel reads, built once per model (compile time, or a
+// plan's sidecar) and shared read-only by every executor: for --lm-head q8_0|q6_k the table
+// re-quantized, built from the model's token_embd (F16 or Q8_0
 // rows) in parallel into one 64-byte aligned buffer: q8_0 rows hold ggml's Q8_0 numbers in the
 // kernel's scales-first layout (codegen/lmhead/q8_0_gemv.h), q6_k rows ggml's Q6_K blocks.
 #pragma once
@@ -7,8 +9,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "codegen/cpu_features.h"
+#include "codegen/lmhead/lm_head_type.h"
+#include "codegen/lmhead/quantized_gemv.h"
 #include "ir/dtype.h"
-#include "runtime/lm_head/lm_head_type.h"
+#include "ir/graph.h"
 
 namespace bitjit {
 class ThreadPool;
@@ -42,7 +47,24 @@ QuantizedTable AllocateTable(LmHeadType type, int64_t n, int64_t vocab);
 QuantizedTable QuantizeTable(LmHeadType type, ir::DType source_type, const uint8_t* source,
                              int64_t n, int64_t vocab, ThreadPool& pool);
 
-// ggml's quantize_row_q8_0_ref for one row of n (a multiple of 32) values, in ggml's layout.
-void QuantizeRowQ8_0Table(const float* x, int64_t n, uint8_t* blocks);
+// A quantized table and the GEMV that reads it (codegen/lmhead: Q8_0Gemv or Q6KGemv).
+class QuantizedLmHead {
+ public:
+  // Generates the kernel for `isa` (kRef: the portable path with the same float order).
+  QuantizedLmHead(QuantizedTable table, codegen::Isa isa);
+  const QuantizedTable& table() const { return table_; }
+  const codegen::QuantizedGemv& gemv() const { return *gemv_; }
+
+ private:
+  QuantizedTable table_;
+  std::unique_ptr<const codegen::QuantizedGemv> gemv_;
+};
+
+// The table operand of `graph`'s lm_head node; throws bitjit::Error if the graph has none.
+const ir::Value& LmHeadTable(const ir::Graph& graph);
+
+// Quantizes `graph`'s lm_head table to `type` (q8_0 or q6_k) on `pool` and builds its kernel.
+std::shared_ptr<const QuantizedLmHead> CompileLmHead(const ir::Graph& graph, LmHeadType type,
+                                                     codegen::Isa isa, ThreadPool& pool);
 
 }  // namespace bitjit::lm_head

@@ -1,4 +1,4 @@
-#include "runtime/lm_head/q6k_quantize.h"
+#include "codegen/lmhead/table_quantize.h"
 
 #include <emmintrin.h>
 
@@ -120,6 +120,24 @@ void QuantizeRowQ6_K(const float* x, int64_t n, uint8_t* blocks) {
     uint8_t q[q6k::kBlock];
     for (int i = 0; i < q6k::kBlock; ++i) q[i] = static_cast<uint8_t>(L[i]);
     q6k::PackQ6_K(q, blk);
+  }
+}
+
+// ggml's quantize_row_q8_0_ref, the table quantizer: q = roundf(x * (1/d)). Not
+// ref::QuantizeRowQ8_0, which is the activation path's (x * 127/amax, half to even): the two
+// round differently in the last bit, and each mirrors its own ggml function.
+void QuantizeRowQ8_0Table(const float* x, int64_t n, uint8_t* blocks) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* xb = x + b * 32;
+    uint8_t* blk = blocks + b * 34;
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t dh = FloatToHalf(d);
+    std::memcpy(blk, &dh, 2);
+    auto* qs = reinterpret_cast<int8_t*>(blk + 2);
+    for (int i = 0; i < 32; ++i) qs[i] = static_cast<int8_t>(std::round(xb[i] * id));
   }
 }
 
