@@ -32,17 +32,23 @@ RowFn RowReader(ir::DType dtype) {
 class EmbeddingStep : public OpStep {
  public:
   EmbeddingStep(const ir::Node& node, const CompiledModel* compiled)
-      : OpStep(node, "ref"), read_row_(RowReader(node.operands[0]->dtype)) {
+      : OpStep(node, TiledTable(node, compiled) ? "F16TiledTable::RowToFloat" : "ref"),
+        read_row_(RowReader(node.operands[0]->dtype)),
+        tiled_(TiledTable(node, compiled)) {
     if (compiled == nullptr) return;
-    // Tied embeddings: from the lm_head's tiled copy. Reading the file's rows would map their
-    // page-cache folios (up to 2 MiB per row touched) back into the process.
-    if (node.operands[0] == compiled->f16_lm_head_source)
-      tiled_ = compiled->f16_lm_head_table.get();
     // --lm-head q8_0|q6_k: the model's table was dropped from memory at load and only
     // embedding rows are read from it; drop them again (with the folios the kernel mapped
     // around them) so that a long conversation does not bring the table back.
     if (compiled->quantized_lm_head && node.operands[0]->producer->kind == ir::OpKind::kConstant)
       release_ = &compiled->release_source;
+  }
+
+  // Tied embeddings on the JIT path: the lm_head's tiled copy. Reading the file's rows would
+  // map their page-cache folios (up to 2 MiB per row touched) back into the process.
+  static const codegen::F16TiledTable* TiledTable(const ir::Node& node,
+                                                  const CompiledModel* compiled) {
+    if (compiled == nullptr || node.operands[0] != compiled->f16_lm_head_source) return nullptr;
+    return compiled->f16_lm_head_table.get();
   }
 
   void Run(StepContext& ctx) const override {
@@ -66,7 +72,7 @@ class EmbeddingStep : public OpStep {
 
  private:
   RowFn read_row_;
-  const codegen::F16TiledTable* tiled_ = nullptr;
+  const codegen::F16TiledTable* tiled_;
   const SourceDone* release_ = nullptr;
 };
 
