@@ -29,8 +29,6 @@
 #include "tests/testing/golden.h"
 #include "tools/server/api_error.h"
 #include "tools/server/completion_request.h"
-#include "tools/server/reply_text.h"
-#include "tools/server/stop_strings.h"
 
 namespace bitjit {
 namespace {
@@ -52,34 +50,6 @@ std::string TinyModel() {
 }
 
 // ---------------------------------------------------------------- pieces without a server
-
-TEST(StopStringFilter, HoldsBackPossibleStartsAndCutsAtTheFirstStop) {
-  server::StopStringFilter f({"END", "\n\n"});
-  EXPECT_EQ(f.Push("Hello E"), "Hello ");  // "E" may begin "END"
-  EXPECT_EQ(f.Push("ON"), "EON");          // it did not
-  EXPECT_EQ(f.Push(" a\n"), " a");
-  EXPECT_FALSE(f.stopped());
-  EXPECT_EQ(f.Push("\nmore"), "");  // "\n\n" completed across two pushes
-  EXPECT_TRUE(f.stopped());
-  EXPECT_EQ(f.Push("ignored"), "");
-  EXPECT_EQ(f.Flush(), "");
-}
-
-TEST(StopStringFilter, EarliestStopWinsAndFlushReleasesTheRest) {
-  server::StopStringFilter a({"cd", "b"});
-  EXPECT_EQ(a.Push("abcd"), "a");
-  server::StopStringFilter b({"xyz", ""});  // an empty stop string is no stop string
-  EXPECT_EQ(b.Push("abxy"), "ab");
-  EXPECT_EQ(b.Flush(), "xy");
-  EXPECT_FALSE(b.stopped());
-}
-
-TEST(ValidUtf8, ReplacesEachStrayByteAndKeepsCharacters) {
-  EXPECT_EQ(server::ValidUtf8("a\xC3\xA9z"), "a\xC3\xA9z");
-  EXPECT_EQ(server::ValidUtf8("a\xFF\xE2\x82z"), "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz");
-  // Cutting between characters does not change the result.
-  EXPECT_EQ(server::ValidUtf8("\xE2\x82") + server::ValidUtf8("z"), server::ValidUtf8("\xE2\x82z"));
-}
 
 server::ApiError ParseError(server::Endpoint endpoint, const std::string& body) {
   try {
@@ -136,34 +106,6 @@ TEST(CompletionRequest, NamesTheFieldThatIsWrong) {
             "stream");
   EXPECT_EQ(ParseError(Endpoint::kCompletion, "[1]").code, "invalid_json");
   EXPECT_EQ(ParseError(Endpoint::kCompletion, "{").code, "invalid_json");
-}
-
-TEST(ReplyText, EndsAtEndOfGenerationAtAStopStringOrAtMaxTokens) {
-  auto model = Model::Load(TinyModel());
-  const Tokenizer& tok = model->tokenizer();
-  ASSERT_GE(tok.eos_id(), 0);
-  const int32_t a = tok.Encode("a", false, false).at(0);
-  {
-    server::ReplyText r(tok, {}, 10, /*ignore_eos=*/false);
-    EXPECT_EQ(r.Add(a), "a");
-    EXPECT_EQ(r.Add(tok.eos_id()), "");
-    EXPECT_TRUE(r.finished());
-    EXPECT_EQ(r.finish_reason(), server::FinishReason::kStop);
-    EXPECT_EQ(r.n_tokens(), 2);
-  }
-  {
-    server::ReplyText r(tok, {}, 2, /*ignore_eos=*/true);
-    r.Add(tok.eos_id());
-    EXPECT_FALSE(r.finished());
-    r.Add(a);
-    EXPECT_EQ(r.finish_reason(), server::FinishReason::kLength);
-  }
-  {
-    server::ReplyText r(tok, {"aa"}, 10, false);
-    EXPECT_EQ(r.Add(a), "");  // held: may become "aa"
-    EXPECT_EQ(r.Add(a), "");
-    EXPECT_EQ(r.finish_reason(), server::FinishReason::kStopString);
-  }
 }
 
 // ---------------------------------------------------------------- test data and checks
