@@ -19,9 +19,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "frontend/tokenizer/chat_format.h"
+#include "runtime/generate.h"
 #include "runtime/model.h"
 #include "tests/server/http_client.h"
 #include "tests/server/server_process.h"
@@ -315,6 +317,53 @@ TEST_F(Serve, RepeatPenaltyActsAsInRun) {
   EXPECT_NE(texts[0], texts[1]) << "the penalty changed nothing: this test would not see it";
   const Reply bad = Post(port(), "/v1/completions", {{"prompt", "x"}, {"repeat_penalty", 0}});
   EXPECT_EQ(bad.status, 400) << bad.raw;
+}
+
+// The same generation object over HTTP and in `run`: with sampling (a fixed seed), a repeat
+// penalty and its window, the server's completion ids are run's ids and GenerationSession's,
+// token for token; -1 as the window is the whole context on both (the fixture's -c 512).
+TEST_F(Serve, SampledIdsWithARepeatPenaltyAreRunsIds) {
+  const std::vector<int32_t> prompt = {504, 37, 81, 37, 81, 37, 81, 37};
+  constexpr int kTokens = 32;
+  auto model = Model::Load(TinyModel());
+  std::map<std::string, std::vector<int32_t>> served;
+  for (const auto& [penalty, window] :
+       std::vector<std::pair<double, int>>{{1.0, 2}, {1.5, 2}, {1.5, -1}}) {
+    const std::string name = std::to_string(penalty) + "/" + std::to_string(window);
+    SCOPED_TRACE(name);
+    const Reply r = Post(port(), "/completion",
+                         {{"prompt", prompt},
+                          {"n_predict", kTokens},
+                          {"temperature", 0.6},
+                          {"top_k", 40},
+                          {"top_p", 0.95},
+                          {"min_p", 0.05},
+                          {"seed", 7},
+                          {"repeat_penalty", penalty},
+                          {"repeat_last_n", window},
+                          {"ignore_eos", true}});
+    ASSERT_EQ(r.status, 200) << r.raw;
+    served[name] = r.body["tokens"].get<std::vector<int32_t>>();
+    ASSERT_EQ(served[name].size(), static_cast<size_t>(kTokens));
+
+    const testing::CliResult run = testing::RunCli(
+        {"run", "-m", TinyModel(), "-c", "512", "--allow-long-context", "--prompt-ids", "504,37,81,37,81,37,81,37", "-n",
+         std::to_string(kTokens), "--temp", "0.6", "--top-k", "40", "--top-p", "0.95", "--min-p",
+         "0.05", "--seed", "7", "--repeat-penalty", std::to_string(penalty), "--repeat-last-n",
+         std::to_string(window), "--ignore-eos", "--json", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(json::parse(run.out)["ids"].get<std::vector<int32_t>>(), served[name]);
+
+    GenerationSession session(*model, 512);
+    GenerateParams p;
+    p.n_predict = kTokens;
+    p.ignore_eos = true;
+    p.sampler = {0.6f, 40, 0.95f, 0.05f, static_cast<float>(penalty), 0, 0, window, 7};
+    EXPECT_EQ(session.Generate(prompt, p, {}).ids, served[name]);
+  }
+  // Otherwise the comparisons above could not see a penalty or a window that is ignored.
+  EXPECT_NE(served["1.000000/2"], served["1.500000/2"]);
+  EXPECT_NE(served["1.500000/2"], served["1.500000/-1"]);
 }
 
 TEST_F(Serve, StopStringsCutTheReplyStreamedOrNot) {
