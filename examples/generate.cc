@@ -24,8 +24,7 @@ int main(int argc, char** argv) {
     const auto prompt_ids = tokenizer.Encode(prompt, /*add_bos=*/true, /*parse_special=*/true);
 
     // A session holds one conversation's KV cache; size it for the prompt and the reply.
-    bitjit::GenerationSession session(*model,
-                                      static_cast<int64_t>(prompt_ids.size()) + n_tokens);
+    bitjit::GenerationSession session(*model, static_cast<int64_t>(prompt_ids.size()) + n_tokens);
     bitjit::GenerateParams params;
     params.n_predict = n_tokens;
     params.sampler.temperature = 0;  // greedy

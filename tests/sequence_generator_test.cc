@@ -44,8 +44,8 @@ TEST(StopStringFilter, EarliestStopWinsAndFlushReleasesTheRest) {
 }
 
 TEST(StopArrived, FindsAStopEndingInTheNewBytesOnly) {
-  EXPECT_TRUE(StopArrived("ab User:", 3, {"User:"}));    // completed by the last 3 bytes
-  EXPECT_TRUE(StopArrived("User: hi", 8, {"User:"}));    // inside one new piece
+  EXPECT_TRUE(StopArrived("ab User:", 3, {"User:"}));   // completed by the last 3 bytes
+  EXPECT_TRUE(StopArrived("User: hi", 8, {"User:"}));   // inside one new piece
   EXPECT_FALSE(StopArrived("User: hi", 3, {"User:"}));  // it was there before
   EXPECT_FALSE(StopArrived("abc", 3, {"", "x"}));
 }

@@ -346,11 +346,20 @@ TEST_F(Serve, SampledIdsWithARepeatPenaltyAreRunsIds) {
     served[name] = r.body["tokens"].get<std::vector<int32_t>>();
     ASSERT_EQ(served[name].size(), static_cast<size_t>(kTokens));
 
-    const testing::CliResult run = testing::RunCli(
-        {"run", "-m", TinyModel(), "-c", "512", "--allow-long-context", "--prompt-ids", "504,37,81,37,81,37,81,37", "-n",
-         std::to_string(kTokens), "--temp", "0.6", "--top-k", "40", "--top-p", "0.95", "--min-p",
-         "0.05", "--seed", "7", "--repeat-penalty", std::to_string(penalty), "--repeat-last-n",
-         std::to_string(window), "--ignore-eos", "--json", "--quiet"});
+    std::vector<std::string> args = {"run",          "-m",
+                                     TinyModel(),    "-c",
+                                     "512",          "--allow-long-context",
+                                     "--prompt-ids", "504,37,81,37,81,37,81,37",
+                                     "--ignore-eos", "--json",
+                                     "--quiet"};
+    for (const std::string& flag :
+         {"-n=" + std::to_string(kTokens), std::string("--temp=0.6"), std::string("--top-k=40"),
+          std::string("--top-p=0.95"), std::string("--min-p=0.05"), std::string("--seed=7"),
+          "--repeat-penalty=" + std::to_string(penalty),
+          "--repeat-last-n=" + std::to_string(window)}) {
+      args.push_back(flag);
+    }
+    const testing::CliResult run = testing::RunCli(args);
     ASSERT_EQ(run.exit_code, 0) << run.err;
     EXPECT_EQ(json::parse(run.out)["ids"].get<std::vector<int32_t>>(), served[name]);
 

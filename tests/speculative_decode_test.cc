@@ -34,12 +34,12 @@ Decoded Decode(const Model& model, std::span<const int32_t> prompt, int n, const
   p.sampler.repeat_penalty = repeat_penalty;
   p.draft = draft;
   Decoded run;
-  run.result = session.Generate(prompt, p, [&](int32_t id, std::span<const float> row,
-                                                std::string_view) {
-    run.ids.push_back(id);
-    run.logits.insert(run.logits.end(), row.begin(), row.end());
-    return true;
-  });
+  run.result =
+      session.Generate(prompt, p, [&](int32_t id, std::span<const float> row, std::string_view) {
+        run.ids.push_back(id);
+        run.logits.insert(run.logits.end(), row.begin(), row.end());
+        return true;
+      });
   return run;
 }
 

@@ -129,8 +129,8 @@ int RunLlamaCli(const Args& args) {
     std::fwrite(prompt_text.data(), 1, prompt_text.size(), stdout);
     std::fflush(stdout);
   }
-  const GenerateResult r =
-      session.Generate(prompt, params, [&](int32_t, std::span<const float>, std::string_view piece) {
+  const GenerateResult r = session.Generate(
+      prompt, params, [&](int32_t, std::span<const float>, std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
         return true;

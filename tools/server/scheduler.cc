@@ -180,8 +180,7 @@ void Scheduler::Retire(std::vector<std::unique_ptr<Job>>* active, size_t i) {
   // so a client that saw its reply end never finds its slot still taken.
   cv_.notify_all();
   if (job->generator.finished()) {
-    job->stream->Finish(FinishReasonOf(job->generator.stop_reason()),
-                        job->generator.n_generated());
+    job->stream->Finish(FinishReasonOf(job->generator.stop_reason()), job->generator.n_generated());
   }
 }
 
@@ -254,8 +253,7 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
     // an allocation failure: end this batch's requests and keep serving.
     LOG(ERROR) << "forward step failed: " << e.what();
     while (!active->empty()) {
-      active->back()->stream->Finish(FinishReason::kError,
-                                     active->back()->generator.n_generated());
+      active->back()->stream->Finish(FinishReason::kError, active->back()->generator.n_generated());
       Retire(active, active->size() - 1);
     }
     return;
@@ -271,7 +269,8 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
     const int64_t rejected = job.generator.TakeLogits(
         logits[k], [&](int32_t id, std::span<const float> row, std::string_view text) {
           GeneratedToken token{id, std::nullopt};
-          if (job.spec.n_logprobs >= 0) token.logprobs = ComputeLogprobs(row, id, job.spec.n_logprobs);
+          if (job.spec.n_logprobs >= 0)
+            token.logprobs = ComputeLogprobs(row, id, job.spec.n_logprobs);
           job.stream->Append(text, std::move(token));
           return true;
         });
