@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "frontend/tokenizer/streaming_decoder.h"
 #include "ir/base/error.h"
 #include "runtime/generate.h"
 #include "runtime/model.h"
@@ -25,24 +24,20 @@ int main(int argc, char** argv) {
     const auto prompt_ids = tokenizer.Encode(prompt, /*add_bos=*/true, /*parse_special=*/true);
 
     // A session holds one conversation's KV cache; size it for the prompt and the reply.
-    bitjit::Session session(*model, static_cast<int64_t>(prompt_ids.size()) + n_tokens);
+    bitjit::GenerationSession session(*model, static_cast<int64_t>(prompt_ids.size()) + n_tokens);
     bitjit::GenerateParams params;
     params.n_predict = n_tokens;
     params.sampler.temperature = 0;  // greedy
 
-    // A token can end inside a UTF-8 character; the decoder holds such bytes back until the
-    // character is complete, so the terminal never sees half of one.
-    bitjit::StreamingDecoder decoder(tokenizer);
+    // A token can end inside a UTF-8 character: such bytes are held back until the character is
+    // complete, so the terminal never sees half of one.
     std::fputs(prompt.c_str(), stdout);
-    const bitjit::GenerateResult result =
-        bitjit::Generate(session, prompt_ids, params, [&](int32_t id, std::span<const float>) {
-          const std::string piece = decoder.Push(id);
+    const bitjit::GenerateResult result = session.Generate(
+        prompt_ids, params, [&](int32_t, std::span<const float>, std::string_view piece) {
           std::fwrite(piece.data(), 1, piece.size(), stdout);
           std::fflush(stdout);
           return true;  // false would stop generation here
         });
-    const std::string tail = decoder.Flush();
-    std::fwrite(tail.data(), 1, tail.size(), stdout);
     std::fputc('\n', stdout);
 
     // The first token comes from the prompt batch; each later one costs one decode step.

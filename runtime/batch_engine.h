@@ -10,7 +10,8 @@
 // multi-token steps from position 0 on are reused, and at least two prompt tokens are left to
 // evaluate: the logits are then bit-identical to evaluating the whole prompt at once.
 //
-// Not thread-safe: one thread (the server's scheduler) drives it.
+// Not thread-safe: one thread drives it (the server's scheduler; a GenerationSession, one slot,
+// for `run`, `--chat` and llama-cli).
 #pragma once
 
 #include <cstdint>

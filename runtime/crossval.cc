@@ -89,12 +89,12 @@ std::vector<float> PromptBatchLogits(const Model& model, std::span<const int32_t
 }
 
 std::vector<int32_t> GreedyIds(const Model& model, std::span<const int32_t> prompt, int n) {
-  Session session(model, static_cast<int64_t>(prompt.size()) + n);
+  GenerationSession session(model, static_cast<int64_t>(prompt.size()) + n);
   GenerateParams params;
   params.n_predict = n;
   params.ignore_eos = true;
   params.sampler.temperature = 0;
-  return Generate(session, prompt, params, {}).ids;
+  return session.Generate(prompt, params, {}).ids;
 }
 
 int64_t FirstDivergence(std::span<const int32_t> a, std::span<const int32_t> b) {

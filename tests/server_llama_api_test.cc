@@ -19,6 +19,7 @@
 
 #include "frontend/tokenizer/chat_format.h"
 #include "runtime/batch_engine.h"
+#include "runtime/generation/valid_utf8.h"
 #include "runtime/model.h"
 #include "runtime/sampler.h"
 #include "tests/server/http_client.h"
@@ -26,7 +27,6 @@
 #include "tests/server/sse.h"
 #include "tests/testing/cli.h"
 #include "tools/server/llama_routes.h"
-#include "tools/server/reply_text.h"
 
 namespace bitjit {
 namespace {
@@ -105,7 +105,7 @@ std::string Piece(const Tokenizer& tok, int32_t id) {
   return tok.Decode(ids);
 }
 std::string Text(const Tokenizer& tok, int32_t id) {
-  return server::ValidUtf8(Piece(tok, id));
+  return ValidUtf8(Piece(tok, id));
 }
 json Bytes(const std::string& piece) {
   json bytes = json::array();
@@ -294,7 +294,7 @@ TEST_F(LlamaApi, LogprobsAreTheLogSoftmaxOfTheModelsLogits) {
     joined += piece;
     ref.Feed({id});
   }
-  EXPECT_EQ(c.body["choices"][0]["message"]["content"], server::ValidUtf8(joined));
+  EXPECT_EQ(c.body["choices"][0]["message"]["content"], ValidUtf8(joined));
 
   // Legacy completions: logprobs = 2; and /completion: n_probs = 2, with ids.
   const std::vector<int32_t> ids = {504, 37, 81, 9, 77};

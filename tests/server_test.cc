@@ -19,9 +19,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "frontend/tokenizer/chat_format.h"
+#include "runtime/generate.h"
 #include "runtime/model.h"
 #include "tests/server/http_client.h"
 #include "tests/server/server_process.h"
@@ -29,8 +31,6 @@
 #include "tests/testing/golden.h"
 #include "tools/server/api_error.h"
 #include "tools/server/completion_request.h"
-#include "tools/server/reply_text.h"
-#include "tools/server/stop_strings.h"
 
 namespace bitjit {
 namespace {
@@ -52,34 +52,6 @@ std::string TinyModel() {
 }
 
 // ---------------------------------------------------------------- pieces without a server
-
-TEST(StopStringFilter, HoldsBackPossibleStartsAndCutsAtTheFirstStop) {
-  server::StopStringFilter f({"END", "\n\n"});
-  EXPECT_EQ(f.Push("Hello E"), "Hello ");  // "E" may begin "END"
-  EXPECT_EQ(f.Push("ON"), "EON");          // it did not
-  EXPECT_EQ(f.Push(" a\n"), " a");
-  EXPECT_FALSE(f.stopped());
-  EXPECT_EQ(f.Push("\nmore"), "");  // "\n\n" completed across two pushes
-  EXPECT_TRUE(f.stopped());
-  EXPECT_EQ(f.Push("ignored"), "");
-  EXPECT_EQ(f.Flush(), "");
-}
-
-TEST(StopStringFilter, EarliestStopWinsAndFlushReleasesTheRest) {
-  server::StopStringFilter a({"cd", "b"});
-  EXPECT_EQ(a.Push("abcd"), "a");
-  server::StopStringFilter b({"xyz", ""});  // an empty stop string is no stop string
-  EXPECT_EQ(b.Push("abxy"), "ab");
-  EXPECT_EQ(b.Flush(), "xy");
-  EXPECT_FALSE(b.stopped());
-}
-
-TEST(ValidUtf8, ReplacesEachStrayByteAndKeepsCharacters) {
-  EXPECT_EQ(server::ValidUtf8("a\xC3\xA9z"), "a\xC3\xA9z");
-  EXPECT_EQ(server::ValidUtf8("a\xFF\xE2\x82z"), "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz");
-  // Cutting between characters does not change the result.
-  EXPECT_EQ(server::ValidUtf8("\xE2\x82") + server::ValidUtf8("z"), server::ValidUtf8("\xE2\x82z"));
-}
 
 server::ApiError ParseError(server::Endpoint endpoint, const std::string& body) {
   try {
@@ -136,34 +108,6 @@ TEST(CompletionRequest, NamesTheFieldThatIsWrong) {
             "stream");
   EXPECT_EQ(ParseError(Endpoint::kCompletion, "[1]").code, "invalid_json");
   EXPECT_EQ(ParseError(Endpoint::kCompletion, "{").code, "invalid_json");
-}
-
-TEST(ReplyText, EndsAtEndOfGenerationAtAStopStringOrAtMaxTokens) {
-  auto model = Model::Load(TinyModel());
-  const Tokenizer& tok = model->tokenizer();
-  ASSERT_GE(tok.eos_id(), 0);
-  const int32_t a = tok.Encode("a", false, false).at(0);
-  {
-    server::ReplyText r(tok, {}, 10, /*ignore_eos=*/false);
-    EXPECT_EQ(r.Add(a), "a");
-    EXPECT_EQ(r.Add(tok.eos_id()), "");
-    EXPECT_TRUE(r.finished());
-    EXPECT_EQ(r.finish_reason(), server::FinishReason::kStop);
-    EXPECT_EQ(r.n_tokens(), 2);
-  }
-  {
-    server::ReplyText r(tok, {}, 2, /*ignore_eos=*/true);
-    r.Add(tok.eos_id());
-    EXPECT_FALSE(r.finished());
-    r.Add(a);
-    EXPECT_EQ(r.finish_reason(), server::FinishReason::kLength);
-  }
-  {
-    server::ReplyText r(tok, {"aa"}, 10, false);
-    EXPECT_EQ(r.Add(a), "");  // held: may become "aa"
-    EXPECT_EQ(r.Add(a), "");
-    EXPECT_EQ(r.finish_reason(), server::FinishReason::kStopString);
-  }
 }
 
 // ---------------------------------------------------------------- test data and checks
@@ -373,6 +317,62 @@ TEST_F(Serve, RepeatPenaltyActsAsInRun) {
   EXPECT_NE(texts[0], texts[1]) << "the penalty changed nothing: this test would not see it";
   const Reply bad = Post(port(), "/v1/completions", {{"prompt", "x"}, {"repeat_penalty", 0}});
   EXPECT_EQ(bad.status, 400) << bad.raw;
+}
+
+// The same generation object over HTTP and in `run`: with sampling (a fixed seed), a repeat
+// penalty and its window, the server's completion ids are run's ids and GenerationSession's,
+// token for token; -1 as the window is the whole context on both (the fixture's -c 512).
+TEST_F(Serve, SampledIdsWithARepeatPenaltyAreRunsIds) {
+  const std::vector<int32_t> prompt = {504, 37, 81, 37, 81, 37, 81, 37};
+  constexpr int kTokens = 32;
+  auto model = Model::Load(TinyModel());
+  std::map<std::string, std::vector<int32_t>> served;
+  for (const auto& [penalty, window] :
+       std::vector<std::pair<double, int>>{{1.0, 2}, {1.5, 2}, {1.5, -1}}) {
+    const std::string name = std::to_string(penalty) + "/" + std::to_string(window);
+    SCOPED_TRACE(name);
+    const Reply r = Post(port(), "/completion",
+                         {{"prompt", prompt},
+                          {"n_predict", kTokens},
+                          {"temperature", 0.6},
+                          {"top_k", 40},
+                          {"top_p", 0.95},
+                          {"min_p", 0.05},
+                          {"seed", 7},
+                          {"repeat_penalty", penalty},
+                          {"repeat_last_n", window},
+                          {"ignore_eos", true}});
+    ASSERT_EQ(r.status, 200) << r.raw;
+    served[name] = r.body["tokens"].get<std::vector<int32_t>>();
+    ASSERT_EQ(served[name].size(), static_cast<size_t>(kTokens));
+
+    std::vector<std::string> args = {"run",          "-m",
+                                     TinyModel(),    "-c",
+                                     "512",          "--allow-long-context",
+                                     "--prompt-ids", "504,37,81,37,81,37,81,37",
+                                     "--ignore-eos", "--json",
+                                     "--quiet"};
+    for (const std::string& flag :
+         {"-n=" + std::to_string(kTokens), std::string("--temp=0.6"), std::string("--top-k=40"),
+          std::string("--top-p=0.95"), std::string("--min-p=0.05"), std::string("--seed=7"),
+          "--repeat-penalty=" + std::to_string(penalty),
+          "--repeat-last-n=" + std::to_string(window)}) {
+      args.push_back(flag);
+    }
+    const testing::CliResult run = testing::RunCli(args);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(json::parse(run.out)["ids"].get<std::vector<int32_t>>(), served[name]);
+
+    GenerationSession session(*model, 512);
+    GenerateParams p;
+    p.n_predict = kTokens;
+    p.ignore_eos = true;
+    p.sampler = {0.6f, 40, 0.95f, 0.05f, static_cast<float>(penalty), 0, 0, window, 7};
+    EXPECT_EQ(session.Generate(prompt, p, {}).ids, served[name]);
+  }
+  // Otherwise the comparisons above could not see a penalty or a window that is ignored.
+  EXPECT_NE(served["1.000000/2"], served["1.500000/2"]);
+  EXPECT_NE(served["1.500000/2"], served["1.500000/-1"]);
 }
 
 TEST_F(Serve, StopStringsCutTheReplyStreamedOrNot) {

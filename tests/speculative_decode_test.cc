@@ -26,7 +26,7 @@ struct Decoded {
 
 Decoded Decode(const Model& model, std::span<const int32_t> prompt, int n, const DraftParams& draft,
                float repeat_penalty = 1.0f) {
-  Session session(model, static_cast<int64_t>(prompt.size()) + n + 8);
+  GenerationSession session(model, static_cast<int64_t>(prompt.size()) + n + 8);
   GenerateParams p;
   p.n_predict = n;
   p.ignore_eos = true;
@@ -34,11 +34,12 @@ Decoded Decode(const Model& model, std::span<const int32_t> prompt, int n, const
   p.sampler.repeat_penalty = repeat_penalty;
   p.draft = draft;
   Decoded run;
-  run.result = Generate(session, prompt, p, [&](int32_t id, std::span<const float> row) {
-    run.ids.push_back(id);
-    run.logits.insert(run.logits.end(), row.begin(), row.end());
-    return true;
-  });
+  run.result =
+      session.Generate(prompt, p, [&](int32_t id, std::span<const float> row, std::string_view) {
+        run.ids.push_back(id);
+        run.logits.insert(run.logits.end(), row.begin(), row.end());
+        return true;
+      });
   return run;
 }
 
@@ -230,13 +231,13 @@ TEST(SpeculativeDecode, DraftedWorkSharesABatchWithOtherSequences) {
 
 TEST(SpeculativeDecode, RefusesSampling) {
   auto model = Model::Load(testing::GoldenModelPath("tiny"));
-  Session session(*model, 64);
+  GenerationSession session(*model, 64);
   GenerateParams p;
   p.n_predict = 4;
   p.sampler.temperature = 0.7f;
   p.draft = {8, 2};
   const std::vector<int32_t> prompt = {1, 2, 3};
-  EXPECT_NE(testing::ExpectError([&] { Generate(session, prompt, p, nullptr); }).find("--temp 0"),
+  EXPECT_NE(testing::ExpectError([&] { session.Generate(prompt, p, nullptr); }).find("--temp 0"),
             std::string::npos);
 }
 

@@ -10,7 +10,6 @@
 #include <cstdio>
 
 #include "frontend/tokenizer/chat_template.h"
-#include "frontend/tokenizer/streaming_decoder.h"
 #include "ir/base/error.h"
 #include "runtime/generate.h"
 #include "tools/chat_loop.h"
@@ -50,7 +49,8 @@ GenerateParams ParamsFromFlags() {
   if (FLAGS_min_p < 0 || FLAGS_min_p > 1) Fail("--min-p must be in [0, 1]");
   if (FLAGS_repeat_penalty <= 0) Fail("--repeat-penalty must be positive");
   GenerateParams p;
-  p.n_predict = FLAGS_n < 0 ? INT_MAX : FLAGS_n;  // capped by the context below
+  p.n_predict = FLAGS_n < 0 ? INT_MAX : FLAGS_n;
+  p.stop_at_context_end = FLAGS_n < 0;
   p.ignore_eos = FLAGS_ignore_eos;
   p.n_batch = PromptBatch();
   p.sampler.temperature = static_cast<float>(FLAGS_temp);
@@ -106,7 +106,7 @@ int RunLlamaCli(const Args& args) {
   if (!FLAGS_chat_template.empty()) ParseChatTemplate(FLAGS_chat_template);  // before loading
   GenerateParams params = ParamsFromFlags();
   const std::string prompt_text = PromptText();
-  const std::vector<std::string> reverse_prompts = ReversePrompts();
+  params.reverse_prompts = ReversePrompts();
   const auto start = std::chrono::steady_clock::now();
   if (UsingDefaultModel() && !FLAGS_quiet) {
     std::fprintf(stderr,
@@ -118,32 +118,23 @@ int RunLlamaCli(const Args& args) {
   if (FLAGS_cnv) {
     // As llama-cli: in conversation mode -p is the system prompt (-sys wins when both are given).
     const std::string system = !FLAGS_system.empty() ? FLAGS_system : prompt_text;
-    return RunChat(*model, params, system, FLAGS_c, reverse_prompts, FLAGS_chat_template);
+    return RunChat(*model, params, system, FLAGS_c, FLAGS_chat_template);
   }
   if (!FLAGS_system.empty()) Fail("-sys is the system prompt of -cnv; add -cnv or drop it");
   const Tokenizer& tok = model->tokenizer();
   const auto prompt = tok.Encode(prompt_text, /*add_bos=*/true, /*parse_special=*/true);
   if (prompt.empty()) Fail("the prompt is empty (give -p TEXT or -f FILE)");
-  Session session(*model, FLAGS_c);
-  const int64_t room = session.n_ctx() - static_cast<int64_t>(prompt.size());
-  if (FLAGS_n < 0 && room > 0)
-    params.n_predict = static_cast<int>(std::min<int64_t>(room, INT_MAX));
+  GenerationSession session(*model, FLAGS_c);
   if (FLAGS_display_prompt) {
     std::fwrite(prompt_text.data(), 1, prompt_text.size(), stdout);
     std::fflush(stdout);
   }
-  StreamingDecoder decoder(tok);
-  std::string text;
-  const GenerateResult r =
-      Generate(session, prompt, params, [&](int32_t id, std::span<const float>) {
-        const std::string piece = decoder.Push(id);
+  const GenerateResult r = session.Generate(
+      prompt, params, [&](int32_t, std::span<const float>, std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
-        text += piece;
-        return !StopArrived(text, piece.size(), reverse_prompts);
+        return true;
       });
-  const std::string tail = decoder.Flush();
-  std::fwrite(tail.data(), 1, tail.size(), stdout);
   std::printf("\n");
   std::fflush(stdout);
   if (!FLAGS_quiet) PrintTimings(load_ms, r, Milliseconds(start));

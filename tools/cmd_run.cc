@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <iostream>
 
-#include "frontend/tokenizer/streaming_decoder.h"
 #include "ir/base/error.h"
 #include "ir/base/output_path.h"
 #include "runtime/generate.h"
@@ -86,20 +85,17 @@ int RunRun(const Args& args) {
   auto model = LoadModelFromFlags();
   const int64_t n_ctx = ContextFromFlags(*model);
   if (FLAGS_chat || FLAGS_cnv)
-    return RunChat(*model, params, FLAGS_system, n_ctx, {}, FLAGS_chat_template);
+    return RunChat(*model, params, FLAGS_system, n_ctx, FLAGS_chat_template);
 
   const auto prompt = PromptIds(*model);
-  Session session(*model, n_ctx);
-  const Tokenizer& tok = model->tokenizer();
-  StreamingDecoder decoder(tok);
+  GenerationSession session(*model, n_ctx);
   std::vector<float> logits_rows;
   std::string text;
   const int64_t vocab = model->config().n_vocab;
   if (!FLAGS_logits_out.empty()) logits_rows.reserve(static_cast<size_t>(params.n_predict) * vocab);
-  auto on_token = [&](int32_t id, std::span<const float> logits) {
+  auto on_token = [&](int32_t, std::span<const float> logits, std::string_view piece) {
     if (!FLAGS_logits_out.empty())
       logits_rows.insert(logits_rows.end(), logits.begin(), logits.end());
-    std::string piece = decoder.Push(id);
     text += piece;
     if (!FLAGS_json) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
@@ -107,9 +103,7 @@ int RunRun(const Args& args) {
     }
     return true;
   };
-  const GenerateResult r = Generate(session, prompt, params, on_token);
-  const std::string tail = decoder.Flush();
-  text += tail;
+  const GenerateResult r = session.Generate(prompt, params, on_token);
   if (!FLAGS_logits_out.empty()) WriteF32File(FLAGS_logits_out, logits_rows);
   const int n_gen = static_cast<int>(r.ids.size());
   const double decode_tps = r.decode_seconds > 0 && n_gen > 1 ? (n_gen - 1) / r.decode_seconds : 0;
@@ -131,7 +125,6 @@ int RunRun(const Args& args) {
                             {"isa", model->isa_name()}}}};
     std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
-    std::fwrite(tail.data(), 1, tail.size(), stdout);
     std::printf("\n");
     if (!FLAGS_quiet) {
       std::fprintf(stderr,

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "frontend/tokenizer/tokenizer.h"
+#include "runtime/generation/sequence_generator.h"
 #include "tools/server/api_error.h"
 
 namespace bitjit::server {
@@ -65,10 +66,9 @@ GenerationSpec SetUpGeneration(const Tokenizer& tokenizer, int64_t n_ctx,
   spec.sampling.top_p = r.top_p;
   spec.sampling.top_k = r.top_k;
   spec.sampling.min_p = r.min_p;
-  // As `bitjit run` samples (runtime/generate.cc): the prompt is in the penalty's window too.
+  // The prompt is in the penalty's window too: SequenceGenerator, as for `bitjit run`.
   spec.sampling.repeat_penalty = r.repeat_penalty;
-  spec.sampling.repeat_last_n =
-      r.repeat_last_n < 0 ? static_cast<int>(std::min<int64_t>(n_ctx, INT32_MAX)) : r.repeat_last_n;
+  spec.sampling.repeat_last_n = RepeatWindow(r.repeat_last_n, n_ctx);
   spec.sampling.presence_penalty = r.presence_penalty;
   spec.sampling.frequency_penalty = r.frequency_penalty;
   spec.sampling.seed = r.seed.value_or(random_seed);

@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "frontend/tokenizer/tokenizer.h"
+#include "runtime/generation/valid_utf8.h"
 #include "tools/server/openai_format.h"
-#include "tools/server/reply_text.h"
 #include "tools/server/reply_writer.h"
 
 namespace bitjit::server {

@@ -7,8 +7,9 @@
 #include <chrono>
 #include <exception>
 
+#include "frontend/tokenizer/tokenizer.h"
+#include "runtime/generation/sequence_generator.h"
 #include "tools/server/prefill_piece.h"
-#include "tools/server/reply_text.h"
 
 namespace bitjit::server {
 namespace {
@@ -24,31 +25,49 @@ void ReturnFreeMemory() {
   malloc_trim(0);
 }
 
+// The request's stop rules as a SequenceGenerator applies them: stop strings cut out, replies
+// valid UTF-8 (JSON strings).
+StopRules ServerStopRules(const GenerationSpec& spec) {
+  StopRules rules;
+  rules.max_tokens = spec.max_tokens;
+  rules.ignore_eos = spec.ignore_eos;
+  rules.stop = spec.stop;
+  rules.cut_stop_strings = true;
+  rules.valid_utf8 = true;
+  return rules;
+}
+
+FinishReason FinishReasonOf(StopReason reason) {
+  switch (reason) {
+    case StopReason::kEndOfGeneration:
+      return FinishReason::kStop;
+    case StopReason::kStopString:
+      return FinishReason::kStopString;
+    case StopReason::kLength:
+      return FinishReason::kLength;
+    case StopReason::kNone:
+    case StopReason::kCallback:  // the scheduler's sink never stops generation
+      break;
+  }
+  return FinishReason::kError;
+}
+
 }  // namespace
 
 struct Scheduler::Job {
-  Job(const Tokenizer& tokenizer, GenerationSpec s, std::shared_ptr<GenerationStream> st)
+  Job(const Tokenizer& tokenizer, GenerationSpec s, std::shared_ptr<GenerationStream> st,
+      const DraftParams& draft)
       : spec(std::move(s)),
         stream(std::move(st)),
-        sampler(spec.sampling),
-        reply(tokenizer, spec.stop, spec.max_tokens, spec.ignore_eos) {
-    sampler.Remember(spec.prompt);  // the repetition window starts with the prompt, as in `run`
-    history = spec.prompt;
-  }
+        generator(tokenizer, spec.prompt, spec.sampling, ServerStopRules(spec), draft) {}
 
   GenerationSpec spec;
   std::shared_ptr<GenerationStream> stream;
-  Sampler sampler;
-  ReplyText reply;
+  SequenceGenerator generator;  // sampler, stop rules, decoder and drafts, as in `run`
   bool prefilled() const { return evaluated == spec.prompt.size(); }
 
   int slot = -1;
   size_t evaluated = 0;  // prompt tokens in the slot's cache (reused or evaluated)
-  int32_t last = -1;     // the last sampled token, fed at the next step
-  // --draft: what drafts are looked up in (prompt and reply), and this step's tokens: `last`
-  // followed by the draft, verified from cache position `verified_from`.
-  std::vector<int32_t> history, step;
-  int64_t verified_from = 0;
 };
 
 Scheduler::Scheduler(const Model& model, const SchedulerOptions& options)
@@ -70,7 +89,7 @@ Scheduler::~Scheduler() {
 
 std::shared_ptr<GenerationStream> Scheduler::Submit(GenerationSpec spec) {
   auto stream = std::make_shared<GenerationStream>(static_cast<int>(spec.prompt.size()));
-  auto job = std::make_unique<Job>(model_.tokenizer(), std::move(spec), stream);
+  auto job = std::make_unique<Job>(model_.tokenizer(), std::move(spec), stream, draft_);
   {
     std::lock_guard lock(mu_);
     const int in = busy_ + static_cast<int>(waiting_.size());
@@ -126,7 +145,7 @@ void Scheduler::PublishSlots(const std::vector<std::unique_ptr<Job>>& active) {
     s.busy = true;
     s.n_past = engine_.n_past(job->slot);
     s.n_prompt = static_cast<int>(job->spec.prompt.size());
-    s.n_decoded = job->reply.n_tokens();
+    s.n_decoded = job->generator.n_generated();
   }
   std::lock_guard lock(mu_);
   slots_.swap(slots);
@@ -160,8 +179,8 @@ void Scheduler::Retire(std::vector<std::unique_ptr<Job>>* active, size_t i) {
   // Wake the loop for waiting requests; the slot is free before the client hears the end,
   // so a client that saw its reply end never finds its slot still taken.
   cv_.notify_all();
-  if (job->reply.finished()) {
-    job->stream->Finish(job->reply.finish_reason(), job->reply.n_tokens());
+  if (job->generator.finished()) {
+    job->stream->Finish(FinishReasonOf(job->generator.stop_reason()), job->generator.n_generated());
   }
 }
 
@@ -198,7 +217,7 @@ void Scheduler::Run() {
   for (auto& job : waiting) job->stream->Finish(FinishReason::kShutdown, 0);
   while (!active.empty()) {
     std::unique_ptr<Job>& job = active.back();
-    job->stream->Finish(FinishReason::kShutdown, job->reply.n_tokens());
+    job->stream->Finish(FinishReason::kShutdown, job->generator.n_generated());
     Retire(&active, active.size() - 1);
   }
   PublishSlots(active);
@@ -213,15 +232,8 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
   for (size_t i = 0; i < active->size(); ++i) {
     Job& job = *(*active)[i];
     if (job.prefilled()) {
-      // Greedy requests only: a verified row is exact for the argmax, not for a draw.
-      const bool greedy = job.spec.sampling.temperature <= 0;
-      const int room = job.spec.max_tokens - job.reply.n_tokens() - 1;
-      const std::vector<int32_t> draft =
-          greedy ? DraftFromContext(job.history, draft_, room) : std::vector<int32_t>{};
-      job.step.assign(1, job.last);
-      job.step.insert(job.step.end(), draft.begin(), draft.end());
-      job.verified_from = engine_.n_past(job.slot);
-      work.push_back({job.slot, job.step, /*logits=*/true, /*decode_steps=*/!draft.empty()});
+      const std::span<const int32_t> step = job.generator.NextStep();
+      work.push_back({job.slot, step, /*logits=*/true, job.generator.verifying()});
     } else {
       const int64_t left = static_cast<int64_t>(job.spec.prompt.size() - job.evaluated);
       const int64_t n = PrefillPiece(left, budget);
@@ -241,7 +253,7 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
     // an allocation failure: end this batch's requests and keep serving.
     LOG(ERROR) << "forward step failed: " << e.what();
     while (!active->empty()) {
-      active->back()->stream->Finish(FinishReason::kError, active->back()->reply.n_tokens());
+      active->back()->stream->Finish(FinishReason::kError, active->back()->generator.n_generated());
       Retire(active, active->size() - 1);
     }
     return;
@@ -253,26 +265,20 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
       job.evaluated += work[k].tokens.size();
       if (!job.prefilled()) continue;  // more of the prompt next step
     }
-    // One row, or (a verification step) one per token of the step: its first, then the draft.
-    const std::span<const int32_t> draft =
-        work[k].decode_steps ? work[k].tokens.subspan(1) : std::span<const int32_t>();
-    const size_t j =
-        VerifyDraft(logits[k], draft, [&](std::span<const float> row) -> std::optional<int32_t> {
-          job.last = job.sampler.Sample(row);
-          job.history.push_back(job.last);
-          GeneratedToken token{job.last, std::nullopt};
-          if (job.spec.n_logprobs >= 0) {
-            token.logprobs = ComputeLogprobs(row, job.last, job.spec.n_logprobs);
-          }
-          job.stream->Append(job.reply.Add(job.last), std::move(token));
-          return job.reply.finished() ? std::nullopt : std::optional<int32_t>(job.last);
+    const int drafted = work[k].decode_steps ? static_cast<int>(work[k].tokens.size()) - 1 : 0;
+    const int64_t rejected = job.generator.TakeLogits(
+        logits[k], [&](int32_t id, std::span<const float> row, std::string_view text) {
+          GeneratedToken token{id, std::nullopt};
+          if (job.spec.n_logprobs >= 0)
+            token.logprobs = ComputeLogprobs(row, id, job.spec.n_logprobs);
+          job.stream->Append(text, std::move(token));
+          return true;
         });
-    // The rejected draft tokens' K and V are overwritten as decoding reaches their positions.
-    if (!draft.empty()) {
-      engine_.Truncate(job.slot, job.verified_from + 1 + static_cast<int64_t>(j));
-      job.stream->CountDraft(static_cast<int>(draft.size()), static_cast<int>(j));
+    if (drafted > 0) {
+      engine_.Truncate(job.slot, engine_.n_past(job.slot) - rejected);
+      job.stream->CountDraft(drafted, drafted - static_cast<int>(rejected));
     }
-    if (job.reply.finished()) Retire(active, who[k]);
+    if (job.generator.finished()) Retire(active, who[k]);
   }
 }
 

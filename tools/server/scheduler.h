@@ -1,8 +1,9 @@
 // Continuous batching for the server. One thread owns the BatchEngine; each active request holds
 // one of its KV slots. Every iteration gathers the pending tokens of all active requests (the
 // last sampled token of each generating request, and pieces of the prompts still to evaluate,
-// at most `prefill_chunk` prompt tokens in all) into ONE Step, samples each request's next token
-// with its own Sampler, and hands the released text to the request's GenerationStream. Prompts
+// at most `prefill_chunk` prompt tokens in all) into ONE Step, has each request's own
+// SequenceGenerator (runtime/generation/: the sampler, stop rules and decoder `bitjit run` uses)
+// choose its next tokens, and hands the released text to the request's GenerationStream. Prompts
 // go in pieces so that a long one delays the other streams by one piece per token, not by the
 // whole prompt. A new request gets the free slot whose cache holds the longest prefix of its
 // prompt (prompt caching, runtime/batch_engine.h). Requests that find every slot busy wait in a

@@ -1,8 +1,8 @@
-#include "tools/server/stop_strings.h"
+#include "runtime/generation/stop_strings.h"
 
 #include <algorithm>
 
-namespace bitjit::server {
+namespace bitjit {
 
 StopStringFilter::StopStringFilter(std::vector<std::string> stops) : stops_(std::move(stops)) {
   // An empty stop string would match before any text: it is no stop string at all.
@@ -43,4 +43,15 @@ std::string StopStringFilter::Flush() {
   return out;
 }
 
-}  // namespace bitjit::server
+bool StopArrived(std::string_view text, size_t new_bytes, const std::vector<std::string>& stops) {
+  for (const std::string& s : stops) {
+    if (s.empty() || s.size() > text.size()) continue;
+    // Where an occurrence ending in the new bytes can start.
+    const size_t old_end = text.size() - std::min(new_bytes, text.size());
+    const size_t from = old_end >= s.size() - 1 ? old_end - (s.size() - 1) : 0;
+    if (text.find(s, from) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace bitjit
