@@ -75,9 +75,19 @@ class ReferenceBitLinearStep : public OpStep {
   }
 };
 
+// The quantizer, then each weight's matmul kernels; merged weights that share their kernels
+// (Q, K and V of one shape) are written once with a count: "QuantizeAbsmaxI8_..., 2 x Gemv..".
 std::string JitKernelNames(const CompiledLinear& linear) {
   std::string names = linear.quantizer->KernelName();
-  for (const auto& mm : linear.matmuls) names += ", " + mm->F32KernelNames();
+  for (size_t i = 0; i < linear.matmuls.size();) {
+    const std::string kernels = linear.matmuls[i]->F32KernelNames();
+    size_t same = 1;
+    while (i + same < linear.matmuls.size() &&
+           linear.matmuls[i + same]->F32KernelNames() == kernels)
+      ++same;
+    names += ", " + (same > 1 ? std::to_string(same) + " x " : std::string()) + kernels;
+    i += same;
+  }
   return names;
 }
 
