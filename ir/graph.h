@@ -22,6 +22,9 @@ enum class OpKind : uint8_t {
   BITJIT_OP_KINDS(BITJIT_OP_ENUMERATOR)
 #undef BITJIT_OP_ENUMERATOR
 };
+#define BITJIT_OP_COUNT(kind, name, prepare) +1
+inline constexpr int kOpKindCount = 0 BITJIT_OP_KINDS(BITJIT_OP_COUNT);
+#undef BITJIT_OP_COUNT
 
 // What a kBitLinear does before its matmuls.
 enum class Prologue : uint8_t {

@@ -14,7 +14,7 @@ using ir::Numerics;
 using ir::OpKind;
 using ir::Prologue;
 
-constexpr OpKind kLastKind = OpKind::kBitLinear;
+constexpr auto kLastKind = static_cast<OpKind>(ir::kOpKindCount - 1);  // ir/op_kinds.h
 
 template <typename Enum>
 Enum ParseEnum(const std::string& text, int last, std::string_view (*name)(Enum),
