@@ -372,6 +372,17 @@ TEST(SpmTokenizer, SynthModelRunsAndTokenizesFromTheCli) {
   EXPECT_EQ(r.out, tok->Decode(ids) + "\n");
   EXPECT_GT(r.out.size(), 1u);
 
+  // llama-cli echoes the prompt as its pieces: with the prefix space.
+  r = testing::RunProgram(testing::BinProgram("llama-cli"),
+                          {"-m", model, "-p", "Once upon a time", "-n", "4", "--temp", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(" Once upon a time", 0), 0u) << r.out;
+  // llama-tokenize renders <s> and <unk> as their text, the others as their pieces.
+  r = testing::RunProgram(testing::BinProgram("llama-tokenize"), {"-m", model, "-p", "<unk>a b"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 -> '<s>'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 -> '<unk>'"), std::string::npos) << r.out;
+
   // The presets of 1bitLLM's models write the sentencepiece vocabulary; --vocab bpe overrides.
   EXPECT_EQ(synth::Preset("bitnet-0.7b").vocab, synth::SynthConfig::Vocab::kSpm);
   EXPECT_EQ(synth::Preset("tiny").vocab, synth::SynthConfig::Vocab::kBpe);

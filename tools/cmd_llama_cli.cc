@@ -129,7 +129,10 @@ int RunLlamaCli(const Args& args) {
   if (FLAGS_n < 0 && room > 0)
     params.n_predict = static_cast<int>(std::min<int64_t>(room, INT_MAX));
   if (FLAGS_display_prompt) {
-    std::fwrite(prompt_text.data(), 1, prompt_text.size(), stdout);
+    // llama-cli echoes the prompt's token pieces. For a sentencepiece vocabulary they differ
+    // from the text: the prefix space shows (" Once upon a time").
+    const std::string echo = tok.model() == TokenizerModel::kSpm ? tok.Decode(prompt) : prompt_text;
+    std::fwrite(echo.data(), 1, echo.size(), stdout);
     std::fflush(stdout);
   }
   StreamingDecoder decoder(tok);
