@@ -292,7 +292,7 @@ TEST(SpmTokenizer, BadFilesAreOneLineErrors) {
       {With(good, "tokenizer.ggml.token_type", KvValue::I32Array(std::vector<int32_t>{1, 1})),
        "tokenizer.ggml.token_type has 2 entries for " + std::to_string(n) + " tokens"},
       {With(good, "tokenizer.ggml.tokens", KvValue::StringArray(bad_byte)),
-       "'<0xZZ>' is a BYTE token but not of the form <0xXX>"},
+       "tokenizer.ggml.tokens[3] is a BYTE token but not of the form <0xXX>"},
       {With(good, "tokenizer.ggml.unknown_token_id", KvValue::U32(100000)),
        "tokenizer.ggml.unknown_token_id = 100000 is out of range"},
       {With(good, "tokenizer.ggml.add_space_prefix", KvValue::U32(1)),

@@ -186,8 +186,8 @@ std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const gguf::GgufFile& file, PreTo
     } else if (type == TokenType::kByte && spm) {
       const int byte = tokenizer::ParseByteToken(tokens[id]);
       if (byte < 0) {
-        Fail(kTokensKey, "[", id, "] '", tokens[id],
-             "' is a BYTE token but not of the form <0xXX>");
+        // (The text itself is left out: it could be long or hold newlines.)
+        Fail(kTokensKey, "[", id, "] is a BYTE token but not of the form <0xXX>");
       }
       t->printed_.push_back(static_cast<char>(byte));
     }
