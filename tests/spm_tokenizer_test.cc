@@ -319,6 +319,10 @@ TEST(SpmTokenizer, SynthVocabularyHasLlamasLayout) {
   EXPECT_EQ(v.tokens[2], "</s>");
   EXPECT_EQ(v.tokens[3 + 0x0A], "<0x0A>");
   EXPECT_EQ(v.token_types[3 + 0x0A], synth::kTokenByte);
+  EXPECT_EQ(v.tokens[32000], "[PAD1]");  // as bitnet.cpp pads LLaMA's 32000 to 32002
+  EXPECT_EQ(v.tokens[32001], "[PAD2]");
+  EXPECT_EQ(v.token_types[32001], synth::kTokenUnused);
+  EXPECT_EQ(v.tokens[31999].rfind(kSpace, 0), 0u);
   EXPECT_THROW(synth::SpmVocab(synth::MinSpmVocab() - 1), Error);
   EXPECT_EQ(synth::SpmVocab(synth::MinSpmVocab()).tokens.size(),
             static_cast<size_t>(synth::MinSpmVocab()));

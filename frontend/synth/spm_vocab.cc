@@ -1,5 +1,6 @@
 #include "frontend/synth/spm_vocab.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@ namespace {
 
 constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
 constexpr size_t kMaxPieces = 200;
+constexpr int64_t kLlamaPieces = 32000;  // the pieces of LLaMA's tokenizer.model
 
 // The training text as SentencePiece sees it: words that start at each space (escaped as
 // U+2581, with one in front of the text), each as its characters (the text is ASCII).
@@ -103,8 +105,15 @@ Vocab SpmVocab(int64_t n_vocab) {
   }
   score = -1000.0f;
   for (const std::string& c : chars) add(c, score--, kTokenNormal);
-  for (int64_t i = 0; static_cast<int64_t>(v.tokens.size()) < n_vocab; ++i) {
+  // bitnet.cpp's converter pads LLaMA's 32000 pieces up to config.json's vocab_size with
+  // "[PAD1]", "[PAD2]", ... (UNUSED, score -1000): 1bitLLM's 32002 ends in two of them.
+  const int64_t n_pieces = std::max<int64_t>(static_cast<int64_t>(v.tokens.size()),
+                                             std::min<int64_t>(n_vocab, kLlamaPieces));
+  for (int64_t i = 0; static_cast<int64_t>(v.tokens.size()) < n_pieces; ++i) {
     add(std::string(kSpace) + "~" + std::to_string(i), -100000.0f, kTokenNormal);
+  }
+  for (int64_t i = 1; static_cast<int64_t>(v.tokens.size()) < n_vocab; ++i) {
+    add("[PAD" + std::to_string(i) + "]", -1000.0f, kTokenUnused);
   }
   v.unk_id = 0;
   v.bos_id = 1;

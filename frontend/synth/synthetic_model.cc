@@ -161,6 +161,8 @@ class TokenizerKeys : public VocabKeys {
       return;
     }
     w.AddKv("tokenizer.ggml.model", KvValue::String(BuiltinModel()));
+    // The converter's sentencepiece path writes pre "default" (its gpt2 path none here).
+    if (vocab_.spm) w.AddKv("tokenizer.ggml.pre", KvValue::String("default"));
     w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(vocab_.tokens));
     w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(vocab_.scores));
     AddBuiltinIds(w);
@@ -184,6 +186,7 @@ class TokenizerKeys : public VocabKeys {
       return;
     }
     w.AddKv("tokenizer.ggml.model", KvValue::String(BuiltinModel()));
+    if (vocab_.spm) w.AddKv("tokenizer.ggml.pre", KvValue::String("default"));
     w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(vocab_.tokens));
     // The converter's sentencepiece path writes scores (its gpt2 path does not).
     if (vocab_.spm) w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(vocab_.scores));
