@@ -517,6 +517,13 @@ TEST(Convert, MalformedCheckpointsAreOneLineErrors) {
     expect_error(d, "a field of an unexpected type");
   }
   {
+    const std::string d = fresh("spm");  // LLaMA's sentencepiece-style tokenizer.json
+    json t = json::parse(ReadAll(d + "/tokenizer.json"));
+    t["model"]["byte_fallback"] = true;
+    WriteJson(d + "/tokenizer.json", t);
+    expect_error(d, "a sentencepiece-style BPE (byte_fallback)");
+  }
+  {
     const std::string d = fresh("hugevocab");
     json c = json::parse(ReadAll(d + "/config.json"));
     c["vocab_size"] = int64_t{1} << 30;

@@ -126,7 +126,10 @@ int RunLlamaCli(const Args& args) {
   if (prompt.empty()) Fail("the prompt is empty (give -p TEXT or -f FILE)");
   GenerationSession session(*model, FLAGS_c);
   if (FLAGS_display_prompt) {
-    std::fwrite(prompt_text.data(), 1, prompt_text.size(), stdout);
+    // llama-cli echoes the prompt's token pieces. For a sentencepiece vocabulary they differ
+    // from the text: the prefix space shows (" Once upon a time").
+    const std::string echo = tok.model() == TokenizerModel::kSpm ? tok.Decode(prompt) : prompt_text;
+    std::fwrite(echo.data(), 1, echo.size(), stdout);
     std::fflush(stdout);
   }
   const GenerateResult r = session.Generate(

@@ -29,7 +29,10 @@ namespace bitjit::cli {
 namespace {
 
 std::string Piece(const Tokenizer& tok, int32_t id) {
-  if (tok.token_type(id) == TokenType::kControl) return std::string(tok.TokenText(id));
+  // As llama-tokenize prints them (special rendering on): CONTROL and UNKNOWN as their text.
+  const TokenType type = tok.token_type(id);
+  if (type == TokenType::kControl || type == TokenType::kUnknown)
+    return std::string(tok.TokenText(id));
   return tok.TokenBytes(id);
 }
 

@@ -46,6 +46,10 @@ DashedFlag<std::string> token_embd_type_flag(
     "f16, q8_0 or q6_k (bitnet.cpp's --quant-embd) (unset: llama-quantize's choice)");
 DashedFlag<std::string> vocab_from_flag(
     "vocab-from", "copy the tokenizer keys of this GGUF (n_vocab becomes its size)");
+DashedFlag<std::string> vocab_flag(
+    "vocab",
+    "the built-in vocabulary: bpe (GPT-2 byte-level) or spm (sentencepiece, as 1bitLLM's "
+    "models) (unset: the preset's; spm for bitnet-0.7b and bitnet-3b)");
 DashedFlag<int64_t> n_embd_flag("n-embd",
                                 "embedding size, a multiple of 128 (unset: the preset's)");
 DashedFlag<int64_t> n_ff_flag("n-ff", "feed-forward size, a multiple of 128 (unset: the preset's)");
@@ -115,6 +119,16 @@ int RunSynth(const Args& args) {
   config.seed = FLAGS_seed;
   config.vocab_from = vocab_from_flag.value;
   if (!config.vocab_from.empty()) config.n_vocab = 0;  // the vocabulary file's size
+  if (Given("vocab")) {
+    if (!config.vocab_from.empty()) Fail("give --vocab or --vocab-from, not both");
+    if (vocab_flag.value == "bpe") {
+      config.vocab = synth::SynthConfig::Vocab::kBpe;
+    } else if (vocab_flag.value == "spm") {
+      config.vocab = synth::SynthConfig::Vocab::kSpm;
+    } else {
+      Fail("--vocab '", vocab_flag.value, "' is not bpe or spm");
+    }
+  }
   Override("n-embd", n_embd_flag.value, &config.n_embd);
   Override("n-ff", n_ff_flag.value, &config.n_ff);
   Override("n-layer", n_layer_flag.value, &config.n_layer);
@@ -151,9 +165,10 @@ int RunSynth(const Args& args) {
 BITJIT_COMMAND(synth, "synth",
                "write a random ternary model (bitnet-b1.58 or llama) in bitnet.cpp's layout",
                "-o OUT.gguf [--preset NAME] [--arch A] [--output O] [--token-embd-type T] "
-               "[--seed S] [--n-embd N ...] [--vocab-from V.gguf]",
-               {"o", "seed", "preset", "arch", "output", "token-embd-type", "vocab-from", "n-embd",
-                "n-ff", "n-layer", "n-head", "n-head-kv", "n-vocab", "n-ctx", "rope-freq-base"},
+               "[--seed S] [--n-embd N ...] [--vocab bpe|spm | --vocab-from V.gguf]",
+               {"o", "seed", "preset", "arch", "output", "token-embd-type", "vocab", "vocab-from",
+                "n-embd", "n-ff", "n-layer", "n-head", "n-head-kv", "n-vocab", "n-ctx",
+                "rope-freq-base"},
                RunSynth);
 
 }  // namespace bitjit::cli

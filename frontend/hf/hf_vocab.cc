@@ -70,6 +70,14 @@ void HfVocab::Read(const std::string& dir, const HfConfig& config,
          ": not a BPE tokenizer (bitjit converts byte-level BPE vocabularies, as "
          "Llama-3's and Falcon3's)");
   }
+  // A SentencePiece-style BPE (LLaMA's tokenizer.json: "▁" for spaces, <0xXX> byte tokens)
+  // would be written as a byte-level vocabulary and tokenize every text wrongly.
+  if (const auto fallback = model->find("byte_fallback");
+      fallback != model->end() && fallback->is_boolean() && fallback->get<bool>()) {
+    Fail(file,
+         ": a sentencepiece-style BPE (byte_fallback), which bitjit does not convert yet "
+         "(bitjit converts byte-level BPE vocabularies, as Llama-3's and Falcon3's)");
+  }
   const int64_t n = config.n_vocab;
   tokens_.assign(n, "");
   types_.assign(n, 0);

@@ -8,11 +8,10 @@
 #include "ir/base/error.h"
 
 namespace bitjit::synth {
-namespace {
 
-// The text the merges are learned from: plain English with digits and a little code, so the
-// vocabulary has the usual kinds of tokens (" the", "ing", " 20", "    ").
-constexpr char kTrainingText[] =
+// Plain English with digits and a little code, so the vocabulary has the usual kinds of tokens
+// (" the", "ing", " 20", "    ").
+const char kTrainingText[] =
     "Once upon a time there was a little dog who lived in a house by the river. The dog liked "
     "to run in the garden and to play with the children of the family. The capital of France "
     "is Paris, and the capital of Italy is Rome. In 2024 the city had 2100000 people; in 2020 it "
@@ -21,6 +20,8 @@ constexpr char kTrainingText[] =
     "def add(a, b):\n    return a + b\n\nfor i in range(10):\n    print(add(i, i))\n"
     "Happy families are all alike; every unhappy family is unhappy in its own way. It was the "
     "best of times, it was the worst of times, it was the age of wisdom.\n";
+
+namespace {
 
 // Cap on the merges taken from the text (the text yields fewer anyway).
 constexpr size_t kMaxMerges = 200;

@@ -27,7 +27,14 @@ struct Vocab {
   uint32_t bos_id = 0;
   uint32_t eos_id = 0;
   uint32_t padding_id = 0;
+  // A SentencePiece vocabulary (spm_vocab.h): tokenizer.ggml.model "llama", no merges, an
+  // unknown token.
+  bool spm = false;
+  uint32_t unk_id = 0;
 };
+
+// The text the built-in vocabularies are learned from.
+extern const char kTrainingText[];
 
 // The vocabulary with exactly n_vocab tokens (throws bitjit::Error if n_vocab < kMinVocab). As
 // many merges as fit are kept (up to what the built-in text yields).

@@ -19,6 +19,7 @@ struct PresetSpec {
   double rope_base;
   float rms_eps;
   bool untied_output;
+  bool spm_vocab = false;  // a SentencePiece vocabulary, as 1bitLLM's models have
 };
 
 constexpr PresetSpec kPresets[] = {
@@ -27,13 +28,14 @@ constexpr PresetSpec kPresets[] = {
     {"llama-tiny", "llama-tiny", kLlamaArch, 512, 1536, 2, 4, 2, 768, 256, 500000.0, 1e-5f, true},
     // microsoft/bitnet-b1.58-2B-4T.
     {"2b4t", "bitnet2b", kBitnetArch, 2560, 6912, 30, 20, 5, 128256, 4096, 500000.0, 1e-5f, false},
-    // 1bitLLM/bitnet_b1_58-large and -3B: plain multi-head attention, head_dim 96 and 100. The
+    // 1bitLLM/bitnet_b1_58-large and -3B: plain multi-head attention, head_dim 96 and 100, the
+    // LLaMA SentencePiece vocabulary at config.json's vocab_size of 32002. The
     // 3B's n_ff 8640 is not a multiple of 128, which bitnet.cpp's x86 I2_S kernels need (its
     // ffn_down computes wrong sums there); bitjit handles any K.
     {"bitnet-0.7b", "bitnet_b1_58-large", kBitnetArch, 1536, 4096, 24, 16, 16, 32002, 2048, 10000.0,
-     1e-5f, false},
+     1e-5f, false, true},
     {"bitnet-3b", "bitnet_b1_58-3B", kBitnetArch, 3200, 8640, 26, 32, 32, 32002, 2048, 10000.0,
-     1e-5f, false},
+     1e-5f, false, true},
     // tiiuae/Falcon3-{1,3,7,10}B-*-1.58bit: head_dim 256, rope base 1000042, untied lm_head.
     {"falcon3-1b", "Falcon3-1B-Instruct-1.58bit", kLlamaArch, 2048, 8192, 18, 8, 4, 131072, 8192,
      1000042.0, 1e-6f, true},
@@ -66,6 +68,7 @@ SynthConfig Preset(std::string_view preset) {
     c.rope_base = p.rope_base;
     c.rms_eps = p.rms_eps;
     c.untied_output = p.untied_output;
+    c.vocab = p.spm_vocab ? SynthConfig::Vocab::kSpm : SynthConfig::Vocab::kBpe;
     return c;
   }
   std::string names;

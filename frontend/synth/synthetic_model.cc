@@ -12,6 +12,7 @@
 #include "frontend/model/model_keys.h"
 #include "frontend/synth/builtin_vocab.h"
 #include "frontend/synth/random.h"
+#include "frontend/synth/spm_vocab.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
 
@@ -114,7 +115,7 @@ class TokenizerKeys : public VocabKeys {
  public:
   explicit TokenizerKeys(const SynthConfig& c) {
     if (c.vocab_from.empty()) {
-      vocab_ = BuiltinVocab(c.n_vocab);
+      vocab_ = c.vocab == SynthConfig::Vocab::kSpm ? SpmVocab(c.n_vocab) : BuiltinVocab(c.n_vocab);
       n_vocab_ = c.n_vocab;
       return;
     }
@@ -159,7 +160,9 @@ class TokenizerKeys : public VocabKeys {
       }
       return;
     }
-    w.AddKv("tokenizer.ggml.model", KvValue::String("gpt2"));
+    w.AddKv("tokenizer.ggml.model", KvValue::String(BuiltinModel()));
+    // The converter's sentencepiece path writes pre "default" (its gpt2 path none here).
+    if (vocab_.spm) w.AddKv("tokenizer.ggml.pre", KvValue::String("default"));
     w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(vocab_.tokens));
     w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(vocab_.scores));
     AddBuiltinIds(w);
@@ -175,14 +178,18 @@ class TokenizerKeys : public VocabKeys {
       w.CopyKv(*file_, "tokenizer.ggml.model");
       w.CopyKv(*file_, "tokenizer.ggml.pre");
       w.CopyKv(*file_, "tokenizer.ggml.tokens");
+      w.CopyKv(*file_, "tokenizer.ggml.scores");  // where it has them (sentencepiece does)
       AddTokenTypes(w);
       CopyIds(w);
       AddBos(w);
       w.CopyKv(*file_, "tokenizer.chat_template");
       return;
     }
-    w.AddKv("tokenizer.ggml.model", KvValue::String("gpt2"));
+    w.AddKv("tokenizer.ggml.model", KvValue::String(BuiltinModel()));
+    if (vocab_.spm) w.AddKv("tokenizer.ggml.pre", KvValue::String("default"));
     w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(vocab_.tokens));
+    // The converter's sentencepiece path writes scores (its gpt2 path does not).
+    if (vocab_.spm) w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(vocab_.scores));
     AddBuiltinIds(w);
     AddBos(w);
   }
@@ -196,13 +203,22 @@ class TokenizerKeys : public VocabKeys {
   }
   void CopyIds(gguf::GgufWriter& w) const {
     for (const char* key : {"tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id",
-                            "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id"}) {
+                            "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
+                            "tokenizer.ggml.padding_token_id", "tokenizer.ggml.add_space_prefix"}) {
       w.CopyKv(*file_, key);
     }
   }
-  // token_type .. padding_token_id of the built-in vocabulary.
+  const char* BuiltinModel() const { return vocab_.spm ? "llama" : "gpt2"; }
+  // token_type .. padding_token_id of the built-in vocabulary (a sentencepiece one has no
+  // merges and no padding, and an unknown token).
   void AddBuiltinIds(gguf::GgufWriter& w) const {
     w.AddKv("tokenizer.ggml.token_type", KvValue::I32Array(vocab_.token_types));
+    if (vocab_.spm) {
+      w.AddKv("tokenizer.ggml.bos_token_id", KvValue::U32(vocab_.bos_id));
+      w.AddKv("tokenizer.ggml.eos_token_id", KvValue::U32(vocab_.eos_id));
+      w.AddKv("tokenizer.ggml.unknown_token_id", KvValue::U32(vocab_.unk_id));
+      return;
+    }
     w.AddKv("tokenizer.ggml.merges", KvValue::StringArray(vocab_.merges));
     w.AddKv("tokenizer.ggml.bos_token_id", KvValue::U32(vocab_.bos_id));
     w.AddKv("tokenizer.ggml.eos_token_id", KvValue::U32(vocab_.eos_id));
@@ -374,6 +390,12 @@ void Validate(const SynthConfig& c) {
   }
   if (!c.vocab_from.empty() && c.n_vocab == 0) {
     // the size comes from the vocabulary file
+  } else if (c.vocab == SynthConfig::Vocab::kSpm) {
+    if (c.n_vocab < MinSpmVocab() || c.n_vocab > kMaxVocab) {
+      Fail("--n-vocab ", c.n_vocab, " is out of range (", MinSpmVocab(), " to ", kMaxVocab,
+           ": the built-in sentencepiece vocabulary has 3 special, 256 byte and ",
+           MinSpmVocab() - 259, " character tokens)");
+    }
   } else if (c.n_vocab < kMinVocab || c.n_vocab > kMaxVocab) {
     Fail("--n-vocab ", c.n_vocab, " is out of range (", kMinVocab, " to ", kMaxVocab,
          ": the built-in vocabulary has 256 byte tokens and 8 control tokens)");

@@ -46,8 +46,12 @@ struct SynthConfig {
   std::optional<gguf::GgmlType> token_embd_type, output_type;
   Q6KQuantizer quantize_q6_k = nullptr;  // needed for a Q6_K token_embd
   uint64_t seed = 0;
-  // A GGUF whose tokenizer keys are copied; empty for the built-in byte-level BPE vocabulary.
+  // A GGUF whose tokenizer keys are copied; empty for a built-in vocabulary.
   std::string vocab_from;
+  // The built-in vocabulary: GPT-2 byte-level BPE (builtin_vocab.h) or SentencePiece
+  // (spm_vocab.h, what 1bitLLM's models have).
+  enum class Vocab { kBpe, kSpm };
+  Vocab vocab = Vocab::kBpe;
 };
 
 // The configs of the named presets (see presets.cc); throws bitjit::Error for another name.

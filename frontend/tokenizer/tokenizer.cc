@@ -2,12 +2,14 @@
 
 #include <glog/logging.h>
 
+#include <cmath>
 #include <limits>
 #include <unordered_map>
 
 #include "frontend/tokenizer/bpe.h"
 #include "frontend/tokenizer/byte_unicode.h"
 #include "frontend/tokenizer/special_tokens.h"
+#include "frontend/tokenizer/spm.h"
 #include "ir/base/error.h"
 
 namespace bitjit {
@@ -23,6 +25,9 @@ constexpr char kEosKey[] = "tokenizer.ggml.eos_token_id";
 constexpr char kEotKey[] = "tokenizer.ggml.eot_token_id";
 constexpr char kChatTemplateKey[] = "tokenizer.chat_template";
 constexpr char kAddBosKey[] = "tokenizer.ggml.add_bos_token";
+constexpr char kScoresKey[] = "tokenizer.ggml.scores";
+constexpr char kUnkKey[] = "tokenizer.ggml.unknown_token_id";
+constexpr char kAddSpacePrefixKey[] = "tokenizer.ggml.add_space_prefix";
 
 // The Llama-3 vocabulary as Meta ships it (and the 2B-4T file stores it).
 constexpr size_t kLlama3VocabSize = 128256;
@@ -60,6 +65,28 @@ int32_t ReadTokenId(const gguf::GgufFile& file, std::string_view key, size_t n_t
   return static_cast<int32_t>(id);
 }
 
+// SPM scores: one float32 per token. NaN would make the merge order depend on the heap's
+// layout, so it is refused; infinities order like any other score.
+std::vector<float> ReadScores(const gguf::GgufFile& file, size_t n_tokens) {
+  const gguf::Value* value = file.Find(kScoresKey);
+  if (value == nullptr) {
+    Fail("missing key ", kScoresKey, " (a sentencepiece vocabulary merges by score)");
+  }
+  const gguf::Array& array = value->AsArray(kScoresKey);
+  if (array.element_type != gguf::ValueType::kF32) {
+    Fail(kScoresKey, " holds ", gguf::ValueTypeName(array.element_type),
+         " elements, expected float32");
+  }
+  if (array.count != n_tokens) {
+    Fail(kScoresKey, " has ", array.count, " entries for ", n_tokens, " tokens");
+  }
+  std::vector<float> scores = gguf::ArrayElements<float>(array);
+  for (size_t i = 0; i < n_tokens; ++i) {
+    if (std::isnan(scores[i])) Fail(kScoresKey, "[", i, "] is NaN");
+  }
+  return scores;
+}
+
 PreTokenizerKind ResolveKind(const gguf::GgufFile& file, std::span<const std::string_view> tokens) {
   if (const gguf::Value* pre = file.Find(kPreKey)) {
     const std::string_view name = pre->AsString(kPreKey);
@@ -95,19 +122,25 @@ Tokenizer::~Tokenizer() = default;
 std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const gguf::GgufFile& file, PreTokenizerKind kind) {
   if (file.Find(kModelKey) == nullptr) Fail("missing key ", kModelKey);
   const std::string_view model = file.GetString(kModelKey);
-  if (model != "gpt2") {
-    Fail("unsupported ", kModelKey, " '", model, "': bitjit reads byte-level BPE ('gpt2') only");
+  if (model != "gpt2" && model != "llama") {
+    Fail("unsupported ", kModelKey, " '", model,
+         "': bitjit reads byte-level BPE ('gpt2') and sentencepiece ('llama') only");
   }
+  const bool spm = model == "llama";
   const std::vector<std::string_view> tokens = file.GetStringArray(kTokensKey);
   if (tokens.empty()) Fail(kTokensKey, " is empty");
   if (tokens.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     Fail(kTokensKey, " has ", tokens.size(), " tokens, more than int32 ids can hold");
   }
-  if (file.Find(kMergesKey) == nullptr) Fail("missing key ", kMergesKey);
-  const std::vector<std::string_view> merges = file.GetStringArray(kMergesKey);
+  std::vector<std::string_view> merges;
+  if (!spm) {
+    if (file.Find(kMergesKey) == nullptr) Fail("missing key ", kMergesKey);
+    merges = file.GetStringArray(kMergesKey);
+  }
 
   std::unique_ptr<Tokenizer> t(new Tokenizer());
   const size_t n = tokens.size();
+  t->model_ = spm ? TokenizerModel::kSpm : TokenizerModel::kBpe;
   t->types_ = ReadTokenTypes(file, n);
   t->texts_.assign(tokens.begin(), tokens.end());
   t->bos_id_ = ReadTokenId(file, kBosKey, n);
@@ -119,16 +152,44 @@ std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const gguf::GgufFile& file, PreTo
   if (const gguf::Value* v = file.Find(kChatTemplateKey))
     t->chat_template_ = DetectChatTemplate(v->AsString(kChatTemplateKey));
   if (file.Find(kAddBosKey) != nullptr) t->add_bos_ = file.GetBool(kAddBosKey);
-  t->kind_ = kind == PreTokenizerKind::kAuto ? ResolveKind(file, tokens) : kind;
+  std::vector<float> scores;
+  if (spm) {
+    scores = ReadScores(file, n);
+    // llama.cpp's defaults for a LLaMA vocabulary: <unk> 0, <s> 1, </s> 2.
+    t->unk_id_ = ReadTokenId(file, kUnkKey, n);
+    if (t->unk_id_ < 0) t->unk_id_ = 0;
+    if (t->bos_id_ < 0 && n > 1) t->bos_id_ = 1;
+    if (t->eos_id_ < 0 && n > 2) t->eos_id_ = 2;
+    t->add_space_prefix_ = true;
+    if (file.Find(kAddSpacePrefixKey) != nullptr)
+      t->add_space_prefix_ = file.GetBool(kAddSpacePrefixKey);
+    // A sentencepiece vocabulary has no pre-tokenizer; tokenizer.ggml.pre is ignored, as in
+    // llama.cpp.
+    t->kind_ = PreTokenizerKind::kDefault;
+  } else {
+    t->kind_ = kind == PreTokenizerKind::kAuto ? ResolveKind(file, tokens) : kind;
+  }
 
   // What each token prints as, precomputed so that Decode is a copy.
   t->printed_offset_.reserve(n + 1);
   t->printed_offset_.push_back(0);
   for (size_t id = 0; id < n; ++id) {
-    if (t->types_[id] == TokenType::kNormal) {
-      tokenizer::AppendByteDecoded(tokens[id], &t->printed_);
-    } else if (t->types_[id] == TokenType::kUserDefined) {
+    const TokenType type = t->types_[id];
+    if (type == TokenType::kNormal) {
+      if (spm) {
+        t->printed_.append(tokenizer::UnescapeSpaces(tokens[id]));
+      } else {
+        tokenizer::AppendByteDecoded(tokens[id], &t->printed_);
+      }
+    } else if (type == TokenType::kUserDefined) {
       t->printed_.append(tokens[id]);
+    } else if (type == TokenType::kByte && spm) {
+      const int byte = tokenizer::ParseByteToken(tokens[id]);
+      if (byte < 0) {
+        // (The text itself is left out: it could be long or hold newlines.)
+        Fail(kTokensKey, "[", id, "] is a BYTE token but not of the form <0xXX>");
+      }
+      t->printed_.push_back(static_cast<char>(byte));
     }
     if (t->printed_.size() > std::numeric_limits<uint32_t>::max())
       Fail(kTokensKey, " is too large");
@@ -145,6 +206,10 @@ std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const gguf::GgufFile& file, PreTo
     }
   }
   t->specials_ = std::make_unique<tokenizer::SpecialTokenMatcher>(std::move(specials));
+  if (spm) {
+    t->spm_ = std::make_unique<tokenizer::SpmModel>(tokens, scores, t->unk_id_);
+    return t;
+  }
   t->pre_ = std::make_unique<tokenizer::PreTokenizer>(t->kind_);
   t->bpe_ = std::make_unique<tokenizer::BpeModel>(tokens, merges);
   if (t->bpe_->skipped_merges() > 0) {
@@ -157,7 +222,7 @@ std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const gguf::GgufFile& file, PreTo
 }
 
 size_t Tokenizer::skipped_merges() const {
-  return bpe_->skipped_merges();
+  return bpe_ ? bpe_->skipped_merges() : 0;
 }
 
 int32_t Tokenizer::FindToken(std::string_view text) const {
@@ -175,6 +240,22 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_bos,
   if (add_bos && add_bos_ && bos_id_ >= 0) ids.push_back(bos_id_);
   std::vector<tokenizer::SpecialTokenMatcher::Fragment> fragments;
   specials_->Split(text, parse_special, &fragments);
+  if (spm_) {
+    // llama.cpp adds the prefix space to the first stretch of text and to every one that
+    // follows a special token, whether or not a BOS was added.
+    bool after_special = true;
+    for (const auto& fragment : fragments) {
+      if (fragment.id >= 0) {
+        ids.push_back(fragment.id);
+        after_special = true;
+        continue;
+      }
+      spm_->Encode(tokenizer::EscapeSpaces(fragment.text, add_space_prefix_ && after_special),
+                   &ids);
+      after_special = false;
+    }
+    return ids;
+  }
   std::vector<std::string_view> pieces;
   for (const auto& fragment : fragments) {
     if (fragment.id >= 0) {

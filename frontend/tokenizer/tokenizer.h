@@ -1,5 +1,13 @@
-// The tokenizer of bitnet-b1.58 models: GPT-2 style byte-level BPE ("gpt2" in GGUF), read from
-// the tokenizer.ggml.* keys. See spec/TOKENIZER.md for the rules this follows.
+// The tokenizer of bitnet-b1.58 models, read from the tokenizer.ggml.* keys: GPT-2 style
+// byte-level BPE ("gpt2" in GGUF; the 2B-4T, Falcon3 and Llama-3 files), or SentencePiece
+// ("llama": 1bitLLM's bitnet_b1_58-large and -3B as setup_env.py converts them; spm.h).
+// See spec/TOKENIZER.md for the BPE rules this follows.
+//
+// SentencePiece encode, as llama.cpp's LLAMA_VOCAB_TYPE_SPM: special tokens are cut out as for
+// BPE; each stretch of plain text that comes first or right after a special token (BOS
+// included) gets a leading space when tokenizer.ggml.add_space_prefix (true when absent), has
+// its spaces escaped as U+2581 and is merged by score (spm.h). Token pieces: NORMAL tokens their
+// text with U+2581 as a space, BYTE tokens "<0xXX>" their byte.
 //
 // Encode: special tokens are cut out first (special_tokens.h), each stretch of plain text is
 // split by the pre-tokenizer (pre_tokenizer.h), and each piece is BPE-merged on its own
@@ -28,6 +36,7 @@ namespace bitjit {
 namespace tokenizer {
 class BpeModel;
 class SpecialTokenMatcher;
+class SpmModel;
 }  // namespace tokenizer
 
 // Parses a --pre-tokenizer value: "llama3", "default", or "auto"/"" (decide from the file).
@@ -45,10 +54,18 @@ enum class TokenType : int32_t {
   kByte = 6,
 };
 
+// tokenizer.ggml.model: which algorithm the vocabulary is for.
+enum class TokenizerModel {
+  kBpe,  // "gpt2"
+  kSpm,  // "llama"
+};
+
 class Tokenizer {
  public:
   // Reads tokenizer.ggml.{model,tokens,token_type,merges,pre,bos_token_id,eos_token_id,
-  // eot_token_id,add_bos_token}. Throws bitjit::Error when a required key is missing or bad
+  // eot_token_id,add_bos_token}; for "llama" scores (required, finite), unknown_token_id and
+  // add_space_prefix instead of merges and pre, and BOS 1, EOS 2, UNK 0 where the ids are
+  // absent (llama.cpp's defaults). Throws bitjit::Error when a required key is missing or bad
   // ("missing key tokenizer.ggml.tokens", "tokenizer.ggml.token_type has 5 entries for 7
   // tokens", "unknown tokenizer.ggml.pre 'qwen2'", ...). Merges whose sides or result are not
   // tokens are skipped (skipped_merges() counts them; a warning is logged).
@@ -63,9 +80,11 @@ class Tokenizer {
   // matched. Invalid UTF-8 is tokenized byte by byte and round-trips through Decode.
   std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool parse_special) const;
 
-  // The bytes token `id` prints as: NORMAL tokens their raw bytes; USER_DEFINED tokens their
-  // text; CONTROL, UNKNOWN, UNUSED and BYTE tokens nothing (llama.cpp's token_to_piece for BPE
-  // vocabularies without special rendering). Throws bitjit::Error for an id out of range.
+  // The bytes token `id` prints as: NORMAL tokens their raw bytes (SPM: their text with U+2581
+  // as a space); USER_DEFINED tokens their text; CONTROL, UNKNOWN, UNUSED and UNDEFINED tokens
+  // nothing; BYTE tokens nothing for BPE and their byte for SPM (llama.cpp's token_to_piece
+  // without special rendering and without lstrip, which is what llama-cli prints). Throws
+  // bitjit::Error for an id out of range.
   std::string TokenBytes(int32_t id) const { return std::string(TokenBytesView(id)); }
   // The same bytes without a copy (valid as long as the Tokenizer).
   std::string_view TokenBytesView(int32_t id) const;
@@ -86,6 +105,10 @@ class Tokenizer {
   // The id of the token whose vocabulary string is exactly `text`, or -1.
   int32_t FindToken(std::string_view text) const;
 
+  TokenizerModel model() const { return model_; }
+  // SPM only: the unknown token (-1 for BPE) and whether text gets a prefix space.
+  int32_t unk_id() const { return unk_id_; }
+  bool add_space_prefix() const { return add_space_prefix_; }
   PreTokenizerKind pre_tokenizer() const { return kind_; }  // resolved: kLlama3 or kDefault
   bool ignore_merges() const { return kind_ == PreTokenizerKind::kLlama3; }
   bool add_bos() const { return add_bos_; }
@@ -101,12 +124,15 @@ class Tokenizer {
   std::vector<TokenType> types_;
   std::string printed_;                   // TokenBytes of all tokens, back to back
   std::vector<uint32_t> printed_offset_;  // n_vocab + 1 offsets into printed_
-  int32_t bos_id_ = -1, eos_id_ = -1, eot_id_ = -1;
+  int32_t bos_id_ = -1, eos_id_ = -1, eot_id_ = -1, unk_id_ = -1;
   bool add_bos_ = true;
+  bool add_space_prefix_ = false;
+  TokenizerModel model_ = TokenizerModel::kBpe;
   PreTokenizerKind kind_ = PreTokenizerKind::kDefault;
   ChatTemplate chat_template_ = ChatTemplate::kBitnet;
   std::unique_ptr<tokenizer::PreTokenizer> pre_;
-  std::unique_ptr<tokenizer::BpeModel> bpe_;
+  std::unique_ptr<tokenizer::BpeModel> bpe_;  // null for SPM
+  std::unique_ptr<tokenizer::SpmModel> spm_;  // null for BPE
   std::unique_ptr<tokenizer::SpecialTokenMatcher> specials_;
 };
 
