@@ -22,6 +22,7 @@
 #include "frontend/tokenizer/tokenizer.h"
 #include "ir/base/error.h"
 #include "tests/testing/cli.h"
+#include "tests/testing/memory_gguf.h"
 
 namespace bitjit {
 namespace {
@@ -30,21 +31,8 @@ using gguf::KvValue;
 using Kvs = std::vector<std::pair<std::string, KvValue>>;
 constexpr char kSpace[] = "\xE2\x96\x81";  // ▁
 
-struct MemoryGguf {
-  std::vector<uint8_t> bytes;
-  std::unique_ptr<gguf::GgufFile> file;
-};
-MemoryGguf MakeGguf(const Kvs& kvs) {
-  gguf::GgufWriter w;
-  for (const auto& [key, value] : kvs) w.AddKv(key, value);
-  gguf::BufferSink sink;
-  w.WriteHeader(sink);
-  w.Finish();
-  MemoryGguf m;
-  m.bytes = std::move(sink.bytes());
-  m.file = gguf::GgufFile::FromBuffer(m.bytes);
-  return m;
-}
+using testing::MakeGguf;
+using testing::MemoryGguf;
 
 // LLaMA's layout in miniature: <unk> <s> </s>, optionally the 256 byte tokens, then pieces.
 struct SmallVocab {

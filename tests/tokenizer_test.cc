@@ -25,6 +25,7 @@
 #include "frontend/tokenizer/tokenizer.h"
 #include "frontend/tokenizer/utf8_chars.h"
 #include "ir/base/error.h"
+#include "tests/testing/memory_gguf.h"
 
 namespace bitjit {
 namespace {
@@ -506,22 +507,8 @@ TEST_F(Llama3Vocab, EveryFormatEncodesAsTheWholeRenderedText) {
   }
 }
 
-// Builds an in-memory GGUF with the given tokenizer keys.
-struct MemoryGguf {
-  std::vector<uint8_t> bytes;
-  std::unique_ptr<gguf::GgufFile> file;
-};
-MemoryGguf MakeGguf(const std::vector<std::pair<std::string, gguf::KvValue>>& kvs) {
-  gguf::GgufWriter w;
-  for (const auto& [key, value] : kvs) w.AddKv(key, value);
-  gguf::BufferSink sink;
-  w.WriteHeader(sink);
-  w.Finish();
-  MemoryGguf m;
-  m.bytes = std::move(sink.bytes());
-  m.file = gguf::GgufFile::FromBuffer(m.bytes);
-  return m;
-}
+using testing::MakeGguf;
+using testing::MemoryGguf;
 
 std::string ErrorOf(const gguf::GgufFile& file, PreTokenizerKind kind = PreTokenizerKind::kAuto) {
   try {

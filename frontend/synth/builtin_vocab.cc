@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "frontend/synth/pair_merges.h"
 #include "ir/base/error.h"
 
 namespace bitjit::synth {
@@ -83,30 +84,13 @@ std::vector<std::vector<std::string>> PreTokenize(std::string_view text) {
 std::vector<std::pair<std::string, std::string>> LearnMerges(size_t limit) {
   std::map<std::vector<std::string>, int> words;
   for (auto& piece : PreTokenize(kTrainingText)) ++words[piece];
-  std::vector<std::pair<std::vector<std::string>, int>> corpus(words.begin(), words.end());
+  SymbolCorpus corpus(words.begin(), words.end());
   std::vector<std::pair<std::string, std::string>> merges;
   while (merges.size() < limit) {
-    std::map<std::pair<std::string, std::string>, int> counts;
-    for (const auto& [symbols, count] : corpus)
-      for (size_t i = 0; i + 1 < symbols.size(); ++i) counts[{symbols[i], symbols[i + 1]}] += count;
-    auto best = counts.end();
-    for (auto it = counts.begin(); it != counts.end(); ++it)
-      if (best == counts.end() || it->second > best->second) best = it;
-    if (best == counts.end() || best->second < 2) break;
-    const auto pair = best->first;
-    merges.push_back(pair);
-    for (auto& [symbols, count] : corpus) {
-      std::vector<std::string> merged;
-      for (size_t i = 0; i < symbols.size(); ++i) {
-        if (i + 1 < symbols.size() && symbols[i] == pair.first && symbols[i + 1] == pair.second) {
-          merged.push_back(pair.first + pair.second);
-          ++i;
-        } else {
-          merged.push_back(symbols[i]);
-        }
-      }
-      symbols = std::move(merged);
-    }
+    const std::optional<SymbolPair> best = MostFrequentPair(corpus);
+    if (!best) break;
+    merges.push_back(*best);
+    MergePair(*best, &corpus);
   }
   return merges;
 }

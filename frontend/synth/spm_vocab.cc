@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "frontend/synth/pair_merges.h"
 #include "ir/base/error.h"
 
 namespace bitjit::synth {
@@ -35,31 +36,15 @@ std::vector<std::vector<std::string>> Words() {
 std::vector<std::string> LearnPieces(size_t limit) {
   std::map<std::vector<std::string>, int> counted;
   for (auto& w : Words()) ++counted[w];
-  std::vector<std::pair<std::vector<std::string>, int>> corpus(counted.begin(), counted.end());
+  SymbolCorpus corpus(counted.begin(), counted.end());
   std::vector<std::string> pieces;
   std::set<std::string> known;
   while (pieces.size() < limit) {
-    std::map<std::pair<std::string, std::string>, int> counts;
-    for (const auto& [symbols, count] : corpus)
-      for (size_t i = 0; i + 1 < symbols.size(); ++i) counts[{symbols[i], symbols[i + 1]}] += count;
-    auto best = counts.end();
-    for (auto it = counts.begin(); it != counts.end(); ++it)
-      if (best == counts.end() || it->second > best->second) best = it;
-    if (best == counts.end() || best->second < 2) break;
-    const auto [left, right] = best->first;
-    if (known.insert(left + right).second) pieces.push_back(left + right);
-    for (auto& [symbols, count] : corpus) {
-      std::vector<std::string> merged;
-      for (size_t i = 0; i < symbols.size(); ++i) {
-        if (i + 1 < symbols.size() && symbols[i] == left && symbols[i + 1] == right) {
-          merged.push_back(left + right);
-          ++i;
-        } else {
-          merged.push_back(symbols[i]);
-        }
-      }
-      symbols = std::move(merged);
-    }
+    const std::optional<SymbolPair> best = MostFrequentPair(corpus);
+    if (!best) break;
+    if (known.insert(best->first + best->second).second)
+      pieces.push_back(best->first + best->second);
+    MergePair(*best, &corpus);
   }
   return pieces;
 }
