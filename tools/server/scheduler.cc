@@ -258,6 +258,9 @@ void Scheduler::Step(std::vector<std::unique_ptr<Job>>* active) {
     }
     return;
   }
+  // The slots as this step left them, before any client hears of its tokens: a client that
+  // has seen a token never finds its slot idle or its prompt not yet in the cache.
+  PublishSlots(*active);
   // Backwards, so that Retire's erasing leaves the indices still to visit alone.
   for (size_t k = who.size(); k-- > 0;) {
     Job& job = *(*active)[who[k]];
