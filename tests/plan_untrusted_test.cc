@@ -3,6 +3,7 @@
 // values, logits wider than the vocabulary, value id -1) or with all-zero logits (a sidecar
 // offset that wraps 2^64). Each edit must be refused at load, in one line naming the plan and
 // the field, before anything runs.
+#include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -154,6 +155,41 @@ TEST_F(EditedPlan, LmHeadSidecarOffsetThatWrapsIsRefused) {
       },
       "q8_0");
   ExpectRefused(error, "lm_head.sidecar_offset 18446744073709551600");
+}
+
+// The executor copies row rows[r] < T of a T-row activation for each output row r; with the
+// embedding turned into a gather_rows of the model's table by token ids (a plan the verifier
+// passes), it aborted on that bound (plan_fuzz).
+TEST_F(EditedPlan, GatherRowsOfAnythingButTheOutputRowsIsRefused) {
+  ExpectRefused(LoadError([](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "embedding"))->set_kind("gather_rows");
+                }),
+                ".operands: gather_rows 'token_embd' selects [T] rows of f16[512, 256]");
+}
+
+// A string that is not UTF-8 fails the parse; protobuf used to print a line of its own first.
+TEST_F(EditedPlan, PlanThatIsNotUtf8IsRefusedInOneLine) {
+  Model::Load(Tiny())->SavePlan(path_);
+  plan::Plan p;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    ASSERT_TRUE(p.ParseFromIstream(&in));
+  }
+  p.mutable_nodes(0)->set_name("\xff\xfe");
+  {
+    google::protobuf::LogSilencer quiet;  // the serializer complains too
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    ASSERT_TRUE(p.SerializeToOstream(&out));
+  }
+  ::testing::internal::CaptureStderr();
+  std::string error;
+  try {
+    Model::LoadPlan(path_);
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  ExpectRefused(error, "not a bitjit plan");
 }
 
 }  // namespace

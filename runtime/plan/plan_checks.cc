@@ -118,6 +118,19 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
       Fail(path, ": ", Field(i, "operands"), ": the embedding table ",
            n.operands[0]->shape.ToString(), " does not have the model's ", config.n_vocab, " rows");
     }
+    if (n.kind == ir::OpKind::kGatherRows) {
+      // The executor copies, for each of the R output rows, row rows[r] < T of a T-row f32
+      // activation; the indices must be the output rows input (plan_fuzz: the embedding turned
+      // into a gather_rows of the table by token ids aborted on the executor's bounds CHECK).
+      const ir::Value& x = *n.operands[0];
+      const ir::Value& rows = *n.operands[1];
+      if (x.dtype != ir::DType::kF32 || x.shape[0] != ir::kTokens ||
+          rows.producer->kind != ir::OpKind::kInput || rows.shape != ir::Shape{ir::kRows}) {
+        Fail(path, ": ", Field(i, "operands"), ": gather_rows '", n.name, "' selects ",
+             rows.shape.ToString(), " rows of ", ir::DTypeName(x.dtype), x.shape.ToString(),
+             ", not the output rows R of an f32[T, ...] activation");
+      }
+    }
     if (n.kind == ir::OpKind::kOutput) {
       ++outputs;
       // Copied as is into the caller's R x n_vocab logits.
