@@ -167,6 +167,15 @@ TEST_F(EditedPlan, GatherRowsOfAnythingButTheOutputRowsIsRefused) {
                 ".operands: gather_rows 'token_embd' selects [T] rows of f16[512, 256]");
 }
 
+// The verifier adds the weights to the operands a bitlinear needs: 2^31 - 1 overflowed an int
+// (UBSan in plan_fuzz).
+TEST_F(EditedPlan, MoreWeightsThanOperandsAreRefused) {
+  ExpectRefused(LoadError([](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "bitlinear"))->set_n_weights(INT32_MAX);
+                }),
+                "' has 2147483647 weights for 5 operands");
+}
+
 // A string that is not UTF-8 fails the parse; protobuf used to print a line of its own first.
 TEST_F(EditedPlan, PlanThatIsNotUtf8IsRefusedInOneLine) {
   Model::Load(Tiny())->SavePlan(path_);

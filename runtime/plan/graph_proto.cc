@@ -99,6 +99,12 @@ std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::Gg
     a.epilogue = ParseEnum<Epilogue>(p.epilogue(), static_cast<int>(Epilogue::kSiluMul),
                                      ir::EpilogueName, "epilogue");
     a.n_weights = p.n_weights();
+    // The verifier counts the operands a bitlinear needs from it (plan_fuzz: 2^31 - 1 weights
+    // overflowed that sum); no node has more weights than operands.
+    if (a.n_weights < 0 || a.n_weights > p.operands_size()) {
+      Fail("plan: node '", p.name(), "' has ", a.n_weights, " weights for ", p.operands_size(),
+           " operands");
+    }
     // Plans from before 1.6-bit packing list no codes per byte: all 2 bits.
     if (p.tile_rows_size() != p.tile_tokens_size() ||
         (p.tile_codes_per_byte_size() != 0 && p.tile_codes_per_byte_size() != p.tile_rows_size()))
