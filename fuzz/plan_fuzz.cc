@@ -1,13 +1,13 @@
 // libFuzzer target: Model::LoadPlan on structure-aware edits of valid plans. Once, in
-// LLVMFuzzerInitialize, two tiny synthetic models are written to a tmpfs folder and compiled to
-// four seed plans (f16 / q8_0 / q6_k lm_head, 2-bit and 1.6-bit weights, two ISAs), each with
+// LLVMFuzzerInitialize, three tiny synthetic models are written to a tmpfs folder and compiled
+// to four seed plans (f16 / q8_0 / q6_k lm_head, 2-bit and 1.6-bit weights, three ISAs), each with
 // its sidecar in a folder of its own. Each input picks a seed and reads as a list of (field,
 // value) edits applied to its decoded plan::Plan: node kinds, operands, result ids / dtypes /
 // dims / arena offsets, attributes (layer, heads, rope), tiles, kernels and their sidecar
 // ranges, the arena size, the lm_head tables, with extremes (-1, 0, 2^31 - 1, 2^63, NaN) and
 // the seeds' own offsets and sizes; sometimes a few raw bytes of the serialized plan are
 // changed too. The plan is written next to the seed's sidecar and loaded by the production
-// loader; a plan that loads runs a 2-token and a 1-token Eval. bitjit::Error is the expected
+// loader; a plan that loads runs a decode step, a prefill, or both. bitjit::Error is the expected
 // outcome of a bad plan; an ASan / UBSan report, crash, abort or hang is a finding.
 //
 // Speed (fuzz/README.md): the GGUFs and seed plans are built once; the plan files live on
@@ -15,6 +15,7 @@
 // the models have the smallest vocabulary synth writes, so opening one is cheap.
 #include <fcntl.h>
 #include <fuzzer/FuzzedDataProvider.h>
+#include <google/protobuf/arena.h>
 #include <google/protobuf/stubs/logging.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -582,16 +583,26 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Seeds& seeds = GetSeeds();
   FuzzedDataProvider f(data, size);
-  // The first byte: which seed, how its weights are loaded, whether raw bytes change too.
+  // The first byte: which seed (bits 0-1), mapped or copied weights (2), raw byte edits too
+  // (3-4 both set), logits of every row (5), and which steps run (6-7).
   const uint8_t mode = f.ConsumeIntegral<uint8_t>();
   const Seed& seed = seeds.seeds[(mode & 3) % seeds.seeds.size()];
   const bool map_weights = mode & 4, raw_edits = (mode & 0x18) == 0x18, all_rows = mode & 0x20;
-  Plan p = seed.plan;
-  for (int edits = 0; edits < 32 && f.remaining_bytes() > 0; ++edits) EditPlan(f, seeds, &p);
+  const int steps = mode >> 6;
+  // The edited copy lives in one reused block: copying and freeing a plan's few hundred
+  // messages through the sanitizer's allocator was a tenth of each run.
+  static std::vector<char> block(1 << 20);
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = block.data();
+  arena_options.initial_block_size = block.size();
+  google::protobuf::Arena arena(arena_options);
+  Plan* p = google::protobuf::Arena::CreateMessage<Plan>(&arena);
+  p->CopyFrom(seed.plan);
+  for (int edits = 0; edits < 32 && f.remaining_bytes() > 0; ++edits) EditPlan(f, seeds, p);
   std::string bytes;
   {
     google::protobuf::LogSilencer quiet;  // edited strings may not be UTF-8
-    if (!p.SerializeToString(&bytes)) std::abort();
+    if (!p->SerializeToString(&bytes)) std::abort();
   }
   if (raw_edits) EditBytes(f, &bytes);
   WriteFile(seed.input_path, bytes);
@@ -605,11 +616,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t n_vocab = static_cast<size_t>(model->config().n_vocab);
     bitjit::Session s(*model, 8, 1);
     std::vector<float> logits;
-    const int32_t prompt[] = {1, 2}, next[] = {3};
-    s.Eval(prompt, all_rows, &logits);  // prefill kernels
-    if (logits.size() != (all_rows ? 2 : 1) * n_vocab) std::abort();
-    s.Eval(next, false, &logits);  // decode kernels
-    if (logits.size() != n_vocab) std::abort();
+    // One step per input, each kind as often: a 1-token decode (the GEMV kernels), a 2- or
+    // 3-token prefill (the GEMM kernels), or a prefill and then a decode that attends to it.
+    static const std::vector<int32_t> kSteps[4][2] = {
+        {{1}, {}}, {{1, 2}, {}}, {{1, 2, 3}, {}}, {{1, 2}, {3}}};
+    for (const std::vector<int32_t>& tokens : kSteps[steps]) {
+      if (tokens.empty()) break;
+      const bool rows = all_rows && &tokens == &kSteps[steps][0];
+      s.Eval(tokens, rows, &logits);
+      if (logits.size() != (rows ? tokens.size() : 1) * n_vocab) std::abort();
+    }
   } catch (const bitjit::Error&) {
   }
   return 0;
