@@ -176,6 +176,21 @@ TEST_F(EditedPlan, MoreWeightsThanOperandsAreRefused) {
                 "' has 2147483647 weights for 5 operands");
 }
 
+// Inside the arena, but on top of a value live at the same time: the gather_rows copied its
+// rows from the very bytes it wrote (an overlapping memcpy, ASan in plan_fuzz).
+TEST_F(EditedPlan, ActivationsLiveAtOnceThatShareTheArenaAreRefused) {
+  const std::string error = LoadError([](plan::Plan* p) {
+    plan::Node* gather = p->mutable_nodes(NodeOf(*p, "gather_rows"));
+    for (const plan::Node& n : p->nodes()) {
+      for (const plan::Value& v : n.results())
+        if (v.id() == gather->operands(0))
+          gather->mutable_results(0)->set_arena_offset_per_token(v.arena_offset_per_token());
+    }
+  });
+  ExpectRefused(error, "].results[0].arena_offset_per_token ");
+  EXPECT_NE(error.find("which is live at the same time"), std::string::npos) << error;
+}
+
 // A string that is not UTF-8 fails the parse; protobuf used to print a line of its own first.
 TEST_F(EditedPlan, PlanThatIsNotUtf8IsRefusedInOneLine) {
   Model::Load(Tiny())->SavePlan(path_);

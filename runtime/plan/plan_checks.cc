@@ -1,5 +1,11 @@
 #include "runtime/plan/plan_checks.h"
 
+#include <map>
+#include <queue>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
 #include "ir/base/error.h"
 #include "passes/plan_memory.h"
 
@@ -77,6 +83,57 @@ void CheckAttention(const ir::Node& n, size_t i, const ModelConfig& config,
   }
 }
 
+// No two activations live at the same time share arena bytes. The planner gives each value a
+// place of its own from its node to its last user (passes/plan_memory.cc) and kernels treat
+// operands and results as separate buffers (plan_fuzz: a gather_rows whose result overlapped
+// its operand was a memcpy of overlapping ranges). One sweep over the nodes: the places of the
+// values live at a node, by offset, with the values that died before it dropped first.
+void CheckArenaSharing(const ir::Graph& graph, const std::string& path) {
+  const auto& nodes = graph.nodes();
+  std::unordered_map<const ir::Value*, size_t> last_use;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const ir::Value* op : nodes[i]->operands) {
+      auto it = last_use.find(op);
+      if (it != last_use.end()) it->second = i;
+    }
+    for (const ir::Value* r : nodes[i]->results)
+      if (passes::BytesPerToken(*r) > 0) last_use[r] = i;
+  }
+  struct Place {
+    int64_t end;  // offset + size
+    size_t node, result;
+  };
+  std::map<int64_t, Place> live;  // by offset
+  // (last use, offset) of each live place, soonest first.
+  std::priority_queue<std::pair<size_t, int64_t>, std::vector<std::pair<size_t, int64_t>>,
+                      std::greater<>>
+      dies;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    while (!dies.empty() && dies.top().first < i) {
+      live.erase(dies.top().second);
+      dies.pop();
+    }
+    for (size_t j = 0; j < nodes[i]->results.size(); ++j) {
+      const ir::Value& v = *nodes[i]->results[j];
+      const int64_t size = passes::BytesPerToken(v);
+      if (size == 0) continue;
+      const int64_t begin = v.arena_offset_per_token, end = begin + size;  // both in the arena
+      auto next = live.lower_bound(begin);
+      const Place* other = nullptr;
+      if (next != live.end() && next->first < end) other = &next->second;
+      if (next != live.begin() && std::prev(next)->second.end > begin)
+        other = &std::prev(next)->second;
+      if (other) {
+        Fail(path, ": ", ResultField(i, j, "arena_offset_per_token"), " ", begin, " + ", size,
+             " bytes per token overlaps nodes[", other->node, "].results[", other->result,
+             "], which is live at the same time");
+      }
+      live.emplace(begin, Place{end, i, j});
+      dies.push({last_use.at(&v), begin});
+    }
+  }
+}
+
 }  // namespace
 
 void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std::string& path) {
@@ -142,6 +199,7 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
     }
   }
   if (outputs != 1) Fail(path, ": the plan has ", outputs, " outputs (expected 1: the logits)");
+  CheckArenaSharing(graph, path);
   // A planner never needs more than every activation in a place of its own; a larger figure
   // only makes each step allocate (arena x tokens) bytes for nothing (plan_fuzz: 1 GiB per
   // token asked for 2 GiB in a 2-token step).
