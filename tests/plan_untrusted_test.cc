@@ -191,6 +191,27 @@ TEST_F(EditedPlan, ActivationsLiveAtOnceThatShareTheArenaAreRefused) {
   EXPECT_NE(error.find("which is live at the same time"), std::string::npos) << error;
 }
 
+// The executor reads T ids through these operands; the tokens as positions write the KV cache
+// at a token id's row (past the cache: an abort), the positions as tokens embed the wrong rows.
+TEST_F(EditedPlan, IdsAndPositionsFromTheWrongInputAreRefused) {
+  const auto input = [](const plan::Plan& p, const std::string& name) {
+    for (const plan::Node& n : p.nodes())
+      if (n.kind() == "input" && n.name() == name) return n.results(0).id();
+    ADD_FAILURE() << "no input " << name;
+    return 0;
+  };
+  ExpectRefused(LoadError([&](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "attention"))->set_operands(3, input(*p, "tokens"));
+                }),
+                ".operands: attention 'blk.0.attn' reads operand 3 as the step's positions, not "
+                "'tokens'");
+  ExpectRefused(
+      LoadError([&](plan::Plan* p) {
+        p->mutable_nodes(NodeOf(*p, "embedding"))->set_operands(1, input(*p, "positions"));
+      }),
+      "reads operand 1 as the step's tokens, not 'positions'");
+}
+
 // A string that is not UTF-8 fails the parse; protobuf used to print a line of its own first.
 TEST_F(EditedPlan, PlanThatIsNotUtf8IsRefusedInOneLine) {
   Model::Load(Tiny())->SavePlan(path_);

@@ -83,6 +83,11 @@ void CheckAttention(const ir::Node& n, size_t i, const ModelConfig& config,
   }
 }
 
+// Whether `v` is the step's input named `name` (tokens or positions: T ids).
+bool IsInput(const ir::Value& v, const char* name) {
+  return v.producer->kind == ir::OpKind::kInput && v.producer->name == name;
+}
+
 // No two activations live at the same time share arena bytes. The planner gives each value a
 // place of its own from its node to its last user (passes/plan_memory.cc) and kernels treat
 // operands and results as separate buffers (plan_fuzz: a gather_rows whose result overlapped
@@ -159,6 +164,19 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
                   passes::PlanMemory::kAlign;
     }
     if (n.kind == ir::OpKind::kAttention) CheckAttention(n, i, config, path);
+    // The executor reads T ids through these operands: a token id per row of the embedding, a
+    // position per row of the rope and attention (the KV cache row it writes). Any other
+    // value (the R output rows, tokens as positions) is read past its end or past the cache.
+    const size_t ids = n.kind == ir::OpKind::kEmbedding   ? 1
+                       : n.kind == ir::OpKind::kRope      ? 1
+                       : n.kind == ir::OpKind::kAttention ? 3
+                                                          : 0;
+    const char* want = n.kind == ir::OpKind::kEmbedding ? "tokens" : "positions";
+    if (ids > 0 && !IsInput(*n.operands[ids], want)) {
+      Fail(path, ": ", Field(i, "operands"), ": ", ir::OpKindName(n.kind), " '", n.name,
+           "' reads operand ", ids, " as the step's ", want, ", not '",
+           n.operands[ids]->producer->name, "'");
+    }
     if (n.kind == ir::OpKind::kInput) {
       // The executor binds an input by name to the step's tokens or positions (T ids) or else
       // its output rows (R ids); anything else read through it (say, as an embedding table)
