@@ -174,6 +174,10 @@ TEST_F(EditedPlan, MoreWeightsThanOperandsAreRefused) {
                   p->mutable_nodes(NodeOf(*p, "bitlinear"))->set_n_weights(INT32_MAX);
                 }),
                 "' has 2147483647 weights for 5 operands");
+  // With none, the verifier checked nothing else of it: a rank-1 input was read as 2-D.
+  ExpectRefused(
+      LoadError([](plan::Plan* p) { p->mutable_nodes(NodeOf(*p, "bitlinear"))->set_n_weights(0); }),
+      "' has 0 weights for 5 operands (a bitlinear has at least one)");
 }
 
 // Inside the arena, but on top of a value live at the same time: the gather_rows copied its
