@@ -3,10 +3,10 @@
 # a seed corpus of small valid files (from our GGUF writer) into a temporary folder, and fuzzes.
 # usage: scripts/fuzz.sh [RUNS] [more libFuzzer flags]   (RUNS defaults to 1000000; -1 = forever)
 # Crash inputs land in the printed work folder; reproduce one with build-fuzz/fuzz/gguf_fuzz FILE.
-# The plan loader's target (issue 15: Model::LoadPlan on edited plans of a tiny synthetic model):
+# The plan loader's target (issue 15: Model::LoadPlan on edited plans of tiny synthetic models):
 #   cmake --build build-fuzz --target plan_fuzz && mkdir -p /tmp/plan-corpus &&
-#   build-fuzz/fuzz/plan_fuzz -runs=1000000 -max_total_time=900 -timeout=10 /tmp/plan-corpus
-#   (~60 exec/s on 2 busy cores: each run reopens the GGUF and evaluates 2 tokens.)
+#   build-fuzz/fuzz/plan_fuzz -runs=1000000 -workers=1 -timeout=10 /tmp/plan-corpus
+#   (fuzz/README.md: what it edits, its speed, how to reproduce a finding.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-1000000}"

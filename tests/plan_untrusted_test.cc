@@ -3,6 +3,7 @@
 // values, logits wider than the vocabulary, value id -1) or with all-zero logits (a sidecar
 // offset that wraps 2^64). Each edit must be refused at load, in one line naming the plan and
 // the field, before anything runs.
+#include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -154,6 +155,90 @@ TEST_F(EditedPlan, LmHeadSidecarOffsetThatWrapsIsRefused) {
       },
       "q8_0");
   ExpectRefused(error, "lm_head.sidecar_offset 18446744073709551600");
+}
+
+// The executor copies row rows[r] < T of a T-row activation for each output row r; with the
+// embedding turned into a gather_rows of the model's table by token ids (a plan the verifier
+// passes), it aborted on that bound (plan_fuzz).
+TEST_F(EditedPlan, GatherRowsOfAnythingButTheOutputRowsIsRefused) {
+  ExpectRefused(LoadError([](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "embedding"))->set_kind("gather_rows");
+                }),
+                ".operands: gather_rows 'token_embd' selects [T] rows of f16[512, 256]");
+}
+
+// The verifier adds the weights to the operands a bitlinear needs: 2^31 - 1 overflowed an int
+// (UBSan in plan_fuzz).
+TEST_F(EditedPlan, MoreWeightsThanOperandsAreRefused) {
+  ExpectRefused(LoadError([](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "bitlinear"))->set_n_weights(INT32_MAX);
+                }),
+                "' has 2147483647 weights for 5 operands");
+  // With none, the verifier checked nothing else of it: a rank-1 input was read as 2-D.
+  ExpectRefused(
+      LoadError([](plan::Plan* p) { p->mutable_nodes(NodeOf(*p, "bitlinear"))->set_n_weights(0); }),
+      "' has 0 weights for 5 operands (a bitlinear has at least one)");
+}
+
+// Inside the arena, but on top of a value live at the same time: the gather_rows copied its
+// rows from the very bytes it wrote (an overlapping memcpy, ASan in plan_fuzz).
+TEST_F(EditedPlan, ActivationsLiveAtOnceThatShareTheArenaAreRefused) {
+  const std::string error = LoadError([](plan::Plan* p) {
+    plan::Node* gather = p->mutable_nodes(NodeOf(*p, "gather_rows"));
+    for (const plan::Node& n : p->nodes()) {
+      for (const plan::Value& v : n.results())
+        if (v.id() == gather->operands(0))
+          gather->mutable_results(0)->set_arena_offset_per_token(v.arena_offset_per_token());
+    }
+  });
+  ExpectRefused(error, "].results[0].arena_offset_per_token ");
+  EXPECT_NE(error.find("which is live at the same time"), std::string::npos) << error;
+}
+
+// The executor reads T ids through these operands; the tokens as positions write the KV cache
+// at a token id's row (past the cache: an abort), the positions as tokens embed the wrong rows.
+TEST_F(EditedPlan, IdsAndPositionsFromTheWrongInputAreRefused) {
+  const auto input = [](const plan::Plan& p, const std::string& name) {
+    for (const plan::Node& n : p.nodes())
+      if (n.kind() == "input" && n.name() == name) return n.results(0).id();
+    ADD_FAILURE() << "no input " << name;
+    return 0;
+  };
+  ExpectRefused(LoadError([&](plan::Plan* p) {
+                  p->mutable_nodes(NodeOf(*p, "attention"))->set_operands(3, input(*p, "tokens"));
+                }),
+                ".operands: attention 'blk.0.attn' reads operand 3 as the step's positions, not "
+                "'tokens'");
+  ExpectRefused(
+      LoadError([&](plan::Plan* p) {
+        p->mutable_nodes(NodeOf(*p, "embedding"))->set_operands(1, input(*p, "positions"));
+      }),
+      "reads operand 1 as the step's tokens, not 'positions'");
+}
+
+// A string that is not UTF-8 fails the parse; protobuf used to print a line of its own first.
+TEST_F(EditedPlan, PlanThatIsNotUtf8IsRefusedInOneLine) {
+  Model::Load(Tiny())->SavePlan(path_);
+  plan::Plan p;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    ASSERT_TRUE(p.ParseFromIstream(&in));
+  }
+  p.mutable_nodes(0)->set_name("\xff\xfe");
+  {
+    google::protobuf::LogSilencer quiet;  // the serializer complains too
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    ASSERT_TRUE(p.SerializeToOstream(&out));
+  }
+  ::testing::internal::CaptureStderr();
+  std::string error;
+  try {
+    Model::LoadPlan(path_);
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  ExpectRefused(error, "not a bitjit plan");
 }
 
 }  // namespace

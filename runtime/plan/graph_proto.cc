@@ -99,6 +99,14 @@ std::unique_ptr<ir::Graph> GraphFromProto(const plan::Plan& plan, const gguf::Gg
     a.epilogue = ParseEnum<Epilogue>(p.epilogue(), static_cast<int>(Epilogue::kSiluMul),
                                      ir::EpilogueName, "epilogue");
     a.n_weights = p.n_weights();
+    // The verifier counts the operands a bitlinear needs from it (plan_fuzz: 2^31 - 1 weights
+    // overflowed that sum) and checks nothing else of one without weights (plan_fuzz: a rank-1
+    // input read as 2-D); no node has more weights than operands.
+    const int min_weights = kind == OpKind::kBitLinear ? 1 : 0;
+    if (a.n_weights < min_weights || a.n_weights > p.operands_size()) {
+      Fail("plan: node '", p.name(), "' has ", a.n_weights, " weights for ", p.operands_size(),
+           " operands", kind == OpKind::kBitLinear ? " (a bitlinear has at least one)" : "");
+    }
     // Plans from before 1.6-bit packing list no codes per byte: all 2 bits.
     if (p.tile_rows_size() != p.tile_tokens_size() ||
         (p.tile_codes_per_byte_size() != 0 && p.tile_codes_per_byte_size() != p.tile_rows_size()))

@@ -1,5 +1,11 @@
 #include "runtime/plan/plan_checks.h"
 
+#include <map>
+#include <queue>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
 #include "ir/base/error.h"
 #include "passes/plan_memory.h"
 
@@ -77,6 +83,62 @@ void CheckAttention(const ir::Node& n, size_t i, const ModelConfig& config,
   }
 }
 
+// Whether `v` is the step's input named `name` (tokens or positions: T ids).
+bool IsInput(const ir::Value& v, const char* name) {
+  return v.producer->kind == ir::OpKind::kInput && v.producer->name == name;
+}
+
+// No two activations live at the same time share arena bytes. The planner gives each value a
+// place of its own from its node to its last user (passes/plan_memory.cc) and kernels treat
+// operands and results as separate buffers (plan_fuzz: a gather_rows whose result overlapped
+// its operand was a memcpy of overlapping ranges). One sweep over the nodes: the places of the
+// values live at a node, by offset, with the values that died before it dropped first.
+void CheckArenaSharing(const ir::Graph& graph, const std::string& path) {
+  const auto& nodes = graph.nodes();
+  std::unordered_map<const ir::Value*, size_t> last_use;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const ir::Value* op : nodes[i]->operands) {
+      auto it = last_use.find(op);
+      if (it != last_use.end()) it->second = i;
+    }
+    for (const ir::Value* r : nodes[i]->results)
+      if (passes::BytesPerToken(*r) > 0) last_use[r] = i;
+  }
+  struct Place {
+    int64_t end;  // offset + size
+    size_t node, result;
+  };
+  std::map<int64_t, Place> live;  // by offset
+  // (last use, offset) of each live place, soonest first.
+  std::priority_queue<std::pair<size_t, int64_t>, std::vector<std::pair<size_t, int64_t>>,
+                      std::greater<>>
+      dies;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    while (!dies.empty() && dies.top().first < i) {
+      live.erase(dies.top().second);
+      dies.pop();
+    }
+    for (size_t j = 0; j < nodes[i]->results.size(); ++j) {
+      const ir::Value& v = *nodes[i]->results[j];
+      const int64_t size = passes::BytesPerToken(v);
+      if (size == 0) continue;
+      const int64_t begin = v.arena_offset_per_token, end = begin + size;  // both in the arena
+      auto next = live.lower_bound(begin);
+      const Place* other = nullptr;
+      if (next != live.end() && next->first < end) other = &next->second;
+      if (next != live.begin() && std::prev(next)->second.end > begin)
+        other = &std::prev(next)->second;
+      if (other) {
+        Fail(path, ": ", ResultField(i, j, "arena_offset_per_token"), " ", begin, " + ", size,
+             " bytes per token overlaps nodes[", other->node, "].results[", other->result,
+             "], which is live at the same time");
+      }
+      live.emplace(begin, Place{end, i, j});
+      dies.push({last_use.at(&v), begin});
+    }
+  }
+}
+
 }  // namespace
 
 void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std::string& path) {
@@ -102,6 +164,19 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
                   passes::PlanMemory::kAlign;
     }
     if (n.kind == ir::OpKind::kAttention) CheckAttention(n, i, config, path);
+    // The executor reads T ids through these operands: a token id per row of the embedding, a
+    // position per row of the rope and attention (the KV cache row it writes). Any other
+    // value (the R output rows, tokens as positions) is read past its end or past the cache.
+    const size_t ids = n.kind == ir::OpKind::kEmbedding   ? 1
+                       : n.kind == ir::OpKind::kRope      ? 1
+                       : n.kind == ir::OpKind::kAttention ? 3
+                                                          : 0;
+    const char* want = n.kind == ir::OpKind::kEmbedding ? "tokens" : "positions";
+    if (ids > 0 && !IsInput(*n.operands[ids], want)) {
+      Fail(path, ": ", Field(i, "operands"), ": ", ir::OpKindName(n.kind), " '", n.name,
+           "' reads operand ", ids, " as the step's ", want, ", not '",
+           n.operands[ids]->producer->name, "'");
+    }
     if (n.kind == ir::OpKind::kInput) {
       // The executor binds an input by name to the step's tokens or positions (T ids) or else
       // its output rows (R ids); anything else read through it (say, as an embedding table)
@@ -118,6 +193,19 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
       Fail(path, ": ", Field(i, "operands"), ": the embedding table ",
            n.operands[0]->shape.ToString(), " does not have the model's ", config.n_vocab, " rows");
     }
+    if (n.kind == ir::OpKind::kGatherRows) {
+      // The executor copies, for each of the R output rows, row rows[r] < T of a T-row f32
+      // activation; the indices must be the output rows input (plan_fuzz: the embedding turned
+      // into a gather_rows of the table by token ids aborted on the executor's bounds CHECK).
+      const ir::Value& x = *n.operands[0];
+      const ir::Value& rows = *n.operands[1];
+      if (x.dtype != ir::DType::kF32 || x.shape[0] != ir::kTokens ||
+          rows.producer->kind != ir::OpKind::kInput || rows.shape != ir::Shape{ir::kRows}) {
+        Fail(path, ": ", Field(i, "operands"), ": gather_rows '", n.name, "' selects ",
+             rows.shape.ToString(), " rows of ", ir::DTypeName(x.dtype), x.shape.ToString(),
+             ", not the output rows R of an f32[T, ...] activation");
+      }
+    }
     if (n.kind == ir::OpKind::kOutput) {
       ++outputs;
       // Copied as is into the caller's R x n_vocab logits.
@@ -129,6 +217,7 @@ void CheckPlanGraph(const ir::Graph& graph, const ModelConfig& config, const std
     }
   }
   if (outputs != 1) Fail(path, ": the plan has ", outputs, " outputs (expected 1: the logits)");
+  CheckArenaSharing(graph, path);
   // A planner never needs more than every activation in a place of its own; a larger figure
   // only makes each step allocate (arena x tokens) bytes for nothing (plan_fuzz: 1 GiB per
   // token asked for 2 GiB in a 2-token step).

@@ -1,5 +1,6 @@
 // Model::SavePlan and Model::LoadPlan: compiled plans on disk.
 #include <fcntl.h>
+#include <google/protobuf/stubs/logging.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -208,6 +209,8 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) Fail("cannot open plan ", path, ": ", std::strerror(errno));
+    // Protobuf logs its own line for a string that is not UTF-8; the error below is the one.
+    google::protobuf::LogSilencer quiet;
     if (!p.ParseFromIstream(&in)) Fail(path, ": not a bitjit plan (protobuf parse failed)");
   }
   if (p.format_version() != kPlanFormatVersion) {
