@@ -92,7 +92,9 @@ class JitAttentionStep : public OpStep {
   void Run(StepContext& ctx) const override {
     WriteCache(node_, ctx, kernels::FloatsToHalvesF16c);
     const ir::Attrs& a = node_.attrs;
-    const auto [q_width, kv_width] = WidthsOf(a);
+    // Plain variables: clang 14 cannot capture structured bindings in lambdas (C++20 can).
+    const Widths widths = WidthsOf(a);
+    const int64_t q_width = widths.q, kv_width = widths.kv;
     const float* q = ctx.Data(node_.operands[0]);
     const int32_t* pos = ctx.Data<int32_t>(node_.operands[3]);
     float* out = ctx.Data(node_.result());
