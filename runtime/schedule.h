@@ -56,8 +56,6 @@ class StepRunner : public Executor {
   StepRunner(std::shared_ptr<const Schedule> schedule, int n_threads, const char* name);
   void Forward(const StepInputs& in, KvCache& cache, float* logits) override;
   const char* name() const override { return name_; }
-  int n_threads() const { return pool_.n_threads(); }
-  const Schedule& schedule() const { return *schedule_; }
 
  private:
   std::shared_ptr<const Schedule> schedule_;
