@@ -88,7 +88,8 @@ TEST_P(JitSchedule, EveryBitLinearNamesItsKernelsForTheIsa) {
   const ops::OpStep* head = StepOf(s, ir::OpKind::kLmHead);
   ASSERT_NE(head, nullptr);
   EXPECT_EQ(head->kernel().rfind("F16Gemv_", 0), 0u) << head->kernel();
-  EXPECT_EQ(StepOf(s, ir::OpKind::kAttention)->kernel(), "AttentionHeadF16Avx2");
+  EXPECT_EQ(StepOf(s, ir::OpKind::kAttention)->kernel(),
+            codegen::IsAvx512Isa(isa()) ? "AttentionBlockF16Avx512" : "AttentionHeadF16Avx2");
 }
 
 TEST_P(JitSchedule, LmHeadOptionAndPackingChangeTheChosenKernels) {

@@ -4,13 +4,17 @@
 // (ref::BitnetAttentionParams); both paths take those decisions per token from the layout.
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "codegen/cpu_features.h"
 #include "codegen/ref/ref_kernels.h"
 #include "codegen/simd/attention_f16.h"
+#include "codegen/simd/attention_f16_block.h"
 #include "codegen/simd/elementwise_avx2.h"
 #include "ir/base/half.h"
+#include "runtime/compiled_model.h"
 #include "runtime/ops/op_step.h"
 #include "runtime/ops/step_context.h"
 
@@ -83,45 +87,142 @@ class ReferenceAttentionStep : public OpStep {
   }
 };
 
-// The JIT path: on the F16 cache one task per (token, head) in AVX2, in bitnet.cpp's
-// roundings and order of additions (attention_f16.h: bit-identical to the reference row
-// kernel); on the F32 cache (--numerics f32) the reference row kernel, one task per token.
+// What the JIT steps read and write: this step's q rows, positions and output rows, their
+// widths, and one scratch buffer per thread.
+struct AttentionIo {
+  const float* q;
+  const int32_t* pos;
+  float* out;
+  int64_t q_width, kv_width;
+  std::vector<std::vector<float>>* scratch;
+};
+
+// The JIT path: the cache write, then the F16 cache's kernel (RunF16) or, on the F32 cache
+// (--numerics f32), the reference row kernel, one task per token.
 class JitAttentionStep : public OpStep {
  public:
-  explicit JitAttentionStep(const ir::Node& node) : OpStep(node, "AttentionHeadF16Avx2") {}
-  void Run(StepContext& ctx) const override {
+  using OpStep::OpStep;
+  void Run(StepContext& ctx) const final {
     WriteCache(node_, ctx, kernels::FloatsToHalvesF16c);
+    const Widths widths = WidthsOf(node_.attrs);
+    auto& scratch = ctx.scratch.scores;
+    scratch.resize(ctx.pool.n_threads());
+    const AttentionIo io{ctx.Data(node_.operands[0]),
+                         ctx.Data<int32_t>(node_.operands[3]),
+                         ctx.Data(node_.result()),
+                         widths.q,
+                         widths.kv,
+                         &scratch};
+    if (ctx.cache.f16()) return RunF16(ctx, io);
     const ir::Attrs& a = node_.attrs;
-    // Plain variables: clang 14 cannot capture structured bindings in lambdas (C++20 can).
-    const Widths widths = WidthsOf(a);
-    const int64_t q_width = widths.q, kv_width = widths.kv;
-    const float* q = ctx.Data(node_.operands[0]);
-    const int32_t* pos = ctx.Data<int32_t>(node_.operands[3]);
-    float* out = ctx.Data(node_.result());
+    const ref::AttentionParams p{a.n_head, a.n_head_kv, a.head_dim, false, false};
+    for (auto& s : scratch) s.resize(ctx.cache.n_ctx());
+    ctx.pool.ParallelFor(ctx.n_tokens, [&](int64_t t, int thread) {
+      ref::AttentionRowF32Cache(io.q + t * io.q_width, ctx.cache.k32(a.layer, 0, ctx.Seq(t)),
+                                ctx.cache.v32(a.layer, 0, ctx.Seq(t)), io.pos[t] + 1, p,
+                                scratch[thread].data(), io.out + t * io.q_width);
+    });
+  }
+
+ protected:
+  virtual void RunF16(StepContext& ctx, const AttentionIo& io) const = 0;
+};
+
+// On AVX2: one task per (token, head), in bitnet.cpp's roundings and order of additions
+// (attention_f16.h: bit-identical to the reference row kernel).
+class HeadAttentionStep : public JitAttentionStep {
+ public:
+  explicit HeadAttentionStep(const ir::Node& node)
+      : JitAttentionStep(node, "AttentionHeadF16Avx2") {}
+
+ protected:
+  void RunF16(StepContext& ctx, const AttentionIo& io) const override {
+    const ir::Attrs& a = node_.attrs;
     KvCache& cache = ctx.cache;
-    auto& scores = ctx.scratch.scores;
-    scores.resize(ctx.pool.n_threads());
-    if (!cache.f16()) {
-      const ref::AttentionParams p{a.n_head, a.n_head_kv, a.head_dim, false, false};
-      for (auto& s : scores) s.resize(cache.n_ctx());
-      ctx.pool.ParallelFor(ctx.n_tokens, [&](int64_t t, int thread) {
-        ref::AttentionRowF32Cache(q + t * q_width, cache.k32(a.layer, 0, ctx.Seq(t)),
-                                  cache.v32(a.layer, 0, ctx.Seq(t)), pos[t] + 1, p,
-                                  scores[thread].data(), out + t * q_width);
-      });
-      return;
-    }
+    auto& scratch = *io.scratch;
+    for (auto& s : scratch) s.resize(kernels::AttentionScratchFloats(a.head_dim, cache.n_ctx()));
     const int group = a.n_head / a.n_head_kv;
-    for (auto& s : scores) s.resize(kernels::AttentionScratchFloats(a.head_dim, cache.n_ctx()));
     ctx.pool.ParallelFor(ctx.n_tokens * a.n_head, [&](int64_t task, int thread) {
       const int64_t t = task / a.n_head;
       const int h = static_cast<int>(task % a.n_head);
       const ref::AttentionParams p = ParamsFor(a, ctx.layout, t);
-      kernels::AttentionHeadF16Avx2(
-          q + t * q_width + int64_t{h} * a.head_dim, cache.k16(a.layer, 0, ctx.Seq(t)),
-          cache.v16(a.layer, 0, ctx.Seq(t)), kv_width, int64_t{h / group} * a.head_dim, pos[t] + 1,
-          a.head_dim, p.round_q, p.round_p, scores[thread].data(),
-          out + t * q_width + int64_t{h} * a.head_dim);
+      const int64_t at = t * io.q_width + int64_t{h} * a.head_dim;
+      kernels::AttentionHeadF16Avx2(io.q + at, cache.k16(a.layer, 0, ctx.Seq(t)),
+                                    cache.v16(a.layer, 0, ctx.Seq(t)), io.kv_width,
+                                    int64_t{h / group} * a.head_dim, io.pos[t] + 1, a.head_dim,
+                                    p.round_q, p.round_p, scratch[thread].data(), io.out + at);
+    });
+  }
+};
+
+// Up to kAttentionBlockQueries queries that read the same K and V rows: `n_tok` consecutive
+// tokens of one sequence (same roundings) times `n_heads` heads of one kv head's group.
+struct QueryBlock {
+  int64_t t0;
+  int n_tok;
+  int h0, n_heads;
+};
+
+// Blocks of the batch: a GQA group's heads first (they share n_kv, so even decode rows block),
+// then consecutive prompt tokens up to the block size. ggml's P.V (decode rows) needs one n_kv
+// per block: those take one token each.
+std::vector<QueryBlock> BlocksOf(const ir::Attrs& a, const StepContext& ctx) {
+  const int group = a.n_head / a.n_head_kv;
+  const int heads = std::min(group, kernels::kAttentionBlockQueries);
+  const int max_tok = std::max(1, kernels::kAttentionBlockQueries / heads);
+  std::vector<QueryBlock> blocks;
+  for (int64_t t0 = 0; t0 < ctx.n_tokens;) {
+    const ref::AttentionParams p = ParamsFor(a, ctx.layout, t0);
+    int n_tok = 1;
+    while (!p.round_p && n_tok < max_tok && t0 + n_tok < ctx.n_tokens &&
+           ctx.Seq(t0 + n_tok) == ctx.Seq(t0)) {
+      const ref::AttentionParams next = ParamsFor(a, ctx.layout, t0 + n_tok);
+      if (next.round_q != p.round_q || next.round_p != p.round_p) break;
+      ++n_tok;
+    }
+    for (int kv = 0; kv < a.n_head_kv; ++kv) {
+      for (int h = kv * group; h < (kv + 1) * group; h += heads) {
+        blocks.push_back({t0, n_tok, h, std::min(heads, (kv + 1) * group - h)});
+      }
+    }
+    t0 += n_tok;
+  }
+  return blocks;
+}
+
+// On AVX-512: one task per query block (attention_f16_block.h), each K and V row converted
+// once per block; bit-identical to the one-head kernel.
+class BlockAttentionStep : public JitAttentionStep {
+ public:
+  explicit BlockAttentionStep(const ir::Node& node)
+      : JitAttentionStep(node, "AttentionBlockF16Avx512") {}
+
+ protected:
+  void RunF16(StepContext& ctx, const AttentionIo& io) const override {
+    const ir::Attrs& a = node_.attrs;
+    KvCache& cache = ctx.cache;
+    auto& scratch = *io.scratch;
+    for (auto& s : scratch) {
+      s.resize(kernels::AttentionBlockScratchFloats(a.head_dim, cache.n_ctx()));
+    }
+    const int group = a.n_head / a.n_head_kv;
+    const std::vector<QueryBlock> blocks = BlocksOf(a, ctx);
+    ctx.pool.ParallelFor(static_cast<int64_t>(blocks.size()), [&](int64_t i, int thread) {
+      const QueryBlock& b = blocks[i];
+      kernels::AttentionQuery queries[kernels::kAttentionBlockQueries];
+      int n = 0;
+      for (int64_t t = b.t0; t < b.t0 + b.n_tok; ++t) {
+        for (int h = b.h0; h < b.h0 + b.n_heads; ++h) {
+          const int64_t at = t * io.q_width + int64_t{h} * a.head_dim;
+          queries[n++] = {io.q + at, io.out + at, io.pos[t] + 1};
+        }
+      }
+      const ref::AttentionParams p = ParamsFor(a, ctx.layout, b.t0);
+      const int64_t s = ctx.Seq(b.t0);
+      kernels::AttentionBlockF16Avx512(queries, n, cache.k16(a.layer, 0, s),
+                                       cache.v16(a.layer, 0, s), io.kv_width,
+                                       int64_t{b.h0 / group} * a.head_dim, a.head_dim, p.round_q,
+                                       p.round_p, scratch[thread].data());
     });
   }
 };
@@ -129,7 +230,10 @@ class JitAttentionStep : public OpStep {
 }  // namespace
 
 std::unique_ptr<OpStep> PrepareAttention(const ir::Node& node, const PrepareContext& ctx) {
-  if (ctx.compiled) return std::make_unique<JitAttentionStep>(node);
+  if (ctx.compiled && codegen::IsAvx512Isa(ctx.compiled->isa)) {
+    return std::make_unique<BlockAttentionStep>(node);
+  }
+  if (ctx.compiled) return std::make_unique<HeadAttentionStep>(node);
   return std::make_unique<ReferenceAttentionStep>(node);
 }
 
