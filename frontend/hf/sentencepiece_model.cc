@@ -34,12 +34,14 @@ class WireReader {
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ == end_) Fail(where_, ": a varint runs past the end");
       const uint8_t b = *p_++;
-      // The tenth byte holds bit 63 only.
-      if (shift == 63 && b > 1) Fail(where_, ": a varint overflows 64 bits");
+      if (shift == 63) {  // the tenth byte, the last there may be, holds bit 63 only
+        if (b & 0x80) Fail(where_, ": a varint is longer than 10 bytes");
+        if (b > 1) Fail(where_, ": a varint overflows 64 bits");
+      }
       v |= uint64_t{b & 0x7Fu} << shift;
       if ((b & 0x80) == 0) return v;
     }
-    Fail(where_, ": a varint is longer than 10 bytes");
+    return v;  // not reached: the tenth byte ends the loop or fails
   }
 
   // The next field's number and wire type.
