@@ -16,17 +16,12 @@
 #include <string_view>
 #include <vector>
 
+#include "frontend/tokenizer/tokenizer.h"
+
 namespace bitjit::hf {
 
-// ModelProto.SentencePiece.Type, which GGUF's tokenizer.ggml.token_type shares.
-enum class SpmPieceType : int32_t {
-  kNormal = 1,
-  kUnknown = 2,
-  kControl = 3,
-  kUserDefined = 4,
-  kUnused = 5,
-  kByte = 6,
-};
+// ModelProto.SentencePiece.Type has the values of GGUF's tokenizer.ggml.token_type (1-6).
+using SpmPieceType = TokenType;
 
 struct SpmPiece {
   std::string piece;
