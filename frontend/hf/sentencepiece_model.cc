@@ -143,40 +143,40 @@ SpmPiece ParsePiece(std::span<const uint8_t> bytes, const std::string& where) {
   return piece;
 }
 
-// Repeated occurrences of an embedded message merge into one (protobuf's rule), so each is
-// parsed into the same result.
-void ParseTrainerSpec(std::span<const uint8_t> bytes, const std::string& where,
-                      SentencePieceModel* m) {
+// The one varint field `field` of an embedded message (trainer_spec, normalizer_spec): each
+// occurrence is passed to `take`, the other fields skipped. Repeated occurrences of the
+// message merge into one (protobuf's rule), so the last value wins.
+template <typename Take>
+void ReadVarintField(std::span<const uint8_t> bytes, const std::string& where, uint32_t want,
+                     const char* name, Take take) {
   WireReader r(bytes, where);
   while (!r.AtEnd()) {
     const auto [field, wire] = r.Tag();
-    if (field == kTrainerModelType) {
-      r.Expect(field, wire, kVarint, "model_type");
-      const uint64_t type = r.Varint();
-      if (type != kSpmUnigram && type != kSpmBpe) {
-        Fail(where, ": model_type ", type,
-             " is not one bitjit converts (UNIGRAM 1 or BPE 2; WORD 3 and CHAR 4 models are not "
-             "what llama.cpp's SentencePiece tokenizer runs)");
-      }
-      m->model_type = static_cast<int32_t>(type);
+    if (field == want) {
+      r.Expect(field, wire, kVarint, name);
+      take(r.Varint());
     } else {
       r.Skip(field, wire);
     }
   }
 }
 
+void ParseTrainerSpec(std::span<const uint8_t> bytes, const std::string& where,
+                      SentencePieceModel* m) {
+  ReadVarintField(bytes, where, kTrainerModelType, "model_type", [&](uint64_t type) {
+    if (type != kSpmUnigram && type != kSpmBpe) {
+      Fail(where, ": model_type ", type,
+           " is not one bitjit converts (UNIGRAM 1 or BPE 2; WORD 3 and CHAR 4 models are not "
+           "what llama.cpp's SentencePiece tokenizer runs)");
+    }
+    m->model_type = static_cast<int32_t>(type);
+  });
+}
+
 void ParseNormalizerSpec(std::span<const uint8_t> bytes, const std::string& where,
                          SentencePieceModel* m) {
-  WireReader r(bytes, where);
-  while (!r.AtEnd()) {
-    const auto [field, wire] = r.Tag();
-    if (field == kNormalizerAddDummyPrefix) {
-      r.Expect(field, wire, kVarint, "add_dummy_prefix");
-      m->add_dummy_prefix = r.Varint() != 0;
-    } else {
-      r.Skip(field, wire);
-    }
-  }
+  ReadVarintField(bytes, where, kNormalizerAddDummyPrefix, "add_dummy_prefix",
+                  [&](uint64_t v) { m->add_dummy_prefix = v != 0; });
 }
 
 bool IsByteToken(std::string_view s) {
