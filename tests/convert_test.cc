@@ -1,5 +1,6 @@
 // bitjit convert: Hugging Face checkpoints written here from synth models (safetensors of the
-// model's own weights, config.json, tokenizer.json from its vocabulary) convert back to the
+// model's own weights, config.json, tokenizer.json or, for a SentencePiece vocabulary,
+// tokenizer.model from its vocabulary) convert back to the
 // synth file itself: the same header byte for byte (keys, values, tokenizer, tensor infos), the
 // same tensor data (I2_S codes and scales), and so the same logits from bitjit. Also: master
 // (unquantized) weights, sharded checkpoints, and malformed directories.
@@ -16,13 +17,16 @@
 #include "frontend/i2s/i2s_codec.h"
 #include "frontend/model/model_config.h"
 #include "frontend/synth/builtin_vocab.h"
+#include "frontend/synth/spm_vocab.h"
 #include "frontend/synth/synthetic_model.h"
+#include "frontend/tokenizer/tokenizer.h"
 #include "ir/base/error.h"
 #include "ir/base/half.h"
 #include "runtime/model.h"
 #include "tests/testing/cli.h"
 #include "tests/testing/golden.h"
 #include "tests/testing/safetensors_writer.h"
+#include "tests/testing/sentencepiece_writer.h"
 
 namespace bitjit {
 namespace {
@@ -84,12 +88,17 @@ float TruncateToBf16(float x) {
 // The model keys of a GGUF (synth's, or a converter's F32 file, which ModelConfig refuses).
 struct Dims {
   bool llama, has_output;
-  int64_t n_embd, n_ff, n_layer, n_head, n_head_kv, n_vocab, n_ctx, bos, eos, pad;
+  int64_t n_embd, n_ff, n_layer, n_head, n_head_kv, n_vocab, n_ctx, bos, eos;
+  std::optional<int64_t> pad;  // SentencePiece vocabularies have none
   double rms_eps, rope_base;
 };
 Dims DimsOf(const gguf::GgufFile& g) {
   const std::string arch(g.GetString("general.architecture"));
   const auto u = [&](const char* k) { return static_cast<int64_t>(g.GetU64(arch + "." + k)); };
+  std::optional<int64_t> pad;
+  if (g.Find("tokenizer.ggml.padding_token_id") != nullptr) {
+    pad = static_cast<int64_t>(g.GetU64("tokenizer.ggml.padding_token_id"));
+  }
   return {arch == kLlamaArch,
           g.FindTensor("output.weight") != nullptr,
           u("embedding_length"),
@@ -101,7 +110,7 @@ Dims DimsOf(const gguf::GgufFile& g) {
           u("context_length"),
           static_cast<int64_t>(g.GetU64("tokenizer.ggml.bos_token_id")),
           static_cast<int64_t>(g.GetU64("tokenizer.ggml.eos_token_id")),
-          static_cast<int64_t>(g.GetU64("tokenizer.ggml.padding_token_id")),
+          pad,
           g.GetF64(arch + ".attention.layer_norm_rms_epsilon"),
           g.GetF64(arch + ".rope.freq_base")};
 }
@@ -197,11 +206,55 @@ void WriteJson(const std::string& path, const json& j) {
   std::ofstream(path) << j.dump(1);
 }
 
-// config.json, tokenizer.json and tokenizer_config.json of a synth GGUF's model.
+bool IsSentencePiece(const gguf::GgufFile& g) {
+  return g.GetString("tokenizer.ggml.model") == "llama";
+}
+
+// The tokenizer.model of a SentencePiece GGUF vocabulary: its pieces without the trailing
+// "[PADi]" fillers (UNUSED), which the converter adds back up to config.json's vocab_size.
+testing::SpModelSpec SpmSpecOf(const gguf::GgufFile& g) {
+  const auto tokens = g.GetStringArray("tokenizer.ggml.tokens");
+  const auto scores = gguf::ArrayElements<float>(g.GetArray("tokenizer.ggml.scores"));
+  const auto types = gguf::ArrayElements<int32_t>(g.GetArray("tokenizer.ggml.token_type"));
+  size_t n = tokens.size();
+  while (n > 0 && types[n - 1] == synth::kTokenUnused && tokens[n - 1].starts_with("[PAD")) --n;
+  testing::SpModelSpec spec;
+  for (size_t i = 0; i < n; ++i)
+    spec.pieces.push_back({std::string(tokens[i]), scores[i], types[i]});
+  return spec;
+}
+
+// tokenizer.model, and the sentencepiece-style tokenizer.json LLaMA checkpoints ship next to it
+// (which the converter does not read when there is a tokenizer.model).
+void WriteSpmTokenizer(const gguf::GgufFile& g, const std::string& dir) {
+  const std::vector<uint8_t> model = testing::SentencePieceModelBytes(SpmSpecOf(g));
+  std::ofstream(dir + "/tokenizer.model", std::ios::binary)
+      .write(reinterpret_cast<const char*>(model.data()), model.size());
+  const auto tokens = g.GetStringArray("tokenizer.ggml.tokens");
+  json vocab = json::object();
+  for (size_t i = 0; i < tokens.size(); ++i) vocab[std::string(tokens[i])] = i;
+  json added = json::array();
+  for (const char* key : {"tokenizer.ggml.unknown_token_id", "tokenizer.ggml.bos_token_id",
+                          "tokenizer.ggml.eos_token_id"}) {
+    const uint64_t id = g.GetU64(key);
+    added.push_back({{"id", id}, {"content", std::string(tokens[id])}, {"special", true}});
+  }
+  WriteJson(dir + "/tokenizer.json",
+            {{"added_tokens", added},
+             {"model", {{"type", "BPE"}, {"byte_fallback", true}, {"vocab", vocab}}}});
+}
+
+// config.json, tokenizer.json (or tokenizer.model) and tokenizer_config.json of a synth GGUF's
+// model.
 void WriteHfMetadata(const gguf::GgufFile& g, const std::string& dir) {
   const Dims c = DimsOf(g);
+  const bool spm = IsSentencePiece(g);
+  // 1bitLLM's SentencePiece checkpoints spell the architecture BitnetForCausalLM.
   json config = {
-      {"architectures", {c.llama ? "LlamaForCausalLM" : "BitNetForCausalLM"}},
+      {"architectures",
+       {c.llama ? "LlamaForCausalLM"
+        : spm   ? "BitnetForCausalLM"
+                : "BitNetForCausalLM"}},
       {"hidden_size", c.n_embd},
       {"intermediate_size", c.n_ff},
       {"num_hidden_layers", c.n_layer},
@@ -214,10 +267,23 @@ void WriteHfMetadata(const gguf::GgufFile& g, const std::string& dir) {
       {"tie_word_embeddings", !c.has_output},
       {"bos_token_id", c.bos},
       {"eos_token_id", c.eos},
-      {"pad_token_id", c.pad},
   };
+  if (c.pad) config["pad_token_id"] = *c.pad;
   WriteJson(dir + "/config.json", config);
   const auto tokens = g.GetStringArray("tokenizer.ggml.tokens");
+  json tc = {{"add_bos_token", g.GetBool("tokenizer.ggml.add_bos_token")},
+             {"bos_token", std::string(tokens[c.bos])},
+             {"eos_token", std::string(tokens[c.eos])}};
+  if (const gguf::Value* t = g.Find("tokenizer.chat_template")) {
+    tc["chat_template"] = std::string(t->AsString("tokenizer.chat_template"));
+  }
+  if (spm) {
+    tc["unk_token"] = std::string(tokens[g.GetU64("tokenizer.ggml.unknown_token_id")]);
+    WriteJson(dir + "/tokenizer_config.json", tc);
+    WriteSpmTokenizer(g, dir);
+    return;
+  }
+  WriteJson(dir + "/tokenizer_config.json", tc);
   const auto types = gguf::ArrayElements<int32_t>(g.GetArray("tokenizer.ggml.token_type"));
   json vocab = json::object(), added = json::array();
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -232,13 +298,6 @@ void WriteHfMetadata(const gguf::GgufFile& g, const std::string& dir) {
   WriteJson(dir + "/tokenizer.json",
             {{"added_tokens", added},
              {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}}});
-  json tc = {{"add_bos_token", g.GetBool("tokenizer.ggml.add_bos_token")},
-             {"bos_token", std::string(tokens[c.bos])},
-             {"eos_token", std::string(tokens[c.eos])}};
-  if (const gguf::Value* t = g.Find("tokenizer.chat_template")) {
-    tc["chat_template"] = std::string(t->AsString("tokenizer.chat_template"));
-  }
-  WriteJson(dir + "/tokenizer_config.json", tc);
 }
 
 std::vector<uint8_t> Synth(const synth::SynthConfig& c) {
@@ -300,10 +359,26 @@ std::vector<Case> Cases() {
   bitnet_q8.n_head = 4;
   bitnet_q8.n_head_kv = 4;
   bitnet_q8.name = "bitnet-q8";
+  // SentencePiece vocabularies: 1bitLLM's bitnet_b1_58 (bitnet-b1.58, MHA) and a llama.
+  synth::SynthConfig bitnet_spm = synth::Preset("bitnet-0.7b");
+  bitnet_spm.n_embd = 256;
+  bitnet_spm.n_ff = 512;
+  bitnet_spm.n_layer = 2;
+  bitnet_spm.n_head = 4;
+  bitnet_spm.n_head_kv = 4;
+  bitnet_spm.n_vocab = 512;
+  bitnet_spm.n_ctx = 256;
+  bitnet_spm.seed = 5;
+  bitnet_spm.name = "bitnet-spm";
+  synth::SynthConfig llama_spm = llama;
+  llama_spm.vocab = synth::SynthConfig::Vocab::kSpm;
+  llama_spm.name = "llama-spm";
   return {{"bitnet", bitnet},
           {"llama", llama},
           {"llama-q8-output", llama_q8},
-          {"bitnet-q8-embd", bitnet_q8}};
+          {"bitnet-q8-embd", bitnet_q8},
+          {"bitnet-spm", bitnet_spm},
+          {"llama-spm", llama_spm}};
 }
 
 TEST(Convert, OfflineQuantizedCheckpointsConvertBackToTheSynthFile) {
@@ -463,6 +538,129 @@ TEST(Convert, PreTokenizerAndChatTemplate) {
   EXPECT_NO_THROW(Model::Load(tmp.File("a.gguf")));
 }
 
+const Case& CaseNamed(std::string_view name) {
+  static const std::vector<Case> cases = Cases();
+  for (const Case& k : cases)
+    if (k.name == name) return k;
+  ADD_FAILURE() << "no case " << name;
+  return cases[0];
+}
+
+// A SentencePiece checkpoint (1bitLLM's layout: tokenizer.model next to a byte_fallback
+// tokenizer.json): the GGUF vocabulary is synth's SpmVocab piece for piece, and bitjit's
+// tokenizer gives the same ids on it as on synth's own file.
+TEST(Convert, SentencePieceVocabularyAndTokenizer) {
+  const Case& k = CaseNamed("bitnet-spm");
+  testing::TempDir tmp;
+  const std::vector<uint8_t> want_bytes = Synth(k.config);
+  auto want = gguf::GgufFile::FromBuffer(want_bytes);
+  const std::string dir = WriteCheckpoint(*want, tmp.File(k.config.name), Weights::kPacked);
+  const testing::CliResult r = Convert(dir, tmp.File("out.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto got = gguf::GgufFile::Open(tmp.File("out.gguf"));
+  const synth::Vocab source = synth::SpmVocab(k.config.n_vocab);
+  const int32_t bos = static_cast<int32_t>(source.bos_id),
+                eos = static_cast<int32_t>(source.eos_id),
+                unk = static_cast<int32_t>(source.unk_id);
+  const auto tokens = got->GetStringArray("tokenizer.ggml.tokens");
+  ASSERT_EQ(tokens.size(), source.tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) EXPECT_EQ(tokens[i], source.tokens[i]) << i;
+  EXPECT_EQ(gguf::ArrayElements<float>(got->GetArray("tokenizer.ggml.scores")), source.scores);
+  EXPECT_EQ(gguf::ArrayElements<int32_t>(got->GetArray("tokenizer.ggml.token_type")),
+            source.token_types);
+  EXPECT_EQ(got->GetString("tokenizer.ggml.model"), "llama");
+  EXPECT_EQ(got->GetString("tokenizer.ggml.pre"), "default");
+  EXPECT_EQ(got->GetU64("tokenizer.ggml.unknown_token_id"), uint64_t(source.unk_id));
+  EXPECT_EQ(got->GetU64("tokenizer.ggml.bos_token_id"), uint64_t(source.bos_id));
+  EXPECT_EQ(got->GetU64("tokenizer.ggml.eos_token_id"), uint64_t(source.eos_id));
+
+  const auto a = Tokenizer::FromGguf(*got);
+  const auto b = Tokenizer::FromGguf(*want);
+  ASSERT_EQ(a->model(), TokenizerModel::kSpm);
+  for (const char* text :
+       {"Once upon a time there was a little dog", "The capital of France is Paris.",
+        "  two leading spaces", "def add(a, b):\n    return a + b", "2024 + 10 = 2034",
+        "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 byte fallback"}) {
+    SCOPED_TRACE(text);
+    const std::vector<int32_t> ids = a->Encode(text, true, false);
+    EXPECT_EQ(ids, b->Encode(text, true, false));
+    EXPECT_EQ(ids.front(), bos);
+    // Nothing falls back to the unknown token, and the text round-trips (after its prefix space).
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), unk), 0);
+    EXPECT_EQ(a->Decode({ids.data() + 1, ids.size() - 1}), " " + std::string(text));
+  }
+  // CONTROL pieces as text become those tokens when special tokens are parsed.
+  const std::vector<int32_t> special = a->Encode("<s> and </s>", false, true);
+  EXPECT_EQ(special, b->Encode("<s> and </s>", false, true));
+  EXPECT_EQ(std::count(special.begin(), special.end(), bos), 1);
+  EXPECT_EQ(special.back(), eos);
+  EXPECT_EQ(a->Encode("", true, false), (std::vector<int32_t>{bos}));
+  // The learned pieces are used: a common word is one token, not its letters.
+  EXPECT_LT(a->Encode("the river", false, false).size(), 4u);
+}
+
+// The converter's _set_vocab_sentencepiece around the pieces: USER_DEFINED pieces are written
+// NORMAL, added_tokens.json's new keys follow in file order (USER_DEFINED, -1000; a key that is
+// already a piece is skipped), then [PAD1].. (UNUSED, -1000) up to config.json's vocab_size.
+TEST(Convert, SentencePieceAddedTokensAndPadding) {
+  synth::SynthConfig c = CaseNamed("bitnet-spm").config;
+  c.n_vocab = 400;
+  testing::TempDir tmp;
+  const std::vector<uint8_t> bytes = Synth(c);
+  auto g = gguf::GgufFile::FromBuffer(bytes);
+  const std::string dir = WriteCheckpoint(*g, tmp.File(c.name), Weights::kPacked);
+  testing::SpModelSpec spec = SpmSpecOf(*g);
+  ASSERT_EQ(spec.pieces.size(), 400u);
+  spec.pieces.resize(395);  // 2 added tokens + 3 fillers make the 400
+  const size_t user = spec.pieces.size() - 1;
+  spec.pieces[user].type = 4;  // USER_DEFINED
+  spec.model_type = 1;         // UNIGRAM reads the same
+  const std::vector<uint8_t> model = testing::SentencePieceModelBytes(spec);
+  std::ofstream(dir + "/tokenizer.model", std::ios::binary)
+      .write(reinterpret_cast<const char*>(model.data()), model.size());
+  // In file order "zz" before "<aa>" (nlohmann would sort them the other way); "<s>" is a piece.
+  std::ofstream(dir + "/added_tokens.json") << R"({"zz": 1, "<s>": 2, "<aa>": 0, "zz": 5})";
+  const testing::CliResult r = Convert(dir, tmp.File("out.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto got = gguf::GgufFile::Open(tmp.File("out.gguf"));
+  const auto tokens = got->GetStringArray("tokenizer.ggml.tokens");
+  const auto scores = gguf::ArrayElements<float>(got->GetArray("tokenizer.ggml.scores"));
+  const auto types = gguf::ArrayElements<int32_t>(got->GetArray("tokenizer.ggml.token_type"));
+  ASSERT_EQ(tokens.size(), 400u);
+  for (size_t i = 0; i < spec.pieces.size(); ++i) {
+    EXPECT_EQ(tokens[i], spec.pieces[i].piece) << i;
+    EXPECT_EQ(scores[i], spec.pieces[i].score) << i;
+    EXPECT_EQ(types[i], i == user ? 1 : spec.pieces[i].type) << i;
+  }
+  const std::vector<std::string> tail = {"zz", "<aa>", "[PAD1]", "[PAD2]", "[PAD3]"};
+  const std::vector<int32_t> tail_types = {4, 4, 5, 5, 5};
+  for (size_t j = 0; j < tail.size(); ++j) {
+    EXPECT_EQ(tokens[395 + j], tail[j]);
+    EXPECT_EQ(scores[395 + j], -1000.0f);
+    EXPECT_EQ(types[395 + j], tail_types[j]);
+  }
+  // The converted file loads, and USER_DEFINED added tokens match in text.
+  const auto tok = Tokenizer::FromGguf(*got);
+  EXPECT_EQ(tok->Encode("zz", false, false), (std::vector<int32_t>{395}));
+
+  // More pieces and added tokens than vocab_size: the converter's assert, as one line.
+  std::ofstream(dir + "/added_tokens.json")
+      << R"({"a1": 0, "a2": 0, "a3": 0, "a4": 0, "a5": 0, "a6": 0})";
+  testing::CliResult bad = Convert(dir, tmp.File("bad.gguf"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("more than config.json's vocab_size 400"), std::string::npos) << bad.err;
+  std::filesystem::remove(dir + "/added_tokens.json");
+  spec.pieces.resize(401, {"x", 0.0f, 1});
+  for (size_t i = 395; i < 401; ++i) spec.pieces[i].piece = "x" + std::to_string(i);
+  const std::vector<uint8_t> big = testing::SentencePieceModelBytes(spec);
+  std::ofstream(dir + "/tokenizer.model", std::ios::binary)
+      .write(reinterpret_cast<const char*>(big.data()), big.size());
+  bad = Convert(dir, tmp.File("bad.gguf"));
+  EXPECT_NE(bad.err.find("401 pieces, more than config.json's vocab_size 400"), std::string::npos)
+      << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp.File("bad.gguf")));
+}
+
 // Broken checkpoints: one line naming the problem, exit code 2, no output file.
 TEST(Convert, MalformedCheckpointsAreOneLineErrors) {
   testing::TempDir tmp;
@@ -517,11 +715,40 @@ TEST(Convert, MalformedCheckpointsAreOneLineErrors) {
     expect_error(d, "a field of an unexpected type");
   }
   {
-    const std::string d = fresh("spm");  // LLaMA's sentencepiece-style tokenizer.json
+    // LLaMA's sentencepiece-style tokenizer.json without the tokenizer.model it needs.
+    const std::string d = fresh("spm");
     json t = json::parse(ReadAll(d + "/tokenizer.json"));
     t["model"]["byte_fallback"] = true;
     WriteJson(d + "/tokenizer.json", t);
-    expect_error(d, "a sentencepiece-style BPE (byte_fallback)");
+    expect_error(d,
+                 "a sentencepiece-style BPE (byte_fallback); bitjit converts such a "
+                 "vocabulary from its tokenizer.model");
+  }
+  {
+    // A garbled tokenizer.model: cut short, or a piece's length past the end.
+    const std::string d = fresh("badmodel");
+    const std::vector<uint8_t> model =
+        testing::SentencePieceModelBytes({{{"<unk>", 0.0f, 2}, {"a", -1.0f, 1}, {"b", -2.0f, 1}}});
+    std::ofstream(d + "/tokenizer.model", std::ios::binary)
+        .write(reinterpret_cast<const char*>(model.data()), 20);
+    expect_error(d, "tokenizer.model: a field of 10 bytes runs past the end (2 left)");
+    std::ofstream(d + "/tokenizer.model", std::ios::binary) << std::string("\x0A\xFF\xFF\x03", 4);
+    expect_error(d, "tokenizer.model: a field of 65535 bytes runs past the end (0 left)");
+    std::ofstream(d + "/tokenizer.model", std::ios::binary) << "not a model at all";
+    expect_error(d, "tokenizer.model: ");
+    std::filesystem::remove(d + "/tokenizer.model");
+    std::filesystem::create_directory(d + "/tokenizer.model");
+    expect_error(d, "tokenizer.model is missing or not a regular file");
+  }
+  {
+    // --pre names a BPE pre-tokenizer; a SentencePiece vocabulary has none to choose.
+    const Case& spm = CaseNamed("llama-spm");
+    const std::vector<uint8_t> spm_bytes = Synth(spm.config);
+    const std::string d = WriteCheckpoint(*gguf::GgufFile::FromBuffer(spm_bytes),
+                                          tmp.File("spm-pre"), Weights::kPacked);
+    const testing::CliResult r = Convert(d, tmp.File("bad.gguf"), {"--pre", "falcon3"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("has a SentencePiece tokenizer.model"), std::string::npos) << r.err;
   }
   {
     const std::string d = fresh("hugevocab");

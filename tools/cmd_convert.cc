@@ -13,7 +13,8 @@
 DECLARE_string(token_embedding_type);
 DEFINE_string(pre, "",
               "tokenizer.ggml.pre to write (e.g. llama-bpe, falcon3); empty: llama-bpe when "
-              "tokenizer.json has Llama-3's split rule, else none");
+              "tokenizer.json has Llama-3's split rule, else none (byte-level BPE only: a "
+              "SentencePiece tokenizer.model always gets \"default\")");
 
 namespace bitjit::cli {
 namespace {

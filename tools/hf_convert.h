@@ -4,9 +4,10 @@
 // then tools/i2s_quantizer (llama-quantize's byte-exact twin).
 //
 // What the converter does, and so what step 1 does:
-//  - BitNetForCausalLM -> arch bitnet-b1.58 (the official 2B-4T layout: canonical tensor order,
-//    sub-norms, tied output); LlamaForCausalLM -> arch llama (tensors in the checkpoint's order,
-//    shards by file name then names sorted; untied output.weight unless tie_word_embeddings);
+//  - BitNetForCausalLM and BitnetForCausalLM (1bitLLM's) -> arch bitnet-b1.58 (the official
+//    2B-4T layout: canonical tensor order, sub-norms, tied output); LlamaForCausalLM -> arch
+//    llama (tensors in the checkpoint's order, shards by file name then names sorted; untied
+//    output.weight unless tie_word_embeddings);
 //  - offline-quantized projections (U8 codes packed 4 per byte along the rows, value c - 1,
 //    with a `weight_scale` tensor): W = (c - 1) / weight_scale;
 //  - master projections (F32 / F16 / BF16): weight_quant, W = clamp(round(W·s), -1, 1) / s with
@@ -15,7 +16,9 @@
 //    sign-quantizes into a broken model: bitjit ternarizes them for both);
 //  - arch llama: q_proj / k_proj rows permuted for NORM RoPE (per head, row 2i + j <- row
 //    j·d/2 + i), as the converter's permute;
-//  - norms F32, token_embd and lm_head F32 (llama-quantize then picks F16 / Q8_0).
+//  - norms F32, token_embd and lm_head F32 (llama-quantize then picks F16 / Q8_0);
+//  - the vocabulary from tokenizer.model (SentencePiece) when there is one, else tokenizer.json
+//    (byte-level BPE): frontend/hf/hf_vocab.h.
 #pragma once
 
 #include <string>

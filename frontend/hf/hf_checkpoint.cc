@@ -45,7 +45,8 @@ std::optional<int64_t> TokenId(const json& config, const char* key) {
 
 }  // namespace
 
-json ReadJsonFile(const std::string& path) {
+json ReadJsonFile(const std::string& path,
+                  const std::function<void(const std::string& key)>& on_top_key) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) Fail(path, " is missing or not a regular file");
   const uint64_t size = fs::file_size(path, ec);
@@ -55,7 +56,7 @@ json ReadJsonFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::string text(size, '\0');
   if (!in.read(text.data(), static_cast<std::streamsize>(size))) Fail("cannot read ", path);
-  return ParseBoundedJson(text, kMaxJsonDepth, path);
+  return ParseBoundedJson(text, kMaxJsonDepth, path, on_top_key);
 }
 
 namespace {
@@ -90,13 +91,15 @@ HfConfig ReadConfig(const std::string& dir) {
     Fail(file, ": no \"architectures\" list");
   }
   c.architecture = (*archs)[0].get<std::string>();
-  if (c.architecture == "BitNetForCausalLM") {
+  // 1bitLLM's bitnet_b1_58 checkpoints spell it BitnetForCausalLM; the converter registers both.
+  if (c.architecture == "BitNetForCausalLM" || c.architecture == "BitnetForCausalLM") {
     c.arch = kBitnetArch;
   } else if (c.architecture == "LlamaForCausalLM") {
     c.arch = kLlamaArch;
   } else {
     Fail(file, ": architecture '", c.architecture.substr(0, 64),
-         "' is not one bitjit converts (BitNetForCausalLM, LlamaForCausalLM)");
+         "' is not one bitjit converts (BitNetForCausalLM, BitnetForCausalLM, "
+         "LlamaForCausalLM)");
   }
   c.n_embd = Dim(config, "hidden_size", file);
   c.n_ff = Dim(config, "intermediate_size", file);
@@ -144,6 +147,7 @@ HfConfig ReadConfig(const std::string& dir) {
   c.bos_id = TokenId(config, "bos_token_id");
   c.eos_id = TokenId(config, "eos_token_id");
   c.pad_id = TokenId(config, "pad_token_id");
+  c.unk_id = TokenId(config, "unk_token_id");
   return c;
 }
 

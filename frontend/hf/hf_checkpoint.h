@@ -4,6 +4,7 @@
 // names that stay inside the directory, tensors that exist once).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,8 +20,11 @@ namespace bitjit::hf {
 // ~9 MB).
 inline constexpr uint64_t kMaxJsonFileBytes = uint64_t{256} << 20;
 
-// A JSON file of the checkpoint (bounded size and nesting). Throws bitjit::Error.
-nlohmann::json ReadJsonFile(const std::string& path);
+// A JSON file of the checkpoint (bounded size and nesting). `on_top_key` sees the top-level
+// object's keys in file order (nlohmann's objects sort them). Throws bitjit::Error.
+nlohmann::json ReadJsonFile(
+    const std::string& path,
+    const std::function<void(const std::string& key)>& on_top_key = nullptr);
 
 struct HfConfig {
   std::string architecture;  // config.json's architectures[0]
@@ -29,10 +33,11 @@ struct HfConfig {
   float rms_eps = 1e-5f;
   double rope_base = 10000.0;
   bool tied = false;  // tie_word_embeddings
-  std::optional<int64_t> bos_id, eos_id, pad_id;
+  std::optional<int64_t> bos_id, eos_id, pad_id, unk_id;
 };
 
-// Reads and checks config.json: BitNetForCausalLM (-> bitnet-b1.58) or LlamaForCausalLM
+// Reads and checks config.json: BitNetForCausalLM or BitnetForCausalLM (-> bitnet-b1.58) or
+// LlamaForCausalLM
 // (-> llama), positive dims, head_dim == hidden_size / num_attention_heads. Throws bitjit::Error.
 HfConfig ReadHfConfig(const std::string& dir);
 

@@ -61,6 +61,21 @@ HfVocab::HfVocab(const std::string& dir, const HfConfig& config, const std::stri
 
 void HfVocab::Read(const std::string& dir, const HfConfig& config,
                    const std::string& pre_override) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir + "/tokenizer.model", ec)) {
+    if (!pre_override.empty()) {
+      Fail("--pre names a byte-level BPE pre-tokenizer, but ", dir,
+           " has a SentencePiece tokenizer.model (whose GGUF pre is \"default\")");
+    }
+    ReadSentencePiece(dir, config);
+  } else {
+    ReadBpe(dir, config, pre_override);
+  }
+  ReadTokenizerConfig(dir, config);
+}
+
+void HfVocab::ReadBpe(const std::string& dir, const HfConfig& config,
+                      const std::string& pre_override) {
   const std::string file = dir + "/tokenizer.json";
   const json tok = ReadJsonFile(file);
   const auto model = tok.is_object() ? tok.find("model") : tok.end();
@@ -75,8 +90,9 @@ void HfVocab::Read(const std::string& dir, const HfConfig& config,
   if (const auto fallback = model->find("byte_fallback");
       fallback != model->end() && fallback->is_boolean() && fallback->get<bool>()) {
     Fail(file,
-         ": a sentencepiece-style BPE (byte_fallback), which bitjit does not convert yet "
-         "(bitjit converts byte-level BPE vocabularies, as Llama-3's and Falcon3's)");
+         ": a sentencepiece-style BPE (byte_fallback); bitjit converts such a vocabulary from "
+         "its tokenizer.model (the SentencePiece model file), which ",
+         dir, " lacks");
   }
   const int64_t n = config.n_vocab;
   tokens_.assign(n, "");
@@ -121,6 +137,15 @@ void HfVocab::Read(const std::string& dir, const HfConfig& config,
       if (!IsValidUtf8(merges_.back())) Fail(file, ": a merge is not valid UTF-8");
     }
   }
+  if (!pre_override.empty()) {
+    pre_ = pre_override;
+  } else if (tok.contains("pre_tokenizer") && HasLlama3Split(tok["pre_tokenizer"])) {
+    pre_ = "llama-bpe";
+  }
+}
+
+void HfVocab::ReadTokenizerConfig(const std::string& dir, const HfConfig& config) {
+  const int64_t n = static_cast<int64_t>(tokens_.size());
   std::unordered_map<std::string, uint32_t> id_of;
   for (int64_t i = 0; i < n; ++i) id_of.emplace(tokens_[i], static_cast<uint32_t>(i));
 
@@ -141,6 +166,8 @@ void HfVocab::Read(const std::string& dir, const HfConfig& config,
   bos_ = special_id("bos_token", config.bos_id);
   eos_ = special_id("eos_token", config.eos_id);
   pad_ = special_id("pad_token", config.pad_id);
+  // The BPE files bitjit reproduces have no unknown_token_id (their tokenizer_config has none).
+  if (spm_) unk_ = special_id("unk_token", config.unk_id);
   if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean()) {
     add_bos_ = tc["add_bos_token"].get<bool>();
   }
@@ -161,29 +188,38 @@ void HfVocab::Read(const std::string& dir, const HfConfig& config,
     }
     if (!IsValidUtf8(chat_template_)) Fail(config_file, ": chat_template is not UTF-8");
   }
-  if (!pre_override.empty()) {
-    pre_ = pre_override;
-  } else if (tok.contains("pre_tokenizer") && HasLlama3Split(tok["pre_tokenizer"])) {
-    pre_ = "llama-bpe";
-  }
 }
 
 void HfVocab::AddBos(gguf::GgufWriter& w) const {
   if (add_bos_) w.AddKv("tokenizer.ggml.add_bos_token", KvValue::Bool(*add_bos_));
 }
 
+// token_type .. padding_token_id (SentencePiece: no merges, an unknown token).
 void HfVocab::AddIds(gguf::GgufWriter& w) const {
   w.AddKv("tokenizer.ggml.token_type", KvValue::I32Array(types_));
-  w.AddKv("tokenizer.ggml.merges", KvValue::StringArray(merges_));
+  if (!spm_) w.AddKv("tokenizer.ggml.merges", KvValue::StringArray(merges_));
   if (bos_) w.AddKv("tokenizer.ggml.bos_token_id", KvValue::U32(*bos_));
   if (eos_) w.AddKv("tokenizer.ggml.eos_token_id", KvValue::U32(*eos_));
+  if (unk_) w.AddKv("tokenizer.ggml.unknown_token_id", KvValue::U32(*unk_));
   if (pad_) w.AddKv("tokenizer.ggml.padding_token_id", KvValue::U32(*pad_));
 }
 
-void HfVocab::AddBitnetVocab(gguf::GgufWriter& w) const {
-  w.AddKv("tokenizer.ggml.model", KvValue::String("gpt2"));
+void HfVocab::AddModelAndTokens(gguf::GgufWriter& w, bool scores) const {
+  w.AddKv("tokenizer.ggml.model", KvValue::String(spm_ ? "llama" : "gpt2"));
+  if (!pre_.empty()) w.AddKv("tokenizer.ggml.pre", KvValue::String(pre_));
   w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(tokens_));
-  w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(std::vector<float>(tokens_.size(), 0.0f)));
+  if (scores) w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(scores_));
+}
+
+void HfVocab::AddBitnetVocab(gguf::GgufWriter& w) const {
+  // The bitnet-b1.58 layout has no tokenizer.ggml.pre for byte-level BPE (and scores of 0).
+  if (spm_) {
+    AddModelAndTokens(w, true);
+  } else {
+    w.AddKv("tokenizer.ggml.model", KvValue::String("gpt2"));
+    w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(tokens_));
+    w.AddKv("tokenizer.ggml.scores", KvValue::F32Array(std::vector<float>(tokens_.size(), 0.0f)));
+  }
   AddIds(w);
   if (!chat_template_.empty()) {
     w.AddKv("tokenizer.chat_template", KvValue::String(chat_template_));
@@ -191,9 +227,7 @@ void HfVocab::AddBitnetVocab(gguf::GgufWriter& w) const {
 }
 
 void HfVocab::AddLlamaVocab(gguf::GgufWriter& w) const {
-  w.AddKv("tokenizer.ggml.model", KvValue::String("gpt2"));
-  if (!pre_.empty()) w.AddKv("tokenizer.ggml.pre", KvValue::String(pre_));
-  w.AddKv("tokenizer.ggml.tokens", KvValue::StringArray(tokens_));
+  AddModelAndTokens(w, spm_);  // the converter's gpt2 path writes no scores
   AddIds(w);
   AddBos(w);
   if (add_eos_) w.AddKv("tokenizer.ggml.add_eos_token", KvValue::Bool(*add_eos_));
