@@ -20,7 +20,7 @@ TEST(RmsNormRowsAvx2, IsBitIdenticalToTheReferenceRowByRow) {
   std::mt19937 rng(17);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_real_distribution<float> exponent(-20.0f, 20.0f);
-  for (int64_t rows : {1, 3, 4, 5, 8, 9}) {
+  for (int64_t rows : {1, 3, 4, 5, 8, 9, 12, 16, 19}) {
     for (int64_t n : {1, 3, 4, 7, 37, 2560, 6912}) {
       // Values over many magnitudes, so that the order of the double sums matters.
       std::vector<float> x(rows * n), w(n);

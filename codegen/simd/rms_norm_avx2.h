@@ -2,9 +2,10 @@
 //
 // bitnet.cpp sums each row's float squares in double, one after another; that chain of
 // dependent double adds (~4 cycles each) made RMSNorm 4% of prompt time. The order inside a
-// row cannot change without changing results, but four rows' chains can run side by side:
-// four rows go into the four double lanes of one vector (a 4x4 transpose per 4 columns), so
-// each lane still adds its own row's squares in order.
+// row cannot change without changing results, but rows' chains can run side by side: four
+// rows go into the four double lanes of one vector (a 4x4 transpose per 4 columns), so each
+// lane still adds its own row's squares in order, and two such vectors (8 rows) keep two
+// chains in flight.
 #pragma once
 
 #include <cstdint>

@@ -107,10 +107,11 @@ class JitBitLinearStep : public OpStep {
     auto* normed = s.normed.Get<float>(T * k);
     const float* x = ctx.Data(xv);
     const float* norm_w = node_.bl_norm() ? ctx.Data(node_.bl_norm()) : nullptr;
-    // Four tokens per task: the norm runs their sums side by side (rms_norm_avx2.h).
-    constexpr int64_t kRowsPerTask = 4;
-    ctx.pool.ParallelFor((T + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task, int) {
-      const int64_t t0 = task * kRowsPerTask, rows = std::min(kRowsPerTask, T - t0);
+    // Tokens per task: the norm runs 4 or 8 rows' sums side by side (rms_norm_avx2.h); 8
+    // once there are enough tokens to keep every thread busy with them.
+    const int64_t rows_per_task = T >= 16 * ctx.pool.n_threads() ? 8 : 4;
+    ctx.pool.ParallelFor((T + rows_per_task - 1) / rows_per_task, [&](int64_t task, int) {
+      const int64_t t0 = task * rows_per_task, rows = std::min(rows_per_task, T - t0);
       const float* in = x + t0 * k;
       if (norm_w) {
         kernels::RmsNormRowsAvx2(in, rows, k, node_.attrs.eps, norm_w, normed + t0 * k);
