@@ -88,10 +88,13 @@ void RunQuantized(benchmark::State& state, ThreadPool& pool, const QuantizedGemv
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(table_bytes));
 }
 
+// Args: threads, rows, the kernel's prefetch distance in bytes (-1: its default).
 void BM_F16(benchmark::State& state) {
   ThreadPool pool(static_cast<int>(state.range(0)));
   const int64_t kVocab = state.range(1);
-  const F16Gemv gemv(kN, BestIsa());
+  const F16Gemv gemv(kN, BestIsa(),
+                     state.range(2) >= 0 ? static_cast<int>(state.range(2))
+                                         : F16GemvKernel::DefaultPrefetchBytes());
   auto table = RandomTable(kVocab * kN * 2, 0, 0);
   // Finite halves: clear the exponent's top bit of every value.
   auto* h = reinterpret_cast<uint16_t*>(table.get());
@@ -147,7 +150,18 @@ void Shapes(benchmark::internal::Benchmark* b) {
     for (int64_t threads : {1, 2}) b->Args({threads, rows});
   b->Unit(benchmark::kMillisecond)->UseRealTime();
 }
-BENCHMARK(BM_F16)->Apply(Shapes);
+// BM_F16: the shapes above with the kernel's default prefetch distance (prefetch -1), then the
+// table streamed from DRAM at each distance (F16GemvKernel::DefaultPrefetchBytes comes from
+// these rows).
+void F16Shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"threads", "rows", "prefetch"});
+  for (int64_t rows : {32768, 2048})
+    for (int64_t threads : {1, 2}) b->Args({threads, rows, -1});
+  for (int64_t distance : {0, 1024, 2048, 4096, 8192})
+    for (int64_t threads : {1, 2}) b->Args({threads, 32768, distance});
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+BENCHMARK(BM_F16)->Apply(F16Shapes);
 BENCHMARK(BM_Q8_0)->Apply(Shapes);
 BENCHMARK(BM_Q6_K)->Apply(Shapes);
 

@@ -100,17 +100,19 @@ void BM_ReadBandwidth(benchmark::State& state, Shape shape) {
 }
 
 // GEMV with a software prefetch distance, to decide whether prefetching pays on this CPU.
-void BM_GemvPrefetch(benchmark::State& state, Isa isa, Shape shape, int prefetch_bytes) {
+void BM_GemvPrefetch(benchmark::State& state, Isa isa, TernaryPacking packing, Shape shape,
+                     int prefetch_bytes) {
   TernaryKernelParams p;
   p.k = shape.k;
   p.isa = isa;
   p.tile_rows = DefaultTernaryTile(isa).rows;
+  p.packing = packing;
   p.prefetch_bytes = prefetch_bytes;
   TernaryGemvKernel kernel(p);
   kernel.Create();
   const std::vector<uint8_t> i2s = RandomI2s(shape.k, shape.n);
-  const std::vector<TernaryPackedWeights> copies =
-      RotationCopies(PackTernaryWeights(i2s.data(), shape.k, shape.n, 1.0f, p.tile_rows), true);
+  const std::vector<TernaryPackedWeights> copies = RotationCopies(
+      PackTernaryWeights(i2s.data(), shape.k, shape.n, 1.0f, p.tile_rows, packing), true);
   const std::vector<int8_t> q = RandomQ(shape.k, 1);
   int32_t q_sum = 0;
   std::vector<int32_t> out(static_cast<size_t>(shape.n));
@@ -233,14 +235,17 @@ void RegisterAll() {
     }
   }
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512Vnni}) {
-    if (!IsaSupported(isa)) continue;
-    for (int distance : {0, 512, 1024, 2048, 4096}) {
-      benchmark::RegisterBenchmark(("TernaryGemvPrefetch/" + std::string(IsaName(isa)) +
-                                    "/K2560xN6912/pf" + std::to_string(distance))
-                                       .c_str(),
-                                   BM_GemvPrefetch, isa, kShapes[1], distance)
-          ->Unit(benchmark::kMicrosecond)
-          ->UseRealTime();
+    for (TernaryPacking packing : {TernaryPacking::k2Bit, TernaryPacking::k1p6Bit}) {
+      if (!IsaSupported(isa) || !TernaryPackingSupported(isa, packing)) continue;
+      const std::string name = "TernaryGemvPrefetch/" + std::string(IsaName(isa)) +
+                               (packing == TernaryPacking::k1p6Bit ? "_1p6bit" : "") +
+                               "/K2560xN6912/pf";
+      for (int distance : {0, 512, 1024, 1536, 2048, 4096, 8192}) {
+        benchmark::RegisterBenchmark((name + std::to_string(distance)).c_str(), BM_GemvPrefetch,
+                                     isa, packing, kShapes[1], distance)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime();
+      }
     }
   }
   struct Variant {

@@ -108,13 +108,46 @@ TEST_P(F16GemvIsaTest, TiledTableHoldsEveryRowAndPacksInAnySplit) {
   }
 }
 
-TEST_P(F16GemvIsaTest, RejectsRowLengthsTheKernelCannotTile) {
-  if (GetParam() == Isa::kRef) GTEST_SKIP() << "the reference takes any length";
+INSTANTIATE_TEST_SUITE_P(AllIsas, F16GemvIsaTest, ::testing::ValuesIn(bitjit::testing::kAllIsas),
+                         bitjit::testing::IsaParamName);
+
+// What only the generated kernel has (the reference takes any length and prefetches nothing).
+class F16GemvJitTest : public bitjit::testing::IsaTest {};
+
+TEST_P(F16GemvJitTest, RejectsRowLengthsTheKernelCannotTile) {
   EXPECT_THROW(F16Gemv(100, GetParam()), Error);
   EXPECT_THROW(F16Gemv(8, GetParam()), Error);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, F16GemvIsaTest, ::testing::ValuesIn(bitjit::testing::kAllIsas),
+// Software prefetch changes which lines are in flight, never a result: every distance gives
+// the same floats as none, and a distance that is not whole cache lines is refused.
+TEST_P(F16GemvJitTest, PrefetchDistanceLeavesEveryResultUnchanged) {
+  const Isa isa = GetParam();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n = 2560, vocab = 93;
+  std::vector<uint16_t> table(static_cast<size_t>(n * vocab));
+  for (uint16_t& h : table) h = FloatToHalf(normal(rng) * 0.05f);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (float& v : x) v = normal(rng);
+  const F16Gemv plain(n, isa, 0);
+  F16TiledTable tiles = plain.Allocate(vocab);
+  plain.PackTiles(table.data(), 0, tiles.n_tiles, &tiles);
+  std::vector<float> want(static_cast<size_t>(vocab));
+  plain.Run(tiles, x.data(), true, 0, vocab, want.data());
+  for (int distance : {64, 1536, 4096, 65536}) {
+    const F16Gemv prefetching(n, isa, distance);
+    EXPECT_NE(prefetching.KernelName().find("_pf" + std::to_string(distance)), std::string::npos)
+        << prefetching.KernelName();
+    std::vector<float> out(static_cast<size_t>(vocab), -1.0f);
+    prefetching.Run(tiles, x.data(), true, 0, vocab, out.data());
+    ASSERT_EQ(out, want) << "prefetch distance " << distance;
+  }
+  EXPECT_THROW(F16Gemv(n, isa, 100), Error);
+  EXPECT_THROW(F16Gemv(n, isa, -64), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(JitIsas, F16GemvJitTest, ::testing::ValuesIn(bitjit::testing::kJitIsas),
                          bitjit::testing::IsaParamName);
 
 }  // namespace

@@ -91,8 +91,10 @@ TEST_P(TernaryIsaTest, MatchesReferenceOnModelAndEdgeShapes) {
   }
 }
 
-TEST_P(TernaryIsaTest, MatchesReferenceWithEveryTileTheIsaOffers) {
-  if (isa() == Isa::kRef) GTEST_SKIP() << "the reference has no register tiles";
+// What only the generated kernels have (register tiles, two kernels, prefetch): the JIT ISAs.
+class TernaryJitTest : public TernaryIsaTest {};
+
+TEST_P(TernaryJitTest, MatchesReferenceWithEveryTileTheIsaOffers) {
   std::mt19937 rng(99);
   const int lanes = TernaryLanes(isa());
   for (int vecs : {1, 2, 4}) {
@@ -261,8 +263,7 @@ TEST_P(TernaryIsaTest, ReadsNoActivationPastK) {
 
 // The front door sends one token to the GEMV kernel and more to the GEMM kernel; each kernel
 // also handles the other case (the GEMV loops over tokens, the GEMM takes a single one).
-TEST_P(TernaryIsaTest, BothKernelsHandleAnyTokenCount) {
-  if (isa() == Isa::kRef) GTEST_SKIP() << "no kernels on the reference path";
+TEST_P(TernaryJitTest, BothKernelsHandleAnyTokenCount) {
   std::mt19937 rng(13);
   const int64_t k = 203, n = 45;
   for (int64_t n_tokens : {1, 2, 5}) {
@@ -300,6 +301,47 @@ TEST_P(TernaryIsaTest, BothKernelsHandleAnyTokenCount) {
   }
 }
 
+// Software prefetch ahead of the weight stream changes no result: the GEMV at every distance
+// writes the reference's sums over a matrix longer than any distance, and a distance that is
+// not whole cache lines is refused.
+TEST_P(TernaryJitTest, GemvPrefetchDistanceLeavesTheSumsExact) {
+  std::mt19937 rng(29);
+  const int64_t k = 2560, n = 96;
+  const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+  const std::vector<int8_t> q = RandomQ(k, 1, rng);
+  const std::vector<int32_t> expected = Reference(i2s, k, n, q, 1);
+  int32_t sum = 0;
+  TernaryMatmul::ActivationSums(q.data(), k, 1, &sum);
+  TernaryKernelParams p;
+  p.k = k;
+  p.isa = isa();
+  p.tile_rows = DefaultTernaryTile(isa()).rows;
+  p.packing = packing();
+  const TernaryPackedWeights w = PackTernaryWeights(i2s.data(), k, n, 1.0f, p.tile_rows, packing());
+  for (int distance : {64, 1536, 4096, 16384}) {
+    p.prefetch_bytes = distance;
+    TernaryGemvKernel gemv(p);
+    gemv.Create();
+    EXPECT_NE(gemv.name().find("_pf" + std::to_string(distance)), std::string::npos) << gemv.name();
+    std::vector<int32_t> out(expected.size(), kSentinel);
+    TernaryKernelArgs args{};
+    args.weights = w.data.get();
+    args.q = q.data();
+    args.q_sum = &sum;
+    args.out = out.data();
+    args.ld_out = n;
+    args.n_tokens = 1;
+    args.row_begin = 0;
+    args.row_end = static_cast<int32_t>(n);
+    gemv.fn()(&args);
+    ASSERT_EQ(out, expected) << gemv.name();
+  }
+  for (int bad : {100, -64, 2 << 20}) {
+    p.prefetch_bytes = bad;
+    EXPECT_THROW({ TernaryGemvKernel gemv(p); }, Error) << bad;
+  }
+}
+
 std::string ParamName(const ::testing::TestParamInfo<TernaryIsaTest::ParamType>& info) {
   const bool base3 = std::get<1>(info.param) == TernaryPacking::k1p6Bit;
   return std::string(IsaName(std::get<0>(info.param))) + (base3 ? "_1p6bit" : "_2bit");
@@ -312,6 +354,15 @@ INSTANTIATE_TEST_SUITE_P(AllIsas2Bit, TernaryIsaTest,
 INSTANTIATE_TEST_SUITE_P(Isas1p6Bit, TernaryIsaTest,
                          ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2,
                                                               Isa::kAvx512Vnni, Isa::kAvx512Amx),
+                                            ::testing::Values(TernaryPacking::k1p6Bit)),
+                         ParamName);
+INSTANTIATE_TEST_SUITE_P(JitIsas2Bit, TernaryJitTest,
+                         ::testing::Combine(::testing::ValuesIn(bitjit::testing::kJitIsas),
+                                            ::testing::Values(TernaryPacking::k2Bit)),
+                         ParamName);
+INSTANTIATE_TEST_SUITE_P(JitIsas1p6Bit, TernaryJitTest,
+                         ::testing::Combine(::testing::Values(Isa::kAvx2, Isa::kAvx512Vnni,
+                                                              Isa::kAvx512Amx),
                                             ::testing::Values(TernaryPacking::k1p6Bit)),
                          ParamName);
 

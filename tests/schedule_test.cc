@@ -59,10 +59,10 @@ TEST(Schedule, ReferenceRunsEveryOpsReferenceImplementation) {
   EXPECT_NE(s.Describe().find("reference"), std::string::npos);
 }
 
+// The JIT ISAs only: the reference schedule is tested above.
 class JitSchedule : public testing::IsaTest {};
 
 TEST_P(JitSchedule, EveryBitLinearNamesItsKernelsForTheIsa) {
-  if (isa() == Isa::kRef) GTEST_SKIP() << "the reference schedule is tested above";
   ModelOptions o;
   o.isa = std::string(codegen::IsaName(isa()));
   o.ternary_packing = "2bit";
@@ -93,7 +93,6 @@ TEST_P(JitSchedule, EveryBitLinearNamesItsKernelsForTheIsa) {
 }
 
 TEST_P(JitSchedule, LmHeadOptionAndPackingChangeTheChosenKernels) {
-  if (isa() == Isa::kRef) GTEST_SKIP() << "the reference schedule is tested above";
   ModelOptions o;
   o.isa = std::string(codegen::IsaName(isa()));
   o.lm_head = "q8_0";
@@ -108,7 +107,7 @@ TEST_P(JitSchedule, LmHeadOptionAndPackingChangeTheChosenKernels) {
             std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, JitSchedule, ::testing::ValuesIn(testing::kAllIsas),
+INSTANTIATE_TEST_SUITE_P(Isas, JitSchedule, ::testing::ValuesIn(testing::kJitIsas),
                          testing::IsaParamName);
 
 // `bitjit ir` prints the schedule of a plan and of a graph from weight-layout on: one line per

@@ -21,16 +21,16 @@ void F16TiledTable::RowToFloat(int64_t v, float* out) const {
   for (int64_t i = 0; i < n; ++i) out[i] = HalfToFloat(at(v, i));
 }
 
-F16Gemv::F16Gemv(int64_t n, Isa isa)
+F16Gemv::F16Gemv(int64_t n, Isa isa, int prefetch_bytes)
     : n_(n), isa_(ResolveIsa(isa)), block_lanes_(static_cast<int>(n)) {
   if (n < 1) Fail("F16 GEMV: row length ", n);
   if (isa_ == Isa::kRef) return;
   const Isa code_isa = IsAvx512Isa(isa_) ? Isa::kAvx512 : Isa::kAvx2;
   tile_rows_ = F16GemvKernel::TileRows(code_isa);
   block_lanes_ = F16GemvKernel::BlockLanes(code_isa);
-  const KernelKey key{"f16_gemv", {n}, code_isa, {tile_rows_, block_lanes_}};
+  const KernelKey key{"f16_gemv", {n}, code_isa, {tile_rows_, block_lanes_, prefetch_bytes}};
   kernel_ = std::static_pointer_cast<const F16GemvKernel>(KernelCache::Global().GetOrCreate(
-      key, [&] { return std::make_unique<F16GemvKernel>(n, code_isa); }));
+      key, [&] { return std::make_unique<F16GemvKernel>(n, code_isa, prefetch_bytes); }));
 }
 
 void F16Gemv::CheckLayout(const F16TiledTable& t) const {

@@ -44,8 +44,9 @@ struct F16TiledTable {
 class F16Gemv {
  public:
   // n: row length. Throws bitjit::Error if the CPU cannot run `isa` or n is not a multiple
-  // of 16 (for kRef any n >= 1).
-  F16Gemv(int64_t n, Isa isa);
+  // of 16 (for kRef any n >= 1). prefetch_bytes: the kernel's software prefetch distance
+  // (F16GemvKernel; ignored for kRef).
+  F16Gemv(int64_t n, Isa isa, int prefetch_bytes = F16GemvKernel::DefaultPrefetchBytes());
 
   int tile_rows() const { return tile_rows_; }
   // The generated kernel's name ("ref" for kRef).

@@ -23,18 +23,26 @@ int F16GemvKernel::BlockLanes(Isa isa) {
   return IsZmm(isa) ? 16 : 8;
 }
 
-std::string F16GemvKernel::Name(int64_t n, Isa isa) {
+std::string F16GemvKernel::Name(int64_t n, Isa isa, int prefetch_bytes) {
   return "F16Gemv_" + std::to_string(TileRows(isa)) + "r_" + (IsZmm(isa) ? "avx512" : "avx2") +
-         "_N" + std::to_string(n);
+         "_N" + std::to_string(n) + (prefetch_bytes ? "_pf" + std::to_string(prefetch_bytes) : "");
 }
 
-F16GemvKernel::F16GemvKernel(int64_t n, Isa isa)
-    : JitGenerator(Name(n, isa)),
+int F16GemvKernel::DefaultPrefetchBytes() {
+  return HostCpu().vendor == "GenuineIntel" ? 4096 : 0;
+}
+
+F16GemvKernel::F16GemvKernel(int64_t n, Isa isa, int prefetch_bytes)
+    : JitGenerator(Name(n, isa, prefetch_bytes)),
       n_(n),
       zmm_(IsZmm(isa)),
       lanes_(BlockLanes(isa)),
-      rows_(TileRows(isa)) {
+      rows_(TileRows(isa)),
+      prefetch_bytes_(prefetch_bytes) {
   if (isa == Isa::kRef) Fail("F16GemvKernel needs a vector ISA, not ref");
+  if (prefetch_bytes < 0 || prefetch_bytes % 64 != 0 || prefetch_bytes > (1 << 20)) {
+    Fail("F16GemvKernel prefetch distance ", prefetch_bytes, " (a multiple of 64, at most 1 MiB)");
+  }
   if (n < 16 || n % 16 != 0 || n > (int64_t{1} << 24)) {
     Fail("F16 GEMV: row length ", n, " must be a positive multiple of 16");
   }
@@ -78,6 +86,10 @@ void F16GemvKernel::generate() {
       vcvtph2ps(w, xword[rsi + r * lanes_ * 2]);
     }
     vfmadd231ps(V(r), w, V(kX));
+  }
+  if (prefetch_bytes_ > 0) {
+    for (int line = 0; line < block_bytes; line += 64)
+      prefetcht0(ptr[rsi + prefetch_bytes_ + line]);
   }
   add(rsi, block_bytes);
   add(rdx, lanes_ * 4);

@@ -36,8 +36,14 @@ class F16GemvKernel : public JitGenerator {
 
   // n (baked in) must be a multiple of 16: GGUF writers store token_embd as F16 only when
   // n_embd % 256 == 0 (Q8_0 otherwise). isa: any vector ISA (VNNI variants run the plain code).
-  F16GemvKernel(int64_t n, Isa isa);
-  static std::string Name(int64_t n, Isa isa);
+  // prefetch_bytes: how far ahead of the table stream to prefetch (a multiple of 64; 0: none).
+  F16GemvKernel(int64_t n, Isa isa, int prefetch_bytes = DefaultPrefetchBytes());
+  static std::string Name(int64_t n, Isa isa, int prefetch_bytes);
+  // On Intel 4096: one Sapphire Rapids core's hardware prefetchers alone read the 2B-4T table
+  // (bench/lm_head_bench BM_F16, 32768 rows) at 16.5 GB/s with 1 thread and 25.6 with 2;
+  // prefetching 4 KB ahead, 18.0-18.8 and 33.7-37.2 (distances 512-16384 measured). Elsewhere
+  // none: on Zen 4 software prefetch did not pay (above).
+  static int DefaultPrefetchBytes();
   // The tile this ISA's kernel reads: R rows, blocks of L halves per row.
   static int TileRows(Isa isa);
   static int BlockLanes(Isa isa);
@@ -52,6 +58,7 @@ class F16GemvKernel : public JitGenerator {
   const bool zmm_;
   const int lanes_;  // L
   const int rows_;   // R
+  const int prefetch_bytes_;
 };
 
 }  // namespace bitjit::codegen

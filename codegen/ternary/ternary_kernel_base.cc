@@ -81,8 +81,9 @@ TernaryKernelBase::TernaryKernelBase(std::string name, const TernaryKernelParams
   if (p_.tile_tokens < 1 || p_.tile_tokens > 16) {
     Fail("ternary kernel token tile ", p_.tile_tokens, " outside [1, 16]");
   }
-  if (p_.prefetch_bytes < 0 || p_.prefetch_bytes % 64 != 0) {
-    Fail("ternary kernel prefetch distance ", p_.prefetch_bytes, " must be a multiple of 64");
+  if (p_.prefetch_bytes < 0 || p_.prefetch_bytes % 64 != 0 || p_.prefetch_bytes > (1 << 20)) {
+    Fail("ternary kernel prefetch distance ", p_.prefetch_bytes,
+         " (a multiple of 64, at most 1 MiB)");
   }
   setDefaultJmpNEAR(true);  // loop bodies are long; never risk a too-short forward jump
 }

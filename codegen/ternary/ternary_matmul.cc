@@ -73,12 +73,20 @@ TernaryTile DefaultTernaryTile(Isa isa) {
   return {16, 1};
 }
 
+int DefaultGemvPrefetchBytes(Isa isa, TernaryPacking packing) {
+  if (isa == Isa::kRef) return 0;
+  (void)packing;  // no CPU measured so far wants a distance per packing
+  if (HostCpu().vendor == "GenuineIntel") return IsAvx512Isa(isa) ? 1536 : 2048;
+  return 0;
+}
+
 bool TernaryPackingSupported(Isa isa, TernaryPacking packing) {
   if (packing == TernaryPacking::k2Bit || isa == Isa::kRef || isa == Isa::kAvx2) return true;
   return VectorIsa(isa) == Isa::kAvx512Vnni && HasAvx512Vbmi();
 }
 
-TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
+TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile,
+                             std::optional<int> gemv_prefetch_bytes)
     : k_(k), n_(n), isa_(ResolveIsa(isa)), tile_(tile) {
   const TernaryTile def = DefaultTernaryTile(isa_);
   if (tile_.rows == 0) tile_.rows = def.rows;
@@ -90,6 +98,8 @@ TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
          ")");
   }
   if (isa_ == Isa::kRef) return;
+  gemv_prefetch_bytes_ =
+      gemv_prefetch_bytes.value_or(DefaultGemvPrefetchBytes(isa_, tile_.packing));
   for (TernaryOutput output : {TernaryOutput::kI32, TernaryOutput::kF32}) {
     TernaryKernelParams p;
     p.k = k;
@@ -99,8 +109,9 @@ TernaryMatmul::TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile)
     p.output = output;
     p.packing = tile_.packing;
     const int o = output == TernaryOutput::kF32;
-    kernels_[o][0] = GetKernel(p, /*gemm=*/false);
     kernels_[o][1] = GetKernel(p, /*gemm=*/true);
+    p.prefetch_bytes = gemv_prefetch_bytes_;
+    kernels_[o][0] = GetKernel(p, /*gemm=*/false);
     if (isa_ == Isa::kAvx512Amx) {
       TernaryAmxParams amx;
       amx.k = k;

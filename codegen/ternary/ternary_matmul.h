@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "codegen/cpu_features.h"
@@ -34,6 +35,19 @@ struct TernaryTile {
 // All 2 bits.
 TernaryTile DefaultTernaryTile(Isa isa);
 
+// How far ahead of its weight stream the GEMV (decode) prefetches, in bytes, on this CPU.
+// One core keeps too few misses in flight with the hardware prefetchers alone on two of the
+// CPUs we measured (bench/ternary_gemv_bench TernaryGemvPrefetch, 1 thread, K2560 x N6912):
+//  - Intel Xeon, Sapphire Rapids class: avx512vnni 1.6-bit 386 -> 259 us and 2-bit 455 -> 273
+//    us at 1536 B; avx2 2-bit 369 -> 273 us and 1.6-bit 749 -> 458 us at 2048 B.
+// Elsewhere none. On Zen 4 software prefetch did not pay when it was measured. On Zen 5
+// (family 26, 2 vCPUs) the kernel alone gains at 4096 B (avx512vnni 1.6-bit 127 -> 102 us,
+// 26 -> 32 GB/s, about the read roofline; avx2 1.6-bit, bound by its unpack, none), but the
+// whole model does not: bitjit bench tg64 on 2B-4T went 30.0 / 29.7 -> 30.9 / 30.4 tok/s at
+// 1 thread and 50.3 / 49.2 -> 39.4 / 37.3 at 2 (two interleaved rounds). bitjit tune measures
+// the distance per shape where the default is not the best.
+int DefaultGemvPrefetchBytes(Isa isa, TernaryPacking packing);
+
 // True when `isa`'s kernels read `packing` on this CPU: 2 bits everywhere; 1.6 bits on ref,
 // avx2 and on avx512vnni with AVX512_VBMI (not avx512 without VNNI, nor avxvnni).
 bool TernaryPackingSupported(Isa isa, TernaryPacking packing);
@@ -47,14 +61,18 @@ class TernaryGemmAmxKernel;
 
 class TernaryMatmul {
  public:
-  // Throws bitjit::Error if the CPU cannot run `isa` (see ResolveIsa), on bad shapes, or on a
-  // tile the ISA's kernels cannot hold in registers.
-  TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile = {});
+  // Throws bitjit::Error if the CPU cannot run `isa` (see ResolveIsa), on bad shapes, on a
+  // tile the ISA's kernels cannot hold in registers, or on a prefetch distance they refuse.
+  // gemv_prefetch_bytes: the GEMV's software prefetch distance (bitjit tune's; a multiple of
+  // 64, at most 1 MiB); unset: DefaultGemvPrefetchBytes. The GEMM's stays none.
+  TernaryMatmul(int64_t k, int64_t n, Isa isa, TernaryTile tile = {},
+                std::optional<int> gemv_prefetch_bytes = {});
 
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
   Isa isa() const { return isa_; }
   const TernaryTile& tile() const { return tile_; }
+  int gemv_prefetch_bytes() const { return gemv_prefetch_bytes_; }  // 0 for kRef
 
   // Repacks an I2_S tensor (ne = [k, n]; I2sCodeBytes(k * n) bytes of codes) for this matmul.
   TernaryPackedWeights Pack(const uint8_t* i2s, float weight_scale) const;
@@ -104,6 +122,7 @@ class TernaryMatmul {
   int64_t k_, n_;
   Isa isa_;
   TernaryTile tile_;
+  int gemv_prefetch_bytes_ = 0;
   // [output kind][0 = GEMV, 1 = GEMM]; null for kRef.
   std::shared_ptr<const TernaryKernelBase> kernels_[2][2];
   // [output kind]; null unless the isa is avx512amx.

@@ -16,6 +16,11 @@ namespace bitjit::testing {
 inline constexpr codegen::Isa kAllIsas[] = {codegen::Isa::kRef,     codegen::Isa::kAvx2,
                                             codegen::Isa::kAvx512,  codegen::Isa::kAvx512Vnni,
                                             codegen::Isa::kAvxVnni, codegen::Isa::kAvx512Amx};
+// Every ISA with generated kernels: kAllIsas without the reference, for tests of what only
+// the JIT paths have (register tiles, kernel names).
+inline constexpr codegen::Isa kJitIsas[] = {codegen::Isa::kAvx2, codegen::Isa::kAvx512,
+                                            codegen::Isa::kAvx512Vnni, codegen::Isa::kAvxVnni,
+                                            codegen::Isa::kAvx512Amx};
 
 // A test parameterized by ISA: skipped, with the CPU features it lacks, where the ISA cannot run.
 class IsaTest : public ::testing::TestWithParam<codegen::Isa> {
