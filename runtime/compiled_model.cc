@@ -50,7 +50,8 @@ std::shared_ptr<const CompiledModel> CompileModel(const ir::Graph& graph, codege
       const codegen::TernaryTile tile = n->attrs.weight_tiles.empty()
                                             ? DecideTernaryTile(k, rows, compiled->isa)
                                             : ToTernaryTile(n->attrs.weight_tiles[i]);
-      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(k, rows, compiled->isa, tile));
+      pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
+          k, rows, compiled->isa, tile, ChooseGemvPrefetch(k, rows, compiled->isa)));
       pl.splits.push_back({ChooseTasksPerThread(k, rows, compiled->isa, 1),
                            ChooseTasksPerThread(k, rows, compiled->isa, 2)});
     }

@@ -13,6 +13,7 @@
 #include "ir/base/error.h"
 #include "plan.pb.h"
 #include "runtime/model.h"
+#include "runtime/schedule.h"
 #include "runtime/tuning/tile_choice.h"
 #include "runtime/tuning/tile_tuner.h"
 #include "runtime/tuning/tuning_cache.h"
@@ -246,6 +247,48 @@ TEST(TileChoice, RefusesATileTheKernelsCannotRun) {
   EXPECT_EQ(c.prefill_tasks_per_thread, kDefaultTasksPerThread);
 }
 
+// The GEMV prefetch distance: the entry's when the kernels take it, unset (the kernels'
+// default) without one, and a distance the kernels refuse makes the entry unusable.
+TEST(TileChoice, GemvPrefetchComesFromTheEntryElseTheDefault) {
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  const TernaryTile tile = codegen::DefaultTernaryTile(isa);
+  TuningCache cache;
+  TuningEntry e = Entry(codegen::HostCpu(), isa, 256, 256, tile);
+  e.set_packing(codegen::TernaryPackingName(DefaultTernaryPacking(isa)));
+  tuning::MergeEntries(&cache, {e});
+  TernaryChoice c = ChooseFromCache(cache, codegen::HostCpu(), isa, 256, 256);
+  EXPECT_TRUE(c.tuned);
+  EXPECT_FALSE(c.gemv_prefetch_bytes.has_value());
+
+  e.set_gemv_prefetch_bytes(0);  // none, even where the default prefetches
+  tuning::MergeEntries(&cache, {e});
+  c = ChooseFromCache(cache, codegen::HostCpu(), isa, 256, 256);
+  EXPECT_TRUE(c.tuned);
+  EXPECT_EQ(c.gemv_prefetch_bytes, 0);
+
+  for (int bad : {100, -64, 1 << 30}) {
+    e.set_gemv_prefetch_bytes(bad);
+    tuning::MergeEntries(&cache, {e});
+    c = ChooseFromCache(cache, codegen::HostCpu(), isa, 256, 256);
+    EXPECT_FALSE(c.tuned) << bad;
+    EXPECT_FALSE(c.gemv_prefetch_bytes.has_value()) << bad;
+  }
+
+  // Through the process cache, as CompileModel and plan loading ask: the distance reaches the
+  // kernel a model compiles (its name says it).
+  e.set_gemv_prefetch_bytes(3072);
+  testing::TempDir dir;
+  const std::string path = dir.File("cache.textproto");
+  tuning::MergeIntoTuningCacheFile(path, {e});
+  ScopedCachePath scoped(path);
+  EXPECT_EQ(ChooseGemvPrefetch(256, 256, isa), 3072);
+  EXPECT_FALSE(ChooseGemvPrefetch(256, 128, isa).has_value());
+  const codegen::TernaryMatmul mm(256, 256, isa, tile, ChooseGemvPrefetch(256, 256, isa));
+  EXPECT_EQ(mm.gemv_prefetch_bytes(), 3072);
+  EXPECT_NE(mm.F32KernelNames().find("_pf3072"), std::string::npos) << mm.F32KernelNames();
+}
+
 // The packing: the entry's (2 bits for entries from before packings), the default without one
 // (1.6 bits where the CPU has its kernels), and --ternary-packing over both.
 TEST(TileChoice, PackingComesFromTheEntryElseTheDefault) {
@@ -312,6 +355,7 @@ TEST(TuneCommand, WritesEveryShapeAndCompileUsesThem) {
       {"tune", "-m", TinyModel(), "--budget", "2", "--quiet", "--tuning-cache", cache_path});
   ASSERT_EQ(tune.exit_code, 0) << tune.err;
   EXPECT_NE(tune.out.find("| 256x128"), std::string::npos) << tune.out;
+  EXPECT_NE(tune.out.find("| prefetch "), std::string::npos) << tune.out;
   EXPECT_NE(tune.out.find("wrote 4 entries"), std::string::npos) << tune.out;
 
   TuningCache cache = tuning::ReadTuningCacheFile(cache_path);
@@ -324,6 +368,17 @@ TEST(TuneCommand, WritesEveryShapeAndCompileUsesThem) {
     EXPECT_GT(e->decode_gbps(), 0);
     EXPECT_GT(e->prefill_gops(), 0);
     EXPECT_FALSE(e->tuned_at().empty());
+    if (e->has_gemv_prefetch_bytes()) {  // one of the distances tried, never the default
+      EXPECT_EQ(e->gemv_prefetch_bytes() % 512, 0) << e->gemv_prefetch_bytes();
+      EXPECT_LE(e->gemv_prefetch_bytes(), 8192);
+      EXPECT_NE(e->gemv_prefetch_bytes(),
+                codegen::TernaryMatmul(
+                    k, n, isa,
+                    {e->tile_rows(), e->tile_tokens(),
+                     e->packing().empty() ? codegen::TernaryPacking::k2Bit
+                                          : codegen::ParseTernaryPacking(e->packing())})
+                    .gemv_prefetch_bytes());
+    }
   }
 
   const testing::CliResult show = testing::RunCli({"tune", "--show", "--tuning-cache", cache_path});
@@ -396,6 +451,7 @@ TEST(TunedTiles, LeaveLogitsBitIdentical) {
     for (const auto& [k, n] : kTinyShapes) {
       const TernaryTile other = OtherTile(k, n, isa);
       entries.push_back(Entry(codegen::HostCpu(), isa, k, n, {other.rows, 3}, 1));
+      entries.back().set_gemv_prefetch_bytes(3072);  // a distance no default has
     }
     const std::string tuned = dir.File(std::string(codegen::IsaName(isa)) + ".textproto");
     tuning::MergeIntoTuningCacheFile(tuned, entries);
@@ -407,6 +463,10 @@ TEST(TunedTiles, LeaveLogitsBitIdentical) {
       options.n_threads = 2;
       auto model = Model::Load(c.model_path, options);
       model->SavePlan(plan_path);  // to see which tiles it compiled
+      int prefetching = 0;         // bitlinear steps whose GEMVs run the tuned distance
+      for (const auto& e : model->schedule().entries())
+        prefetching += e.step->kernel().find("_pf3072") != std::string::npos;
+      EXPECT_EQ(prefetching > 0, cache_path == tuned) << codegen::IsaName(isa);
       Session s(*model, 64);
       std::vector<float> all, row;
       s.Eval(c.prompt_ids, /*all_rows=*/true, &all);  // prefill: the GEMM kernels

@@ -288,9 +288,12 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
           k.n() != w->shape[0]) {
         Fail(path, ": kernel ", next, " (", k.tensor(), ") does not match the graph");
       }
+      // The prefetch distance is this CPU's (its tuning cache's), not the plan's: it changes
+      // no result, only how one machine's memory is read.
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
           k.k(), k.n(), isa,
-          codegen::TernaryTile{k.tile_rows(), k.tile_tokens(), KernelPacking(k, path)}));
+          codegen::TernaryTile{k.tile_rows(), k.tile_tokens(), KernelPacking(k, path)},
+          ChooseGemvPrefetch(k.k(), k.n(), isa)));
       auto tasks = [&](int stored, int64_t n_tokens) {
         if (stored == 0) return ChooseTasksPerThread(k.k(), k.n(), isa, n_tokens);
         if (stored < 1 || stored > 64)

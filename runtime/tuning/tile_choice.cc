@@ -78,8 +78,11 @@ TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::C
                                         ? codegen::TernaryPacking::k2Bit
                                         : codegen::ParseTernaryPacking(e->packing())};
     if (tile.rows <= 0 || tile.tokens <= 0) Fail("tile ", tile.rows, "x", tile.tokens);
-    codegen::TernaryMatmul probe(k, n, isa, tile);
+    std::optional<int> prefetch;
+    if (e->has_gemv_prefetch_bytes()) prefetch = e->gemv_prefetch_bytes();
+    codegen::TernaryMatmul probe(k, n, isa, tile, prefetch);
     choice.tile = tile;
+    choice.gemv_prefetch_bytes = prefetch;
   } catch (const Error& err) {
     LOG(WARNING) << "tuning cache entry for " << codegen::IsaName(isa) << " " << k << "x" << n
                  << " is not usable (" << err.what() << "); using the default tile";
@@ -116,6 +119,10 @@ codegen::TernaryTile DecideTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
   if (tile.rows == 0) tile.rows = def.rows;
   if (tile.tokens == 0) tile.tokens = def.tokens;
   return tile;
+}
+
+std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa) {
+  return HostChoice(k, n, isa).gemv_prefetch_bytes;
 }
 
 int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa, int64_t n_tokens) {

@@ -39,12 +39,14 @@ struct TernaryChoice {
   codegen::TernaryTile tile;                              // rows, tokens 0 = the ISA's default
   int decode_tasks_per_thread = kDefaultTasksPerThread;   // one token
   int prefill_tasks_per_thread = kDefaultTasksPerThread;  // several
+  std::optional<int> gemv_prefetch_bytes;                 // unset: the kernels' default
   bool tuned = false;                                     // an entry was found and used
 };
 
-// The decision for (cpu, isa, k, n) against an explicit cache: the entry's tile and packing
-// (entries from before 1.6-bit packing: 2 bits) when the kernels accept them (else a warning
-// and the defaults), its tasks per thread where in [1, 64]. Without an entry: DefaultTile.
+// The decision for (cpu, isa, k, n) against an explicit cache: the entry's tile, packing
+// (entries from before 1.6-bit packing: 2 bits) and GEMV prefetch distance when the kernels
+// accept them (else a warning and the defaults), its tasks per thread where in [1, 64].
+// Without an entry: DefaultTile.
 TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::CpuIdentity& cpu,
                               codegen::Isa isa, int64_t k, int64_t n);
 
@@ -60,6 +62,10 @@ codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
 // ChooseTernaryTile with the ISA's default rows and tokens filled in.
 codegen::TernaryTile DecideTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
                                        std::optional<codegen::TernaryPacking> packing = {});
+
+// The decode GEMV's prefetch distance for that matmul on this CPU: the tuning cache's when it
+// has one for the shape, else unset (the kernels' default). Cheap after the first call.
+std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa);
 
 // Row tasks per thread for that matmul on n_tokens tokens (cheap: the executor asks on every
 // call). Decode (one token) and prefill are tuned apart: a memory-bound GEMV of ~0.3 ms and a

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <tuple>
 #include <utility>
@@ -25,8 +26,10 @@ using codegen::TernaryTile;
 using Clock = std::chrono::steady_clock;
 
 // Budget shares of the stages (see the header).
-constexpr double kDecodeShare = 0.25, kPrefillShare = 0.35, kDecodeSplitShare = 0.08,
-                 kPrefillSplitShare = 0.12, kConfirmShare = 0.20;
+constexpr double kDecodeShare = 0.20, kPrefetchShare = 0.10, kPrefillShare = 0.30,
+                 kDecodeSplitShare = 0.08, kPrefillSplitShare = 0.12, kConfirmShare = 0.20;
+// GEMV prefetch distances tried (bytes), besides the kernels' default.
+constexpr int kPrefetchOptions[] = {0, 512, 1024, 1536, 2048, 3072, 4096, 8192};
 constexpr int kSplitOptions[] = {kDefaultTasksPerThread, 1, 2, 8, 16};  // default first
 constexpr size_t kMaxCopies = 4096;
 
@@ -125,6 +128,11 @@ class Budget {
   Clock::time_point deadline_;
 };
 
+// "pf1536"; unset (the kernels' default) is shown as the distance it stands for.
+std::string PrefetchLabel(std::optional<int> distance, int default_distance) {
+  return "pf" + std::to_string(distance.value_or(default_distance));
+}
+
 std::string Ratio(double r) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2fx", r);
@@ -167,7 +175,7 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   ThreadPool pool(o.threads);
   const int threads = pool.n_threads();
   const bool split = threads > 1;  // one thread: tasks per thread only adds overhead
-  double shares_left = kDecodeShare + kPrefillShare + kConfirmShare +
+  double shares_left = kDecodeShare + kPrefetchShare + kPrefillShare + kConfirmShare +
                        (split ? kDecodeSplitShare + kPrefillSplitShare : 0);
   Activations decode_act(t.k, t.n, 1), prefill_act(t.k, t.n, o.prefill_tokens);
   const double decode_bytes = static_cast<double>(t.k) * static_cast<double>(t.n) / 4;
@@ -177,15 +185,19 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
     RunInterleaved(stage, {budget.Take(share, &shares_left), 3, 1000, o.tick});
   };
 
-  std::map<std::tuple<int, int, int>, std::unique_ptr<TernaryMatmul>> matmuls;
-  auto mm = [&](const TernaryTile& tile) -> const TernaryMatmul& {
-    auto& slot = matmuls[{tile.rows, tile.tokens, static_cast<int>(tile.packing)}];
-    if (!slot) slot = std::make_unique<TernaryMatmul>(t.k, t.n, o.isa, tile);
+  // GEMV prefetch distance: unset = the kernels' default (DefaultGemvPrefetchBytes).
+  using Prefetch = std::optional<int>;
+  std::map<std::tuple<int, int, int, int>, std::unique_ptr<TernaryMatmul>> matmuls;
+  auto mm = [&](const TernaryTile& tile, Prefetch prefetch = {}) -> const TernaryMatmul& {
+    auto& slot =
+        matmuls[{tile.rows, tile.tokens, static_cast<int>(tile.packing), prefetch.value_or(-1)}];
+    if (!slot) slot = std::make_unique<TernaryMatmul>(t.k, t.n, o.isa, tile, prefetch);
     return *slot;
   };
   std::map<std::pair<int, int>, std::unique_ptr<Rotation>> rotations;  // by LayoutKey
-  auto candidate = [&](const TernaryTile& tile, int tasks_per_thread, bool gemm) {
-    const TernaryMatmul& m = mm(tile);
+  auto candidate = [&](const TernaryTile& tile, int tasks_per_thread, bool gemm,
+                       Prefetch prefetch = {}) {
+    const TernaryMatmul& m = mm(tile, prefetch);
     Rotation* r = rotations.at(LayoutKey(tile)).get();
     Activations* a = gemm ? &prefill_act : &decode_act;
     return BenchCandidate{
@@ -227,6 +239,28 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
       row("decode", static_cast<int>(stage.size()), TileLabel(by_rows[rows_win], false),
           TileLabel(def, false), stage[rows_win], stage[fallback], "GB/s");
   int candidates = static_cast<int>(stage.size());
+
+  // Prefetch: the GEMV's software prefetch distance for that layout, by GB/s, against the
+  // kernels' default for it (the distance the decode stage ran with).
+  const int default_prefetch = mm(layout).gemv_prefetch_bytes();
+  std::vector<Prefetch> distances = {Prefetch{}};
+  if (codegen::ResolveIsa(o.isa) != codegen::Isa::kRef) {
+    for (int d : kPrefetchOptions)
+      if (d != default_prefetch) distances.push_back(d);
+  }
+  stage.clear();
+  for (Prefetch d : distances) stage.push_back(candidate(layout, kDefaultTasksPerThread, false, d));
+  if (distances.size() > 1) {
+    run(&stage, kPrefetchShare);
+  } else {
+    budget.Take(kPrefetchShare, &shares_left);
+  }
+  const int prefetch_win = PickWinner(stage, std::vector<bool>(stage.size(), true), 0, o.min_gain);
+  Prefetch prefetch = distances[prefetch_win];
+  TunedRow prefetch_row =
+      row("prefetch", static_cast<int>(distances.size()), PrefetchLabel(prefetch, default_prefetch),
+          PrefetchLabel({}, default_prefetch), stage[prefetch_win], stage[0], "GB/s");
+  candidates += static_cast<int>(distances.size());
 
   // Prefill: tokens per block among the tiles of the chosen layout. With another layout than
   // the default's, the default tile still runs alongside, as the reference for the speedup.
@@ -273,7 +307,8 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
       options.push_back(opt);
     }
     stage.clear();
-    for (int opt : options) stage.push_back(candidate(winner, opt, gemm));
+    for (int opt : options)
+      stage.push_back(candidate(winner, opt, gemm, gemm ? Prefetch{} : prefetch));
     if (options.size() > 1) {
       run(&stage, share);
     } else {
@@ -294,10 +329,10 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
 
   // Confirm: the whole winning configuration against the defaults, interleaved.
   if (!SameTile(winner, def) || decode_tasks != kDefaultTasksPerThread ||
-      prefill_tasks != kDefaultTasksPerThread) {
+      prefill_tasks != kDefaultTasksPerThread || prefetch) {
     stage.clear();
     stage.push_back(candidate(def, kDefaultTasksPerThread, false));
-    stage.push_back(candidate(winner, decode_tasks, false));
+    stage.push_back(candidate(winner, decode_tasks, false, prefetch));
     stage.push_back(candidate(def, kDefaultTasksPerThread, true));
     stage.push_back(candidate(winner, prefill_tasks, true));
     run(&stage, kConfirmShare);
@@ -315,14 +350,18 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
         row("prefill", prefill_row.tried, keep ? prefill_row.winner : prefill_row.fallback,
             prefill_row.fallback, stage[2 + w], stage[2], "GOPS");
     if (!keep) {
-      result.note = TileLabel(winner, true) + " with " + std::to_string(decode_tasks) + "/" +
-                    std::to_string(prefill_tasks) +
+      result.note = TileLabel(winner, true) + " " + PrefetchLabel(prefetch, default_prefetch) +
+                    " with " + std::to_string(decode_tasks) + "/" + std::to_string(prefill_tasks) +
                     " tasks per thread (decode/prefill) did not beat the defaults when "
                     "confirmed (decode " +
                     Ratio(decode_gain) + ", prefill " + Ratio(prefill_gain) +
                     "): keeping the defaults";
       winner = def;
       decode_tasks = prefill_tasks = kDefaultTasksPerThread;
+      prefetch.reset();
+      prefetch_row.winner = prefetch_row.fallback;
+      prefetch_row.winner_figure = prefetch_row.default_figure;
+      if (prefetch_row.speedup > 0) prefetch_row.speedup = 1;
       for (TunedRow& r : split_rows) {  // as if the default had won the stage
         r.winner = r.fallback;
         r.winner_figure = r.default_figure;
@@ -330,7 +369,7 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
       }
     }
   }
-  result.rows = {decode_row, prefill_row};
+  result.rows = {decode_row, prefetch_row, prefill_row};
   result.rows.insert(result.rows.end(), split_rows.begin(), split_rows.end());
   for (TunedRow& r : result.rows) {
     r.winner_figure *= 1e-9;
@@ -346,16 +385,18 @@ ShapeTuning TuneShape(const ShapeTensors& t, const TuneOptions& o) {
   if (winner.packing == codegen::TernaryPacking::k1p6Bit) {
     e.set_packing(codegen::TernaryPackingName(winner.packing));
   }
+  // Written only when it is not the default, as the packing: the kernels' default may improve.
+  if (prefetch) e.set_gemv_prefetch_bytes(*prefetch);
   e.set_decode_tasks_per_thread(split ? decode_tasks : 0);
   e.set_prefill_tasks_per_thread(split ? prefill_tasks : 0);
   e.set_cpu_brand(codegen::HostCpu().brand);
   e.set_threads(threads);
   e.set_prefill_tokens(o.prefill_tokens);
   e.set_candidates(candidates);
-  e.set_decode_gbps(result.rows[0].winner_figure);
-  e.set_default_decode_gbps(result.rows[0].default_figure);
-  e.set_prefill_gops(result.rows[1].winner_figure);
-  e.set_default_prefill_gops(result.rows[1].default_figure);
+  e.set_decode_gbps(decode_row.winner_figure * 1e-9);
+  e.set_default_decode_gbps(decode_row.default_figure * 1e-9);
+  e.set_prefill_gops(prefill_row.winner_figure * 1e-9);
+  e.set_default_prefill_gops(prefill_row.default_figure * 1e-9);
   return result;
 }
 

@@ -5,8 +5,10 @@
 //
 // A TernaryMatmul has one tile for both kernels, and the packed layout depends on its rows, so
 // the search is staged (budget shares in parentheses):
-//   decode  (25%): tile rows, by GEMV GB/s (decode is memory-bound and dominates generation);
-//   prefill (35%): tokens per GEMM block among the tiles with those rows, by GEMM GOPS;
+//   decode  (20%): tile rows, by GEMV GB/s (decode is memory-bound and dominates generation);
+//   prefetch (10%): the GEMV's software prefetch distance with those rows, by GB/s (one core
+//                  keeps more misses in flight with it on some CPUs: DefaultGemvPrefetchBytes);
+//   prefill (30%): tokens per GEMM block among the tiles with those rows, by GEMM GOPS;
 //   split   (8% + 12%): row tasks per thread for decode (GB/s) and for prefill (GOPS), only
 //                  with several threads;
 //   confirm (20%): the winning configuration against the defaults, interleaved. It must slow
@@ -48,7 +50,7 @@ struct TuneOptions {
 
 // One line of bitjit tune's table.
 struct TunedRow {
-  std::string kind;              // "decode", "prefill", "split tg", "split pp"
+  std::string kind;              // "decode", "prefill", "prefetch", "split tg", "split pp"
   int tried = 0;                 // candidates measured
   std::string winner, fallback;  // labels, e.g. "32r", "32r8t", "4/thread"
   // Medians in GB/s or GOPS (`unit`); 0 = not measured.
