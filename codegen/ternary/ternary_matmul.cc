@@ -75,8 +75,12 @@ TernaryTile DefaultTernaryTile(Isa isa) {
 
 int DefaultGemvPrefetchBytes(Isa isa, TernaryPacking packing) {
   if (isa == Isa::kRef) return 0;
-  (void)packing;  // no CPU measured so far wants a distance per packing
-  if (HostCpu().vendor == "GenuineIntel") return IsAvx512Isa(isa) ? 1536 : 2048;
+  const CpuIdentity& cpu = HostCpu();
+  if (cpu.vendor == "GenuineIntel") return IsAvx512Isa(isa) ? 1536 : 2048;
+  if (cpu.vendor == "AuthenticAMD" && cpu.family >= 26) {
+    // The AVX2 base-3 unpack is bound by its own instructions; prefetch only adds to them.
+    return isa == Isa::kAvx2 && packing == TernaryPacking::k1p6Bit ? 0 : 4096;
+  }
   return 0;
 }
 

@@ -40,12 +40,13 @@ TernaryTile DefaultTernaryTile(Isa isa);
 // CPUs we measured (bench/ternary_gemv_bench TernaryGemvPrefetch, 1 thread, K2560 x N6912):
 //  - Intel Xeon, Sapphire Rapids class: avx512vnni 1.6-bit 386 -> 259 us and 2-bit 455 -> 273
 //    us at 1536 B; avx2 2-bit 369 -> 273 us and 1.6-bit 749 -> 458 us at 2048 B.
-// Elsewhere none. On Zen 4 software prefetch did not pay when it was measured. On Zen 5
-// (family 26, 2 vCPUs) the kernel alone gains at 4096 B (avx512vnni 1.6-bit 127 -> 102 us,
-// 26 -> 32 GB/s, about the read roofline; avx2 1.6-bit, bound by its unpack, none), but the
-// whole model does not: bitjit bench tg64 on 2B-4T went 30.0 / 29.7 -> 30.9 / 30.4 tok/s at
-// 1 thread and 50.3 / 49.2 -> 39.4 / 37.3 at 2 (two interleaved rounds). bitjit tune measures
-// the distance per shape where the default is not the best.
+//  - AMD Zen 5 (family 26): avx512vnni 1.6-bit 127 -> 102 us (26 -> 32 GB/s, the read
+//    roofline 31), 2-bit 146 -> 130 us, avx2 2-bit 183 -> 147 us at 4096 B; avx2 1.6-bit,
+//    bound by its unpack, 310 -> 318 us, so none there. The whole 2B-4T model (bitjit bench
+//    tg64, four interleaved rounds): 1 thread 23.8 / 24.6 / 27.9 / 27.7 -> 30.3 / 30.4 / 26.8
+//    / 30.0 tok/s, 2 threads 33.6 / 33.3 / 36.9 / 32.8 -> 36.2 / 52.9 / 50.9 / 36.1.
+// Elsewhere none: on Zen 4 software prefetch did not pay when it was measured. bitjit tune
+// measures the distance per shape (tile_tuner.h).
 int DefaultGemvPrefetchBytes(Isa isa, TernaryPacking packing);
 
 // True when `isa`'s kernels read `packing` on this CPU: 2 bits everywhere; 1.6 bits on ref,
