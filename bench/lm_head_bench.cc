@@ -155,7 +155,7 @@ void Shapes(benchmark::internal::Benchmark* b) {
 // these rows).
 void F16Shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"threads", "rows", "prefetch"});
-  for (int64_t rows : {32768, 2048})
+  for (int64_t rows : {128256, 32768, 2048})
     for (int64_t threads : {1, 2}) b->Args({threads, rows, -1});
   for (int64_t distance : {0, 1024, 2048, 4096, 8192})
     for (int64_t threads : {1, 2}) b->Args({threads, 32768, distance});
