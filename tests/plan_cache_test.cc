@@ -8,11 +8,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "runtime/model.h"
+#include "runtime/plan/plan_cache.h"
 #include "tests/testing/cli.h"
 #include "tests/testing/golden.h"
 
@@ -128,6 +132,57 @@ TEST_F(PlanCache, FolderThatCannotBeWrittenOnlyCostsTheCache) {
   EXPECT_EQ(Cached(&r), want_);
   EXPECT_NE(r.err.find("could not save the plan"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// A large model's entry is written by a detached process (here forced for the tiny one): the
+// load returns with the model and says so, the entry appears whole, and the next start maps it.
+TEST_F(PlanCache, BackgroundWriterLeavesAWholeEntry) {
+  ModelOptions options;  // as the CLI's defaults: the best ISA here, the model's f16 lm_head
+  options.lm_head = "f16";
+  options.ternary_packing = "auto";
+  PlanCacheResult r = LoadThroughPlanCache(model_, options, cache_, 4, /*background_from_bytes=*/0);
+  ASSERT_NE(r.model, nullptr);
+  EXPECT_NE(r.note.find("in the background"), std::string::npos) << r.note;
+  // The writer runs on its own; wait (bounded) until the entry has been renamed into place.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Entries(cache_).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(Entries(cache_).size(), 1u) << "the background writer left no entry";
+  const fs::path entry = Entries(cache_)[0];
+  EXPECT_TRUE(fs::is_regular_file(entry / "model.plan"));
+  EXPECT_TRUE(fs::is_regular_file(entry / "model.plan.weights"));
+  // The next load in this binary (the key names the binary) maps the entry and computes the
+  // same logits as the model it was written from.
+  PlanCacheResult hit = LoadThroughPlanCache(model_, options, cache_, 4, 0);
+  ASSERT_NE(hit.model, nullptr);
+  EXPECT_TRUE(hit.note.empty()) << hit.note;  // a plain hit
+  auto logits = [](const Model& m) {
+    Session s(m, 16);
+    const std::vector<int32_t> prompt = {1, 5, 9, 2};
+    std::vector<float> out;
+    s.Eval(prompt, /*all_rows=*/true, &out);
+    return out;
+  };
+  EXPECT_EQ(logits(*hit.model), logits(*r.model));
+}
+
+// A temporary folder a killed writer left an hour ago goes with the next write; a fresh one (a
+// writer still at work) and one holding something else stay.
+TEST_F(PlanCache, StaleTemporaryFoldersOfOursGo) {
+  fs::create_directories(cache_ + "/.tmp-aaaaaa");
+  std::ofstream(cache_ + "/.tmp-aaaaaa/model.plan") << "half";
+  fs::last_write_time(cache_ + "/.tmp-aaaaaa",
+                      fs::file_time_type::clock::now() - std::chrono::hours(2));
+  fs::create_directories(cache_ + "/.tmp-bbbbbb");
+  std::ofstream(cache_ + "/.tmp-bbbbbb/model.plan") << "in progress";
+  fs::create_directories(cache_ + "/.tmp-cccccc");
+  std::ofstream(cache_ + "/.tmp-cccccc/notes.txt") << "mine";
+  fs::last_write_time(cache_ + "/.tmp-cccccc",
+                      fs::file_time_type::clock::now() - std::chrono::hours(2));
+  EXPECT_EQ(Cached(), want_);
+  EXPECT_FALSE(fs::exists(cache_ + "/.tmp-aaaaaa"));
+  EXPECT_TRUE(fs::exists(cache_ + "/.tmp-bbbbbb/model.plan"));
+  EXPECT_TRUE(fs::exists(cache_ + "/.tmp-cccccc/notes.txt"));
 }
 
 // The reference interpreter makes no plan: nothing is cached, nothing is said.

@@ -1,12 +1,15 @@
 #include "runtime/plan/plan_cache.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -55,25 +58,40 @@ std::string EntryKey(const std::string& model_path, const ModelOptions& o) {
   return hex;
 }
 
-// True for a folder this cache made: named by a key, holding the plan and its sidecar and
-// nothing else (the user may point --plan-cache at a folder that holds other things).
-bool IsEntry(const fs::directory_entry& e) {
-  const std::string name = e.path().filename().string();
+// The number of files in folder `e` when it is a real folder holding nothing but a plan and
+// its sidecar (regular files); -1 for anything else.
+int PlanFilesIn(const fs::directory_entry& e) {
   std::error_code ec;
-  if (name.size() != 16 || !std::all_of(name.begin(), name.end(), ::isxdigit) || e.is_symlink(ec) ||
-      !e.is_directory(ec)) {
-    return false;
-  }
+  if (e.is_symlink(ec) || !e.is_directory(ec)) return -1;
   int files = 0;
   for (const fs::directory_entry& f : fs::directory_iterator(e.path(), ec)) {
     const std::string file = f.path().filename().string();
     if ((file != kPlanName && file != std::string(kPlanName) + ".weights") ||
         !f.is_regular_file(ec) || f.is_symlink(ec)) {
-      return false;
+      return -1;
     }
     ++files;
   }
-  return !ec && files == 2;
+  return ec ? -1 : files;
+}
+
+// True for a folder this cache made: named by a key, holding the plan and its sidecar and
+// nothing else (the user may point --plan-cache at a folder that holds other things).
+bool IsEntry(const fs::directory_entry& e) {
+  const std::string name = e.path().filename().string();
+  return name.size() == 16 && std::all_of(name.begin(), name.end(), ::isxdigit) &&
+         PlanFilesIn(e) == 2;
+}
+
+// True for a temporary folder of ours that no writer has touched for an hour: a background
+// writer that was killed (the machine went down) left it. Named as mkdtemp names ours, and
+// holding nothing but what an entry holds.
+bool IsStaleTemporary(const fs::directory_entry& e) {
+  const std::string name = e.path().filename().string();
+  if (name.size() != 11 || name.rfind(".tmp-", 0) != 0 || PlanFilesIn(e) < 0) return false;
+  std::error_code ec;
+  const auto when = fs::last_write_time(e.path(), ec);
+  return !ec && fs::file_time_type::clock::now() - when > std::chrono::hours(1);
 }
 
 // Removes the least recently used entries (by their plan's modification time, which a hit
@@ -82,6 +100,10 @@ void Evict(const fs::path& dir, int keep) {
   std::vector<std::pair<fs::file_time_type, fs::path>> entries;
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    if (IsStaleTemporary(e)) {
+      fs::remove_all(e.path(), ec);
+      continue;
+    }
     if (!IsEntry(e)) continue;
     const auto when = fs::last_write_time(e.path() / kPlanName, ec);
     entries.emplace_back(ec ? fs::file_time_type::min() : when, e.path());
@@ -91,14 +113,19 @@ void Evict(const fs::path& dir, int keep) {
   for (size_t i = 0; i + keep < entries.size(); ++i) fs::remove_all(entries[i].second, ec);
 }
 
-// Saves `model` as the entry at `entry`: written in a fresh temporary folder, then renamed into
-// place (if another process got there first, its entry stays and ours is dropped).
-void SaveEntry(const Model& model, const fs::path& dir, const fs::path& entry) {
+// A fresh temporary folder in `dir` to write an entry in. Made by the caller, so that a folder
+// that cannot be written is reported at once, also when the writing happens in the background.
+fs::path MakeTemporaryFolder(const fs::path& dir) {
   std::string tmpl = (dir / ".tmp-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) {
     Fail("cannot create a folder in ", dir.string(), ": ", std::strerror(errno));
   }
-  const fs::path tmp = tmpl;
+  return tmpl;
+}
+
+// Writes `model`'s plan in `tmp`, then renames `tmp` to `entry` (if another process got there
+// first, its entry stays and ours is dropped). `tmp` is removed on failure.
+void WriteEntry(const Model& model, const fs::path& tmp, const fs::path& entry) {
   try {
     model.SavePlan((tmp / kPlanName).string());
   } catch (...) {
@@ -112,6 +139,42 @@ void SaveEntry(const Model& model, const fs::path& dir, const fs::path& entry) {
   }
 }
 
+// Writes the entry (then evicts) in a detached grandchild process, so that the first token
+// does not wait for a gigabyte to reach the disk. fork() hands the writer a copy-on-write
+// snapshot of the loaded model: nothing is shared to race on, and the writer cannot outlive
+// what it reads, whenever this process ends. The grandchild is reparented to init (no zombie,
+// nobody waits for it), runs in a session of its own (a Ctrl-C to this job does not cut the
+// write short), at a lower priority, holding none of this process's descriptors (a server's
+// listening socket stays this process's). False when it could not be started.
+bool WriteEntryDetached(const Model& model, const fs::path& dir, const fs::path& tmp,
+                        const fs::path& entry, int max_entries) {
+  const pid_t child = ::fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    ::setsid();
+    const pid_t writer = ::fork();
+    if (writer != 0) ::_exit(writer < 0 ? 1 : 0);
+    ::setpriority(PRIO_PROCESS, 0, 10);
+    const int null_fd = ::open("/dev/null", O_RDWR);
+    if (null_fd >= 0) {
+      for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
+    }
+    ::close_range(3, ~0U, 0);
+    int status = 0;
+    try {
+      WriteEntry(model, tmp, entry);
+      Evict(dir, max_entries);
+    } catch (...) {
+      status = 1;
+    }
+    ::_exit(status);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 }  // namespace
 
 std::string DefaultPlanCacheDir() {
@@ -119,7 +182,8 @@ std::string DefaultPlanCacheDir() {
 }
 
 PlanCacheResult LoadThroughPlanCache(const std::string& model_path, const ModelOptions& options,
-                                     const std::string& dir, int max_entries) {
+                                     const std::string& dir, int max_entries,
+                                     uint64_t background_from_bytes) {
   PlanCacheResult result;
   const std::string key = options.isa == "ref" ? "" : EntryKey(model_path, options);
   if (key.empty()) {
@@ -146,10 +210,17 @@ PlanCacheResult LoadThroughPlanCache(const std::string& model_path, const ModelO
   result.model = Model::Load(model_path, options);
   try {
     if (fs::create_directories(dir)) ::chmod(dir.c_str(), 0700);  // only a folder we made
-    SaveEntry(*result.model, dir, entry);
-    Evict(dir, max_entries);
+    const fs::path tmp = MakeTemporaryFolder(dir);
+    const uint64_t model_bytes = fs::file_size(model_path, ec);
+    const bool background = !ec && model_bytes >= background_from_bytes &&
+                            WriteEntryDetached(*result.model, dir, tmp, entry, max_entries);
+    if (!background) {
+      WriteEntry(*result.model, tmp, entry);
+      Evict(dir, max_entries);
+    }
     if (result.note.empty()) {
-      result.note = "plan cache: compiled " + model_path + " into " + entry.string() +
+      result.note = "plan cache: compiled " + model_path + (background ? "; writing " : " into ") +
+                    entry.string() + (background ? " in the background" : "") +
                     "; the next start maps it (--plan-cache off: no cache)";
     }
   } catch (const std::exception& e) {
