@@ -51,7 +51,7 @@ std::shared_ptr<const CompiledModel> CompileModel(const ir::Graph& graph, codege
                                             ? DecideTernaryTile(k, rows, compiled->isa)
                                             : ToTernaryTile(n->attrs.weight_tiles[i]);
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
-          k, rows, compiled->isa, tile, ChooseGemvPrefetch(k, rows, compiled->isa)));
+          k, rows, compiled->isa, tile, ChooseGemvPrefetch(k, rows, compiled->isa, tile)));
       pl.splits.push_back({ChooseTasksPerThread(k, rows, compiled->isa, 1),
                            ChooseTasksPerThread(k, rows, compiled->isa, 2)});
     }

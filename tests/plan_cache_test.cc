@@ -166,6 +166,36 @@ TEST_F(PlanCache, BackgroundWriterLeavesAWholeEntry) {
   EXPECT_EQ(logits(*hit.model), logits(*r.model));
 }
 
+// A failure a background writer left is reported by the next start, which then writes in place
+// (so that its own failure would be seen); a link of that name is neither read nor removed.
+TEST_F(PlanCache, BackgroundFailureIsReportedAndTheNextWriteIsInPlace) {
+  ModelOptions options;
+  options.lm_head = "f16";
+  options.ternary_packing = "auto";
+  fs::create_directories(cache_);
+  std::ofstream(dir_.File("elsewhere")) << "not ours\n";
+  fs::create_symlink(dir_.File("elsewhere"), cache_ + "/.background-write-failed");
+  PlanCacheResult r = LoadThroughPlanCache(model_, options, cache_, 4, 0);
+  EXPECT_EQ(r.note.find("failed"), std::string::npos) << r.note;
+  EXPECT_TRUE(fs::is_symlink(cache_ + "/.background-write-failed"));
+  fs::remove(cache_ + "/.background-write-failed");
+  // Wait for that writer, then remove its entry: the next start misses again.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Entries(cache_).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (const fs::path& e : Entries(cache_)) fs::remove_all(e);
+
+  std::ofstream(cache_ + "/.background-write-failed") << "No space left on device\nmore\n";
+  r = LoadThroughPlanCache(model_, options, cache_, 4, 0);
+  EXPECT_NE(r.note.find("the last background write failed (No space left on device); writing "
+                        "in place"),
+            std::string::npos)
+      << r.note;
+  EXPECT_EQ(Entries(cache_).size(), 1u) << "written before the load returned";
+  EXPECT_FALSE(fs::exists(cache_ + "/.background-write-failed"));
+  EXPECT_EQ(std::ifstream(dir_.File("elsewhere")).get(), 'n');
+}
+
 // A temporary folder a killed writer left an hour ago goes with the next write; a fresh one (a
 // writer still at work) and one holding something else stay.
 TEST_F(PlanCache, StaleTemporaryFoldersOfOursGo) {

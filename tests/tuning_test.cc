@@ -282,9 +282,21 @@ TEST(TileChoice, GemvPrefetchComesFromTheEntryElseTheDefault) {
   const std::string path = dir.File("cache.textproto");
   tuning::MergeIntoTuningCacheFile(path, {e});
   ScopedCachePath scoped(path);
-  EXPECT_EQ(ChooseGemvPrefetch(256, 256, isa), 3072);
-  EXPECT_FALSE(ChooseGemvPrefetch(256, 128, isa).has_value());
-  const codegen::TernaryMatmul mm(256, 256, isa, tile, ChooseGemvPrefetch(256, 256, isa));
+  TernaryTile laid_out = tile;
+  laid_out.packing = DefaultTernaryPacking(isa);
+  EXPECT_EQ(ChooseGemvPrefetch(256, 256, isa, laid_out), 3072);
+  EXPECT_FALSE(ChooseGemvPrefetch(256, 128, isa, laid_out).has_value());
+  // Measured with another layout (other rows, or the other packing): no guide, the default.
+  TernaryTile other_rows = laid_out;
+  other_rows.rows = OtherTile(256, 256, isa).rows;
+  EXPECT_FALSE(ChooseGemvPrefetch(256, 256, isa, other_rows).has_value());
+  TernaryTile other_packing = laid_out;
+  other_packing.packing = laid_out.packing == codegen::TernaryPacking::k2Bit
+                              ? codegen::TernaryPacking::k1p6Bit
+                              : codegen::TernaryPacking::k2Bit;
+  EXPECT_FALSE(ChooseGemvPrefetch(256, 256, isa, other_packing).has_value());
+  const codegen::TernaryMatmul mm(256, 256, isa, laid_out,
+                                  ChooseGemvPrefetch(256, 256, isa, laid_out));
   EXPECT_EQ(mm.gemv_prefetch_bytes(), 3072);
   EXPECT_NE(mm.F32KernelNames().find("_pf3072"), std::string::npos) << mm.F32KernelNames();
 }

@@ -1,6 +1,7 @@
 #include "runtime/plan/plan_cache.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -139,13 +140,63 @@ void WriteEntry(const Model& model, const fs::path& tmp, const fs::path& entry) 
   }
 }
 
+// Where a background writer leaves the reason it failed, for the next start to report (it has
+// no terminal of its own) before writing in place instead.
+constexpr const char* kWriteFailedName = ".background-write-failed";
+
+// The failure a background writer left in `dir` (its first line, at most 512 bytes), removing
+// the note; empty when there is none. Only a regular file of that name is read or removed.
+// Opens `path` as a regular file only: never through a link, never blocking on a FIFO.
+int OpenRegular(const fs::path& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+  struct stat st {};
+  if (fd >= 0 && (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string TakeBackgroundFailure(const fs::path& dir) {
+  const fs::path note = dir / kWriteFailedName;
+  const int fd = OpenRegular(note, O_RDONLY);
+  if (fd < 0) return {};
+  char buf[512];
+  const ssize_t got = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  std::error_code ec;
+  fs::remove(note, ec);
+  std::string line(buf, got > 0 ? static_cast<size_t>(got) : 0);
+  line = line.substr(0, line.find_first_of("\r\n"));
+  return line.empty() ? "no reason given" : line;
+}
+
+// The grandchild's own process state: default signal handling with nothing blocked (serve
+// blocks SIGINT and SIGTERM for its own handler thread, and a writer must die of a plain
+// kill), /dev/null for stdio, and none of the parent's other descriptors.
+void DetachWriterProcess() {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) ::signal(sig, SIG_DFL);
+  ::setpriority(PRIO_PROCESS, 0, 10);
+  const int null_fd = ::open("/dev/null", O_RDWR);
+  if (null_fd >= 0) {
+    for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
+  }
+  if (::close_range(3, ~0U, 0) != 0) {  // kernels before 5.9
+    const long max_fd = std::min<long>(::sysconf(_SC_OPEN_MAX), 65536);
+    for (int fd = 3; fd < max_fd; ++fd) ::close(fd);
+  }
+}
+
 // Writes the entry (then evicts) in a detached grandchild process, so that the first token
 // does not wait for a gigabyte to reach the disk. fork() hands the writer a copy-on-write
 // snapshot of the loaded model: nothing is shared to race on, and the writer cannot outlive
-// what it reads, whenever this process ends. The grandchild is reparented to init (no zombie,
-// nobody waits for it), runs in a session of its own (a Ctrl-C to this job does not cut the
-// write short), at a lower priority, holding none of this process's descriptors (a server's
-// listening socket stays this process's). False when it could not be started.
+// what it reads, whenever this process ends. The grandchild is reparented to init (nobody
+// waits for it), runs in a session of its own (a Ctrl-C to this job does not cut the write
+// short), at a lower priority; a failure is left in kWriteFailedName. False when it could not
+// be started (then nothing else writes in `tmp`).
 bool WriteEntryDetached(const Model& model, const fs::path& dir, const fs::path& tmp,
                         const fs::path& entry, int max_entries) {
   const pid_t child = ::fork();
@@ -154,24 +205,28 @@ bool WriteEntryDetached(const Model& model, const fs::path& dir, const fs::path&
     ::setsid();
     const pid_t writer = ::fork();
     if (writer != 0) ::_exit(writer < 0 ? 1 : 0);
-    ::setpriority(PRIO_PROCESS, 0, 10);
-    const int null_fd = ::open("/dev/null", O_RDWR);
-    if (null_fd >= 0) {
-      for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
-    }
-    ::close_range(3, ~0U, 0);
-    int status = 0;
+    DetachWriterProcess();
     try {
       WriteEntry(model, tmp, entry);
       Evict(dir, max_entries);
-    } catch (...) {
-      status = 1;
+    } catch (const std::exception& e) {
+      const int fd = OpenRegular(dir / kWriteFailedName, O_WRONLY | O_CREAT | O_TRUNC);
+      if (fd >= 0) {
+        const std::string line = std::string(e.what()) + "\n";
+        [[maybe_unused]] const ssize_t wrote = ::write(fd, line.data(), line.size());
+        ::close(fd);
+      }
+      ::_exit(1);
     }
-    ::_exit(status);
+    ::_exit(0);
   }
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = ::waitpid(child, &status, 0)) < 0 && errno == EINTR) {
   }
+  // ECHILD: this process ignores SIGCHLD (children are reaped unseen). The middle child has
+  // ended; its writer most likely runs, so writing here too would share its folder.
+  if (waited < 0) return true;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -212,7 +267,15 @@ PlanCacheResult LoadThroughPlanCache(const std::string& model_path, const ModelO
     if (fs::create_directories(dir)) ::chmod(dir.c_str(), 0700);  // only a folder we made
     const fs::path tmp = MakeTemporaryFolder(dir);
     const uint64_t model_bytes = fs::file_size(model_path, ec);
-    const bool background = !ec && model_bytes >= background_from_bytes &&
+    // In place after a background failure (so that its reason is seen, and the next one too),
+    // and as PID 1 (a container's init that never reaps would keep every writer a zombie).
+    const std::string failed = TakeBackgroundFailure(dir);
+    if (!failed.empty()) {
+      result.note =
+          "plan cache: the last background write failed (" + failed + "); writing in place";
+    }
+    const bool background = failed.empty() && ::getpid() != 1 && !ec &&
+                            model_bytes >= background_from_bytes &&
                             WriteEntryDetached(*result.model, dir, tmp, entry, max_entries);
     if (!background) {
       WriteEntry(*result.model, tmp, entry);

@@ -290,10 +290,9 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
       }
       // The prefetch distance is this CPU's (its tuning cache's), not the plan's: it changes
       // no result, only how one machine's memory is read.
+      const codegen::TernaryTile tile{k.tile_rows(), k.tile_tokens(), KernelPacking(k, path)};
       pl.matmuls.push_back(std::make_unique<codegen::TernaryMatmul>(
-          k.k(), k.n(), isa,
-          codegen::TernaryTile{k.tile_rows(), k.tile_tokens(), KernelPacking(k, path)},
-          ChooseGemvPrefetch(k.k(), k.n(), isa)));
+          k.k(), k.n(), isa, tile, ChooseGemvPrefetch(k.k(), k.n(), isa, tile)));
       auto tasks = [&](int stored, int64_t n_tokens) {
         if (stored == 0) return ChooseTasksPerThread(k.k(), k.n(), isa, n_tokens);
         if (stored < 1 || stored > 64)

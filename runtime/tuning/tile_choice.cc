@@ -121,8 +121,11 @@ codegen::TernaryTile DecideTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
   return tile;
 }
 
-std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa) {
-  return HostChoice(k, n, isa).gemv_prefetch_bytes;
+std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa,
+                                      const codegen::TernaryTile& tile) {
+  const TernaryChoice c = HostChoice(k, n, isa);
+  const bool same_layout = c.tile.rows == tile.rows && c.tile.packing == tile.packing;
+  return same_layout ? c.gemv_prefetch_bytes : std::nullopt;
 }
 
 int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa, int64_t n_tokens) {

@@ -63,9 +63,12 @@ codegen::TernaryTile ChooseTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
 codegen::TernaryTile DecideTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
                                        std::optional<codegen::TernaryPacking> packing = {});
 
-// The decode GEMV's prefetch distance for that matmul on this CPU: the tuning cache's when it
-// has one for the shape, else unset (the kernels' default). Cheap after the first call.
-std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa);
+// The decode GEMV's prefetch distance for that matmul on this CPU with `tile`: the tuning
+// cache's when it measured one for the shape with that layout (rows and packing), else unset
+// (the kernels' default; a distance tuned for 2 bits is no guide to 1.6, see
+// DefaultGemvPrefetchBytes). Cheap after the first call.
+std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa,
+                                      const codegen::TernaryTile& tile);
 
 // Row tasks per thread for that matmul on n_tokens tokens (cheap: the executor asks on every
 // call). Decode (one token) and prefill are tuned apart: a memory-bound GEMV of ~0.3 ms and a
