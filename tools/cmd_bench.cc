@@ -108,7 +108,8 @@ std::vector<Variant> LoadVariants() {
     for (const std::string& packing : packings) {
       for (const std::string& head : heads) {
         Variant v;
-        v.model = LoadModelFromFlags({packing, head, isa, /*use_plan_cache=*/true});
+        v.model = LoadModelFromFlags({packing, head, isa, /*use_plan_cache=*/true,
+                                      /*plan_cache_in_background=*/false});
         v.bytes_per_token = static_cast<double>(v.model->DecodeWeightBytes());
         variants.push_back(std::move(v));
       }

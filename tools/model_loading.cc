@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "codegen/cpu_features.h"
 #include "codegen/lmhead/lm_head_type.h"
@@ -85,7 +86,10 @@ std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides) {
   const std::string path = ModelPathFromFlags();
   const std::string cache = PlanCacheDir(path, overrides.use_plan_cache && !UsingDefaultModel());
   if (cache.empty()) return Model::Load(path, options);
-  PlanCacheResult loaded = LoadThroughPlanCache(path, options, cache);
+  PlanCacheResult loaded = LoadThroughPlanCache(path, options, cache, 4,
+                                                overrides.plan_cache_in_background
+                                                    ? kBackgroundSaveBytes
+                                                    : std::numeric_limits<uint64_t>::max());
   if (!loaded.note.empty()) std::fprintf(stderr, "bitjit: %s\n", loaded.note.c_str());
   return std::move(loaded.model);
 }

@@ -20,6 +20,9 @@ struct ModelOverrides {
   // Through the plan cache (--plan-cache, runtime/plan/plan_cache.h); off for commands that
   // inspect or write what a load compiles (compile, ir, crossval).
   bool use_plan_cache = true;
+  // A large model's new cache entry written by a detached process while this one runs; off
+  // where the run is a measurement (bench), which must not share the machine with a writer.
+  bool plan_cache_in_background = true;
 };
 std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides = {});
 // True when -m was not given and the embedded synthetic default is used.
