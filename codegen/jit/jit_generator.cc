@@ -67,6 +67,16 @@ void JitGenerator::Postamble() {
   ret();
 }
 
+void JitGenerator::PrefetchLines(const Xbyak::Reg64& base, int offset, int bytes) {
+  for (int line = 0; line < bytes; line += 64) prefetcht0(ptr[base + offset + line]);
+}
+
+void JitGenerator::CheckPrefetchDistance(const std::string& kernel, int bytes) {
+  if (bytes < 0 || bytes % 64 != 0 || bytes > (1 << 20)) {
+    Fail(kernel, " prefetch distance ", bytes, " (a multiple of 64, at most 1 MiB)");
+  }
+}
+
 void JitGenerator::HorizontalSumPs(const Xbyak::Ymm& acc, const Xbyak::Ymm& scratch) {
   const Xbyak::Xmm x(acc.getIdx()), h(scratch.getIdx());
   // Registers 16-31 exist only in EVEX encodings (AVX-512), where vextractf32x4 does the work

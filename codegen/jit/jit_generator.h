@@ -50,6 +50,12 @@ class JitGenerator : public Xbyak::CodeGenerator {
   // lane; `scratch` is clobbered. The fixed order is part of the lm_head kernels' documented
   // float order.
   void HorizontalSumPs(const Xbyak::Ymm& acc, const Xbyak::Ymm& scratch);
+  // prefetcht0 of every 64-byte line of [base + offset, base + offset + bytes): a kernel's
+  // software prefetch of the block `offset` bytes ahead of the one it reads.
+  void PrefetchLines(const Xbyak::Reg64& base, int offset, int bytes);
+  // Throws bitjit::Error unless `bytes` is a prefetch distance the kernels take: whole cache
+  // lines, from 0 (none) to 1 MiB. `kernel` names the kernel in the message.
+  static void CheckPrefetchDistance(const std::string& kernel, int bytes);
 
  private:
   std::string name_;

@@ -40,9 +40,7 @@ F16GemvKernel::F16GemvKernel(int64_t n, Isa isa, int prefetch_bytes)
       rows_(TileRows(isa)),
       prefetch_bytes_(prefetch_bytes) {
   if (isa == Isa::kRef) Fail("F16GemvKernel needs a vector ISA, not ref");
-  if (prefetch_bytes < 0 || prefetch_bytes % 64 != 0 || prefetch_bytes > (1 << 20)) {
-    Fail("F16GemvKernel prefetch distance ", prefetch_bytes, " (a multiple of 64, at most 1 MiB)");
-  }
+  CheckPrefetchDistance("F16GemvKernel", prefetch_bytes);
   if (n < 16 || n % 16 != 0 || n > (int64_t{1} << 24)) {
     Fail("F16 GEMV: row length ", n, " must be a positive multiple of 16");
   }
@@ -87,10 +85,7 @@ void F16GemvKernel::generate() {
     }
     vfmadd231ps(V(r), w, V(kX));
   }
-  if (prefetch_bytes_ > 0) {
-    for (int line = 0; line < block_bytes; line += 64)
-      prefetcht0(ptr[rsi + prefetch_bytes_ + line]);
-  }
+  if (prefetch_bytes_ > 0) PrefetchLines(rsi, prefetch_bytes_, block_bytes);
   add(rsi, block_bytes);
   add(rdx, lanes_ * 4);
   dec(rax);

@@ -81,10 +81,7 @@ TernaryKernelBase::TernaryKernelBase(std::string name, const TernaryKernelParams
   if (p_.tile_tokens < 1 || p_.tile_tokens > 16) {
     Fail("ternary kernel token tile ", p_.tile_tokens, " outside [1, 16]");
   }
-  if (p_.prefetch_bytes < 0 || p_.prefetch_bytes % 64 != 0 || p_.prefetch_bytes > (1 << 20)) {
-    Fail("ternary kernel prefetch distance ", p_.prefetch_bytes,
-         " (a multiple of 64, at most 1 MiB)");
-  }
+  CheckPrefetchDistance("ternary kernel", p_.prefetch_bytes);
   setDefaultJmpNEAR(true);  // loop bodies are long; never risk a too-short forward jump
 }
 
@@ -241,9 +238,7 @@ void TernaryKernelBase::Load(const Vmm& dst, const Xbyak::Address& src) {
 
 void TernaryKernelBase::Prefetch(int c) {
   if (p_.prefetch_bytes == 0) return;
-  for (int line = 0; line < chunk_bytes_; line += 64) {
-    prefetcht0(ptr[reg_w_ + c * chunk_bytes_ + line + p_.prefetch_bytes]);
-  }
+  PrefetchLines(reg_w_, c * chunk_bytes_ + p_.prefetch_bytes, chunk_bytes_);
 }
 
 void TernaryKernelBase::PlaceConstants(int first, std::initializer_list<TernaryConst> wanted) {

@@ -144,8 +144,6 @@ void WriteEntry(const Model& model, const fs::path& tmp, const fs::path& entry) 
 // no terminal of its own) before writing in place instead.
 constexpr const char* kWriteFailedName = ".background-write-failed";
 
-// The failure a background writer left in `dir` (its first line, at most 512 bytes), removing
-// the note; empty when there is none. Only a regular file of that name is read or removed.
 // Opens `path` as a regular file only: never through a link, never blocking on a FIFO.
 int OpenRegular(const fs::path& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
@@ -157,6 +155,8 @@ int OpenRegular(const fs::path& path, int flags) {
   return fd;
 }
 
+// The failure a background writer left in `dir` (its first line, at most 512 bytes), removing
+// the note; empty when there is none. Only a regular file of that name is read or removed.
 std::string TakeBackgroundFailure(const fs::path& dir) {
   const fs::path note = dir / kWriteFailedName;
   const int fd = OpenRegular(note, O_RDONLY);
