@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "codegen/cpu_features.h"
@@ -150,8 +151,7 @@ TEST(TuningCache, DamagedFileMeansDefaultsNotACrash) {
   const std::string path = dir.File("cache.textproto");
   for (const std::string& text :
        {std::string("entries { tile_rows: \"sixteen\" }\n"), std::string("\x01\x02garbage {{{"),
-        std::string("format_version: 7\n"),
-        std::string("format_version: 1\nentries { bogus: 3 }\n")}) {
+        std::string("format_version: 7\n"), std::string("format_version: 1\nentries { k: }\n")}) {
     SCOPED_TRACE(text);
     WriteText(path, text);
     try {
@@ -176,6 +176,53 @@ TEST(TuningCache, DamagedFileMeansDefaultsNotACrash) {
   // Tuning again replaces the damaged file.
   tuning::MergeIntoTuningCacheFile(path, {Entry(codegen::HostCpu(), isa, 256, 256, {16, 1})});
   EXPECT_EQ(tuning::ReadTuningCacheFile(path).entries_size(), 1);
+}
+
+// A newer bitjit adds fields (gemv_prefetch_bytes was one): this build still applies the fields
+// it knows, and refuses to rewrite the file, which would drop the others.
+TEST(TuningCache, FieldsOfANewerBitjitAreSkippedAndNeverDropped) {
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  testing::TempDir dir;
+  const std::string path = dir.File("cache.textproto");
+  const TernaryTile other = OtherTile(256, 256, isa);
+  TuningCache cache;
+  cache.set_format_version(tuning::kTuningFormatVersion);
+  tuning::MergeEntries(&cache, {Entry(codegen::HostCpu(), isa, 256, 256, other)});
+  std::string text = tuning::FormatTuningCache(cache);
+  const size_t entry = text.find("entries {");
+  ASSERT_NE(entry, std::string::npos);
+  text.insert(entry + 9, "\n  gemv_streams_of_the_future: 3\n  future_block { depth: 2 }");
+  WriteText(path, text);
+
+  std::string unknown;
+  const TuningCache read = tuning::ReadTuningCacheFile(path, &unknown);
+  EXPECT_NE(unknown.find("gemv_streams_of_the_future"), std::string::npos) << unknown;
+  ASSERT_EQ(read.entries_size(), 1);
+  EXPECT_EQ(read.entries(0).tile_rows(), other.rows);
+  {
+    ScopedCachePath scoped(path);
+    const TernaryTile tile = ChooseTernaryTile(256, 256, isa);
+    EXPECT_EQ(tile.rows, other.rows);
+    EXPECT_EQ(tile.tokens, other.tokens);
+  }
+  for (auto write : {std::function<void()>([&] { tuning::CheckTuningCacheRewritable(path); }),
+                     std::function<void()>([&] {
+                       tuning::MergeIntoTuningCacheFile(
+                           path, {Entry(codegen::HostCpu(), isa, 512, 256, {16, 1})});
+                     })}) {
+    try {
+      write();
+      ADD_FAILURE() << "a file with unknown fields must not be rewritten";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("newer bitjit"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  }
+  std::ifstream in(path);
+  std::ostringstream now;
+  now << in.rdbuf();
+  EXPECT_EQ(now.str(), text) << "the file must be left as it was";
 }
 
 TEST(TileChoice, UsesEntriesForThisCpuOnly) {

@@ -98,7 +98,7 @@ int RunTune(const Args& args) {
   if (!args.positional.empty()) Fail("tune takes no arguments (got '", args.positional[0], "')");
   const std::string path = tuning::TuningCachePath();
   if (FLAGS_show) return ShowCache(path);
-  CheckOutputPath(path);  // before minutes of measuring, not after
+  tuning::CheckTuningCacheRewritable(path);  // before minutes of measuring, not after
   if (!(FLAGS_budget > 0)) Fail("--budget must be a positive number of seconds");
   CheckThreadCount(FLAGS_t, "-t");
   if (FLAGS_prefill_tokens < 2 || FLAGS_prefill_tokens > 4096) {
@@ -149,8 +149,8 @@ int RunTune(const Args& args) {
       "budget: %.0f s\n",
       cpu.brand.c_str(), cpu.vendor.c_str(), cpu.family, cpu.model,
       std::string(codegen::IsaName(isa)).c_str(), threads, FLAGS_prefill_tokens, FLAGS_budget);
-  std::printf("| %-11s | %-8s | %5s | %-10s | %-10s | %13s | %13s | %7s |\n", "shape k x n",
-              "kind", "tried", "winner", "default", "winner", "default", "speedup");
+  std::printf("| %-11s | %-8s | %5s | %-10s | %-10s | %13s | %13s | %7s |\n", "shape k x n", "kind",
+              "tried", "winner", "default", "winner", "default", "speedup");
   std::printf(
       "| ----------- | -------- | ----: | ---------- | ---------- | ------------: | "
       "------------: | ------: |\n");

@@ -24,20 +24,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::string Position(int line, google::protobuf::io::ColumnNumber column) {
+  return "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1);
+}
+
 // Keeps the first parse error (with its position) for the exception message, instead of
-// protobuf's own log line.
-class FirstError : public google::protobuf::io::ErrorCollector {
+// protobuf's own log line, and the first field this build does not know (the parser reports
+// skipping one as a warning).
+class ParseProblems : public google::protobuf::io::ErrorCollector {
  public:
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
-    if (!message_.empty()) return;
-    message_ =
-        "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+    if (error_.empty()) error_ = Position(line, column) + ": " + message;
   }
-  const std::string& message() const { return message_; }
+  void AddWarning(int line, google::protobuf::io::ColumnNumber column,
+                  const std::string& message) override {
+    if (unknown_field_.empty()) unknown_field_ = Position(line, column) + ": " + message;
+  }
+  const std::string& error() const { return error_; }
+  const std::string& unknown_field() const { return unknown_field_; }
 
  private:
-  std::string message_;
+  std::string error_;
+  std::string unknown_field_;
 };
 
 // Closes a file descriptor on scope exit.
@@ -105,6 +114,13 @@ ProcessState& State() {
   return *state;
 }
 
+// Rewriting a file that has fields this build does not know would silently drop them.
+[[noreturn]] void FailNewerTuningCache(const std::string& path, const std::string& unknown_field) {
+  Fail(path, " has a field this bitjit does not know (", unknown_field,
+       "): a newer bitjit wrote it, and rewriting it here would drop that field; tune with the "
+       "newer bitjit, or pass --tuning-cache to write another file");
+}
+
 }  // namespace
 
 TuningEntry MakeKey(const codegen::CpuIdentity& cpu, codegen::Isa isa, int64_t k, int64_t n) {
@@ -143,17 +159,27 @@ void MergeEntries(TuningCache* cache, const std::vector<TuningEntry>& updates) {
   }
 }
 
-TuningCache ParseTuningCache(const std::string& text, const std::string& origin) {
+TuningCache ParseTuningCache(const std::string& text, const std::string& origin,
+                             std::string* unknown_field) {
   TuningCache cache;
   google::protobuf::TextFormat::Parser parser;
-  FirstError errors;
-  parser.RecordErrorsTo(&errors);
+  // A newer bitjit may have added fields (as gemv_prefetch_bytes was added): this build uses the
+  // ones it knows rather than throwing away every measurement in the file.
+  parser.AllowUnknownField(true);
+  ParseProblems problems;
+  parser.RecordErrorsTo(&problems);
   if (!parser.ParseFromString(text, &cache)) {
-    Fail(origin, ": not a bitjit tuning cache (", errors.message(), ")");
+    Fail(origin, ": not a bitjit tuning cache (", problems.error(), ")");
   }
   if (cache.format_version() != kTuningFormatVersion) {
     Fail(origin, ": tuning cache format_version ", cache.format_version(), " is not ",
          kTuningFormatVersion);
+  }
+  if (unknown_field) {
+    *unknown_field = problems.unknown_field();
+  } else if (!problems.unknown_field().empty()) {
+    LOG(WARNING) << origin << ": " << problems.unknown_field()
+                 << " (written by a newer bitjit?): using the fields this one knows";
   }
   return cache;
 }
@@ -166,7 +192,8 @@ std::string FormatTuningCache(const TuningCache& cache) {
          text;
 }
 
-TuningCache ReadTuningCacheFile(const std::string& path) {
+TuningCache ReadTuningCacheFile(const std::string& path, std::string* unknown_field) {
+  if (unknown_field) unknown_field->clear();
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;
@@ -180,7 +207,7 @@ TuningCache ReadTuningCacheFile(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) Fail("cannot read ", path, ": ", std::strerror(errno));
-  return ParseTuningCache(text.str(), path);
+  return ParseTuningCache(text.str(), path, unknown_field);
 }
 
 TuningCache ReadTuningCacheOrEmpty(const std::string& path) {
@@ -192,6 +219,17 @@ TuningCache ReadTuningCacheOrEmpty(const std::string& path) {
   TuningCache empty;
   empty.set_format_version(kTuningFormatVersion);
   return empty;
+}
+
+void CheckTuningCacheRewritable(const std::string& path) {
+  CheckOutputPath(path);
+  std::string unknown_field;
+  try {
+    ReadTuningCacheFile(path, &unknown_field);
+  } catch (const Error&) {
+    return;  // damaged: tuning replaces it (with a warning)
+  }
+  if (!unknown_field.empty()) FailNewerTuningCache(path, unknown_field);
 }
 
 void MergeIntoTuningCacheFile(const std::string& path, const std::vector<TuningEntry>& updates) {
@@ -208,12 +246,14 @@ void MergeIntoTuningCacheFile(const std::string& path, const std::vector<TuningE
     if (errno != EINTR) Fail("cannot lock ", lock_path, ": ", std::strerror(errno));
   }
   TuningCache cache;
+  std::string unknown_field;
   try {
-    cache = ReadTuningCacheFile(path);
+    cache = ReadTuningCacheFile(path, &unknown_field);
   } catch (const Error& e) {
     LOG(WARNING) << e.what() << "; replacing it";
     cache.Clear();
   }
+  if (!unknown_field.empty()) FailNewerTuningCache(path, unknown_field);
   cache.set_format_version(kTuningFormatVersion);
   MergeEntries(&cache, updates);
   ReplaceFileAtomically(path, FormatTuningCache(cache));

@@ -5,8 +5,9 @@
 // $XDG_CACHE_HOME/bitjit/tuning.textproto (else ~/.cache/bitjit/...), overridden by
 // $BITJIT_TUNING_CACHE and, above that, by SetTuningCachePath (the --tuning-cache flag).
 // Reading is forgiving: a missing file is an empty cache and a damaged one is a warning and an
-// empty cache, because a bad cache must never stop a model from running. Writing merges into
-// what is on disk (re-tuning replaces matching keys only) and replaces the file atomically.
+// empty cache, because a bad cache must never stop a model from running; fields a newer bitjit
+// added are skipped, so its measurements still apply here. Writing merges into what is on disk
+// (re-tuning replaces matching keys only) and replaces the file atomically.
 #pragma once
 
 #include <cstdint>
@@ -32,22 +33,29 @@ const TuningEntry* FindEntry(const TuningCache& cache, const TuningEntry& key);
 void MergeEntries(TuningCache* cache, const std::vector<TuningEntry>& updates);
 
 // Text format <-> message. Parse throws bitjit::Error naming `origin` and the line on bad text
-// or an unknown format_version.
-TuningCache ParseTuningCache(const std::string& text, const std::string& origin);
+// or an unknown format_version. Fields this build does not know (a newer bitjit's) are skipped:
+// the first is described in *unknown_field ("" when none), or logged as a warning when
+// `unknown_field` is null.
+TuningCache ParseTuningCache(const std::string& text, const std::string& origin,
+                             std::string* unknown_field = nullptr);
 std::string FormatTuningCache(const TuningCache& cache);
 
 // Reads the file at `path`; a missing file is an empty cache. Throws bitjit::Error when it
-// cannot be read or parsed.
-TuningCache ReadTuningCacheFile(const std::string& path);
+// cannot be read or parsed. `unknown_field` as for ParseTuningCache.
+TuningCache ReadTuningCacheFile(const std::string& path, std::string* unknown_field = nullptr);
 // ReadTuningCacheFile, but a failure is a logged warning and an empty cache.
 TuningCache ReadTuningCacheOrEmpty(const std::string& path);
 
 // Merges `updates` into the file at `path` and rewrites it atomically (temporary file in the
 // same folder + rename), creating folders as needed. Concurrent writers are serialized by an
 // advisory lock on PATH.lock and each re-reads the file under it, so none loses the other's
-// entries. A damaged existing file is replaced (with a warning). Throws bitjit::Error on I/O
-// failure.
+// entries. A damaged existing file is replaced (with a warning); one with fields this build does
+// not know is not rewritten (that would drop them). Throws bitjit::Error on I/O failure and on
+// such a file.
 void MergeIntoTuningCacheFile(const std::string& path, const std::vector<TuningEntry>& updates);
+// Throws the error MergeIntoTuningCacheFile would throw on a file it must not rewrite, so that
+// `bitjit tune` says so before its minutes of measuring.
+void CheckTuningCacheRewritable(const std::string& path);
 
 // Where this process reads and writes its cache (see the top of this file).
 std::string TuningCachePath();
