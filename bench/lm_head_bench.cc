@@ -88,13 +88,19 @@ void RunQuantized(benchmark::State& state, ThreadPool& pool, const QuantizedGemv
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(table_bytes));
 }
 
-// Args: threads, rows, the kernel's prefetch distance in bytes (-1: its default).
+// Args: threads, rows, the kernel's prefetch distance in bytes (-1: its default), and the ISA
+// (0: the best this CPU has, 1: avx2, as on a CPU without AVX-512).
 void BM_F16(benchmark::State& state) {
   ThreadPool pool(static_cast<int>(state.range(0)));
   const int64_t kVocab = state.range(1);
-  const F16Gemv gemv(kN, BestIsa(),
-                     state.range(2) >= 0 ? static_cast<int>(state.range(2))
-                                         : F16GemvKernel::DefaultPrefetchBytes());
+  const Isa isa = state.range(3) == 1 ? Isa::kAvx2 : BestIsa();
+  if (!IsaSupported(isa)) {
+    state.SkipWithError("this CPU has no AVX2");
+    return;
+  }
+  const F16Gemv gemv(kN, isa,
+                     state.range(2) >= 0 ? std::optional<int>(state.range(2)) : std::nullopt);
+  state.SetLabel(gemv.KernelName());
   auto table = RandomTable(kVocab * kN * 2, 0, 0);
   // Finite halves: clear the exponent's top bit of every value.
   auto* h = reinterpret_cast<uint16_t*>(table.get());
@@ -154,11 +160,13 @@ void Shapes(benchmark::internal::Benchmark* b) {
 // table streamed from DRAM at each distance (F16GemvKernel::DefaultPrefetchBytes comes from
 // these rows).
 void F16Shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"threads", "rows", "prefetch"});
-  for (int64_t rows : {128256, 32768, 2048})
-    for (int64_t threads : {1, 2}) b->Args({threads, rows, -1});
-  for (int64_t distance : {0, 1024, 2048, 4096, 8192})
-    for (int64_t threads : {1, 2}) b->Args({threads, 32768, distance});
+  b->ArgNames({"threads", "rows", "prefetch", "isa"});
+  for (int64_t isa : {0, 1}) {
+    for (int64_t rows : {128256, 32768, 2048})
+      for (int64_t threads : {1, 2}) b->Args({threads, rows, -1, isa});
+    for (int64_t distance : {0, 1024, 2048, 4096, 8192, 16384})
+      for (int64_t threads : {1, 2}) b->Args({threads, 32768, distance, isa});
+  }
   b->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 BENCHMARK(BM_F16)->Apply(F16Shapes);

@@ -21,11 +21,12 @@ void F16TiledTable::RowToFloat(int64_t v, float* out) const {
   for (int64_t i = 0; i < n; ++i) out[i] = HalfToFloat(at(v, i));
 }
 
-F16Gemv::F16Gemv(int64_t n, Isa isa, int prefetch_bytes)
+F16Gemv::F16Gemv(int64_t n, Isa isa, std::optional<int> prefetch)
     : n_(n), isa_(ResolveIsa(isa)), block_lanes_(static_cast<int>(n)) {
   if (n < 1) Fail("F16 GEMV: row length ", n);
   if (isa_ == Isa::kRef) return;
   const Isa code_isa = IsAvx512Isa(isa_) ? Isa::kAvx512 : Isa::kAvx2;
+  const int prefetch_bytes = prefetch.value_or(F16GemvKernel::DefaultPrefetchBytes(code_isa));
   tile_rows_ = F16GemvKernel::TileRows(code_isa);
   block_lanes_ = F16GemvKernel::BlockLanes(code_isa);
   const KernelKey key{"f16_gemv", {n}, code_isa, {tile_rows_, block_lanes_, prefetch_bytes}};

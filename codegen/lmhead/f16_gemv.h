@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "codegen/cpu_features.h"
@@ -45,8 +46,8 @@ class F16Gemv {
  public:
   // n: row length. Throws bitjit::Error if the CPU cannot run `isa` or n is not a multiple
   // of 16 (for kRef any n >= 1). prefetch_bytes: the kernel's software prefetch distance
-  // (F16GemvKernel; ignored for kRef).
-  F16Gemv(int64_t n, Isa isa, int prefetch_bytes = F16GemvKernel::DefaultPrefetchBytes());
+  // (F16GemvKernel; ignored for kRef); none given: F16GemvKernel::DefaultPrefetchBytes.
+  F16Gemv(int64_t n, Isa isa, std::optional<int> prefetch_bytes = std::nullopt);
 
   int tile_rows() const { return tile_rows_; }
   // The generated kernel's name ("ref" for kRef).

@@ -28,8 +28,12 @@ std::string F16GemvKernel::Name(int64_t n, Isa isa, int prefetch_bytes) {
          "_N" + std::to_string(n) + (prefetch_bytes ? "_pf" + std::to_string(prefetch_bytes) : "");
 }
 
-int F16GemvKernel::DefaultPrefetchBytes() {
-  return HostCpu().vendor == "GenuineIntel" ? 4096 : 0;
+int F16GemvKernel::DefaultPrefetchBytes(Isa isa) {
+  if (isa == Isa::kRef) return 0;
+  const CpuIdentity& cpu = HostCpu();
+  if (cpu.vendor == "GenuineIntel") return 4096;
+  if (cpu.vendor == "AuthenticAMD" && cpu.family >= 26 && !IsZmm(isa)) return 8192;
+  return 0;
 }
 
 F16GemvKernel::F16GemvKernel(int64_t n, Isa isa, int prefetch_bytes)

@@ -37,13 +37,16 @@ class F16GemvKernel : public JitGenerator {
   // n (baked in) must be a multiple of 16: GGUF writers store token_embd as F16 only when
   // n_embd % 256 == 0 (Q8_0 otherwise). isa: any vector ISA (VNNI variants run the plain code).
   // prefetch_bytes: how far ahead of the table stream to prefetch (a multiple of 64; 0: none).
-  F16GemvKernel(int64_t n, Isa isa, int prefetch_bytes = DefaultPrefetchBytes());
+  F16GemvKernel(int64_t n, Isa isa, int prefetch_bytes);
   static std::string Name(int64_t n, Isa isa, int prefetch_bytes);
-  // On Intel 4096: one Sapphire Rapids core's hardware prefetchers alone read the 2B-4T table
-  // (bench/lm_head_bench BM_F16, 32768 rows) at 16.5 GB/s with 1 thread and 25.6 with 2;
-  // prefetching 4 KB ahead, 18.0-18.8 and 33.7-37.2 (distances 512-16384 measured). Elsewhere
-  // none: on Zen 4 software prefetch did not pay (above).
-  static int DefaultPrefetchBytes();
+  // The distance for `isa`'s kernel on this CPU (bench/lm_head_bench BM_F16, 32768 rows):
+  //   Intel 4096: one Sapphire Rapids core's hardware prefetchers alone read the 2B-4T table at
+  //     16.5 GB/s with 1 thread and 25.6 with 2; prefetching 4 KB ahead, 18.0-18.8 and
+  //     33.7-37.2 (distances 512-16384 measured).
+  //   Zen 5 (AMD family >= 26), AVX2 kernel 8192: 1 thread 5.8-6.5 ms -> 4.8-4.9 ms, 2 threads
+  //     4.4-4.7 -> 4.0 ms. Its AVX-512 kernel gains nothing (5.0-5.4 ms at every distance).
+  //   Elsewhere none: on Zen 4 software prefetch did not pay.
+  static int DefaultPrefetchBytes(Isa isa);
   // The tile this ISA's kernel reads: R rows, blocks of L halves per row.
   static int TileRows(Isa isa);
   static int BlockLanes(Isa isa);
