@@ -23,7 +23,9 @@ void CompiledModel::AddActivationKernels(const ir::Graph& graph) {
           std::make_unique<codegen::ActivationQuantizer>(n->bl_input()->shape[1], isa);
     } else if (n->kind == OpKind::kLmHead && n->operands[1]->dtype == DType::kF16) {
       if (f16_lm_head) Fail("the JIT path runs one lm_head per graph");
-      f16_lm_head = std::make_unique<codegen::F16Gemv>(n->operands[1]->shape[1], isa);
+      const int64_t n_embd = n->operands[1]->shape[1], vocab = n->operands[1]->shape[0];
+      f16_lm_head = std::make_unique<codegen::F16Gemv>(n_embd, isa,
+                                                       ChooseF16LmHeadPrefetch(n_embd, vocab, isa));
     }
   }
 }

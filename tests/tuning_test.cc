@@ -4,17 +4,22 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 
 #include "codegen/cpu_features.h"
+#include "codegen/lmhead/f16_gemv.h"
 #include "ir/base/error.h"
+#include "ir/base/half.h"
 #include "plan.pb.h"
 #include "runtime/model.h"
 #include "runtime/schedule.h"
+#include "runtime/tuning/lm_head_tuner.h"
 #include "runtime/tuning/tile_choice.h"
 #include "runtime/tuning/tile_tuner.h"
 #include "runtime/tuning/tuning_cache.h"
@@ -348,6 +353,71 @@ TEST(TileChoice, GemvPrefetchComesFromTheEntryElseTheDefault) {
   EXPECT_NE(mm.F32KernelNames().find("_pf3072"), std::string::npos) << mm.F32KernelNames();
 }
 
+// The F16 lm_head's distance has its own key (kernel "f16_lm_head"): it never reads as a
+// ternary shape's entry, a distance the kernel refuses falls back to the default, and the one it
+// accepts reaches the kernel a model compiles.
+TEST(TileChoice, F16LmHeadPrefetchComesFromItsOwnEntry) {
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  testing::TempDir dir;
+  const std::string path = dir.File("cache.textproto");
+  TuningEntry e = tuning::MakeKey(codegen::HostCpu(), isa, 256, 128, tuning::kF16LmHeadKernel);
+  e.set_gemv_prefetch_bytes(3072);
+  tuning::MergeIntoTuningCacheFile(path, {e});
+  {
+    ScopedCachePath scoped(path);
+    EXPECT_EQ(ChooseF16LmHeadPrefetch(256, 128, isa), 3072);
+    EXPECT_FALSE(ChooseF16LmHeadPrefetch(256, 256, isa).has_value());
+    EXPECT_FALSE(
+        ChooseFromCache(*tuning::ProcessTuningCache(), codegen::HostCpu(), isa, 256, 128).tuned)
+        << "an lm_head entry is not a ternary matmul's";
+    const codegen::F16Gemv gemv(256, isa, ChooseF16LmHeadPrefetch(256, 128, isa));
+    EXPECT_NE(gemv.KernelName().find("_pf3072"), std::string::npos) << gemv.KernelName();
+  }
+  for (int bad : {100, -64, 1 << 30}) {
+    e.set_gemv_prefetch_bytes(bad);
+    tuning::MergeIntoTuningCacheFile(path, {e});
+    ScopedCachePath scoped(path);
+    EXPECT_FALSE(ChooseF16LmHeadPrefetch(256, 128, isa).has_value()) << bad;
+  }
+}
+
+// The lm_head stage on its own: every distance measured, the default kept unless another was
+// clearly faster, and the entry keyed as the lm_head's.
+TEST(LmHeadTuner, MeasuresEveryDistanceAgainstTheDefault) {
+  const Isa isa = JitIsa();
+  if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
+  const int64_t n = 256, vocab = 4096;
+  std::vector<uint16_t> rows(n * vocab);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = FloatToHalf(0.001f * (i % 97));
+  tuning::TuneOptions o;
+  o.isa = isa;
+  o.threads = 1;
+  o.budget_s = 0.5;
+  const tuning::ShapeTuning r = tuning::TuneF16LmHead({rows.data(), n, vocab}, o);
+  EXPECT_EQ(r.entry.kernel(), tuning::kF16LmHeadKernel);
+  EXPECT_EQ(r.entry.k(), n);
+  EXPECT_EQ(r.entry.n(), vocab);
+  EXPECT_EQ(r.entry.isa(), codegen::IsaName(isa));
+  ASSERT_EQ(r.rows.size(), 1u);
+  EXPECT_EQ(r.rows[0].kind, "lm_head");
+  const int default_distance = codegen::F16Gemv(n, isa).prefetch_bytes();
+  const auto& options = tuning::kF16LmHeadPrefetchOptions;
+  const bool default_is_an_option =
+      std::find(std::begin(options), std::end(options), default_distance) != std::end(options);
+  EXPECT_EQ(r.rows[0].tried, static_cast<int>(std::size(options)) + (default_is_an_option ? 0 : 1));
+  EXPECT_EQ(r.entry.candidates(), r.rows[0].tried);
+  EXPECT_GT(r.rows[0].default_figure, 0);
+  EXPECT_GT(r.entry.default_decode_gbps(), 0);
+  if (r.entry.has_gemv_prefetch_bytes()) {
+    EXPECT_NE(r.entry.gemv_prefetch_bytes(), default_distance);
+    EXPECT_GT(r.rows[0].speedup, 1.0);
+  } else {
+    EXPECT_EQ(r.rows[0].winner, r.rows[0].fallback);
+  }
+  EXPECT_THROW(tuning::TuneF16LmHead({nullptr, n, vocab}, o), Error);
+}
+
 // The packing: the entry's (2 bits for entries from before packings), the default without one
 // (1.6 bits where the CPU has its kernels), and --ternary-packing over both.
 TEST(TileChoice, PackingComesFromTheEntryElseTheDefault) {
@@ -415,10 +485,37 @@ TEST(TuneCommand, WritesEveryShapeAndCompileUsesThem) {
   ASSERT_EQ(tune.exit_code, 0) << tune.err;
   EXPECT_NE(tune.out.find("| 256x128"), std::string::npos) << tune.out;
   EXPECT_NE(tune.out.find("| prefetch "), std::string::npos) << tune.out;
-  EXPECT_NE(tune.out.find("wrote 4 entries"), std::string::npos) << tune.out;
+  EXPECT_NE(tune.out.find("| lm_head "), std::string::npos) << tune.out;
+  EXPECT_NE(tune.out.find("wrote 5 entries"), std::string::npos) << tune.out;
 
   TuningCache cache = tuning::ReadTuningCacheFile(cache_path);
-  ASSERT_EQ(cache.entries_size(), static_cast<int>(kTinyShapes.size()));
+  ASSERT_EQ(cache.entries_size(), static_cast<int>(kTinyShapes.size()) + 1);
+  const TuningEntry* lm_head = nullptr;  // the tiny model's lm_head is its tied F16 token_embd
+  for (const TuningEntry& e : cache.entries())
+    if (e.kernel() == tuning::kF16LmHeadKernel) lm_head = &e;
+  ASSERT_NE(lm_head, nullptr);
+  EXPECT_EQ(lm_head->k(), 256);
+  EXPECT_GT(lm_head->decode_gbps(), 0);
+  EXPECT_GT(lm_head->candidates(), 1);
+  if (lm_head->has_gemv_prefetch_bytes()) {  // one of the distances tried, never the default
+    const auto& options = tuning::kF16LmHeadPrefetchOptions;
+    EXPECT_NE(std::find(std::begin(options), std::end(options), lm_head->gemv_prefetch_bytes()),
+              std::end(options));
+    EXPECT_NE(lm_head->gemv_prefetch_bytes(), codegen::F16Gemv(256, isa).prefetch_bytes());
+  }
+  {  // A distance in the lm_head's entry reaches the kernel the model compiles.
+    TuningEntry edited = *lm_head;
+    edited.set_gemv_prefetch_bytes(3072);
+    const std::string edited_path = dir.File("lm_head.textproto");
+    tuning::MergeIntoTuningCacheFile(edited_path, {edited});
+    setenv("BITJIT_TUNING_CACHE", edited_path.c_str(), 1);
+    const testing::CliResult ir =
+        testing::RunCli({"ir", "-m", TinyModel(), "--after", "weight-layout"});
+    unsetenv("BITJIT_TUNING_CACHE");
+    ASSERT_EQ(ir.exit_code, 0) << ir.err;
+    EXPECT_NE(ir.out.find("F16Gemv_"), std::string::npos) << ir.out;
+    EXPECT_NE(ir.out.find("_pf3072"), std::string::npos) << ir.out;
+  }
   for (const auto& [k, n] : kTinyShapes) {
     const TuningEntry* e = tuning::FindEntry(cache, tuning::MakeKey(codegen::HostCpu(), isa, k, n));
     ASSERT_NE(e, nullptr) << k << "x" << n;

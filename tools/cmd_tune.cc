@@ -1,5 +1,6 @@
 // bitjit tune: measures, on this machine, which kernel tile each ternary matmul shape of a model
-// should use (runtime/tuning/tile_tuner.h) and stores the winners in the tuning cache
+// should use (runtime/tuning/tile_tuner.h) and how far ahead its F16 lm_head prefetches
+// (runtime/tuning/lm_head_tuner.h), and stores the winners in the tuning cache
 // (runtime/tuning/tuning_cache.h), where `compile` and `run` pick them up on the same kind of
 // CPU. `--show` prints the cache.
 #include <gflags/gflags.h>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "ir/graph.h"
 #include "runtime/model.h"
 #include "runtime/thread_pool.h"
+#include "runtime/tuning/lm_head_tuner.h"
 #include "runtime/tuning/tile_tuner.h"
 #include "runtime/tuning/tuning_cache.h"
 #include "tools/command.h"
@@ -65,6 +68,18 @@ std::vector<tuning::ShapeTensors> TernaryShapes(const ir::Graph& graph) {
     }
   }
   return shapes;
+}
+
+// The model's F16 lm_head table (the tied token_embd or output.weight), if it has one.
+std::optional<tuning::F16LmHeadTable> F16LmHead(const ir::Graph& graph) {
+  for (const auto& node : graph.nodes()) {
+    if (node->kind != ir::OpKind::kLmHead) continue;
+    const ir::Value* table = node->operands[1];
+    if (table->dtype != ir::DType::kF16 || table->producer == nullptr) return std::nullopt;
+    return tuning::F16LmHeadTable{reinterpret_cast<const uint16_t*>(table->producer->constant.data),
+                                  table->shape[1], table->shape[0]};
+  }
+  return std::nullopt;
 }
 
 std::string UtcNow() {
@@ -117,23 +132,34 @@ int RunTune(const Args& args) {
 
   const int threads = FLAGS_t > 0 ? FLAGS_t : ThreadPool::PhysicalCores();
   const auto& cpu = codegen::HostCpu();
+  const std::optional<tuning::F16LmHeadTable> lm_head = F16LmHead(model->graph());
+  const size_t stages = shapes.size() + (lm_head ? 1 : 0);
   std::vector<tuning::ShapeTuning> results;
-  for (const tuning::ShapeTensors& shape : shapes) {
+  std::vector<std::string> dims;  // of each result, "k x n"
+  auto tune = [&](const std::string& what, const auto& measure) {
     tuning::TuneOptions o;
     o.isa = isa;
     o.threads = threads;
     o.prefill_tokens = FLAGS_prefill_tokens;
-    o.budget_s = FLAGS_budget / static_cast<double>(shapes.size());
-    const std::string dims = std::to_string(shape.k) + "x" + std::to_string(shape.n);
-    ProgressBar bar("tune " + dims);
+    o.budget_s = FLAGS_budget / static_cast<double>(stages);
+    ProgressBar bar("tune " + what);
     const auto start = Clock::now();
     const uint64_t total_ms = static_cast<uint64_t>(o.budget_s * 1000);
     o.tick = [&] {
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
       bar.Update(std::min<uint64_t>(static_cast<uint64_t>(ms.count()), total_ms), total_ms);
     };
-    results.push_back(tuning::TuneShape(shape, o));
+    results.push_back(measure(o));
+    dims.push_back(what);
     bar.Finish();
+  };
+  for (const tuning::ShapeTensors& shape : shapes) {
+    tune(std::to_string(shape.k) + "x" + std::to_string(shape.n),
+         [&](const tuning::TuneOptions& o) { return tuning::TuneShape(shape, o); });
+  }
+  if (lm_head) {
+    tune(std::to_string(lm_head->n_embd) + "x" + std::to_string(lm_head->vocab),
+         [&](const tuning::TuneOptions& o) { return tuning::TuneF16LmHead(*lm_head, o); });
   }
 
   std::vector<tuning::TuningEntry> entries;
@@ -155,11 +181,10 @@ int RunTune(const Args& args) {
       "| ----------- | -------- | ----: | ---------- | ---------- | ------------: | "
       "------------: | ------: |\n");
   for (size_t i = 0; i < results.size(); ++i) {
-    const std::string dims = std::to_string(shapes[i].k) + "x" + std::to_string(shapes[i].n);
     for (const tuning::TunedRow& row : results[i].rows) {
       char speedup[16] = "-";
       if (row.speedup > 0) std::snprintf(speedup, sizeof speedup, "%.2fx", row.speedup);
-      std::printf("| %-11s | %-8s | %5d | %-10s | %-10s | %13s | %13s | %7s |\n", dims.c_str(),
+      std::printf("| %-11s | %-8s | %5d | %-10s | %-10s | %13s | %13s | %7s |\n", dims[i].c_str(),
                   row.kind.c_str(), row.tried, row.winner.c_str(), row.fallback.c_str(),
                   Figure(row.winner_figure, row.unit).c_str(),
                   Figure(row.default_figure, row.unit).c_str(), speedup);
@@ -169,11 +194,9 @@ int RunTune(const Args& args) {
       "figures: medians of interleaved samples; speedup: median of per-round ratios; "
       "decode and prefill compare the whole winning configuration with the defaults; "
       "decode GB/s counts 2 bits per weight whatever the packing (:2b, :1.6b), so packings "
-      "compare by weights per second\n");
+      "compare by weights per second; lm_head GB/s: the F16 table's bytes\n");
   for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].note.empty()) continue;
-    std::printf("%lldx%lld: %s\n", static_cast<long long>(shapes[i].k),
-                static_cast<long long>(shapes[i].n), results[i].note.c_str());
+    if (!results[i].note.empty()) std::printf("%s: %s\n", dims[i].c_str(), results[i].note.c_str());
   }
   std::printf("wrote %zu entries to %s\n", entries.size(), path.c_str());
   return 0;

@@ -27,6 +27,7 @@ F16Gemv::F16Gemv(int64_t n, Isa isa, std::optional<int> prefetch)
   if (isa_ == Isa::kRef) return;
   const Isa code_isa = IsAvx512Isa(isa_) ? Isa::kAvx512 : Isa::kAvx2;
   const int prefetch_bytes = prefetch.value_or(F16GemvKernel::DefaultPrefetchBytes(code_isa));
+  prefetch_bytes_ = prefetch_bytes;
   tile_rows_ = F16GemvKernel::TileRows(code_isa);
   block_lanes_ = F16GemvKernel::BlockLanes(code_isa);
   const KernelKey key{"f16_gemv", {n}, code_isa, {tile_rows_, block_lanes_, prefetch_bytes}};

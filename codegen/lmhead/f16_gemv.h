@@ -50,6 +50,8 @@ class F16Gemv {
   F16Gemv(int64_t n, Isa isa, std::optional<int> prefetch_bytes = std::nullopt);
 
   int tile_rows() const { return tile_rows_; }
+  // The kernel's software prefetch distance in bytes (0 for kRef).
+  int prefetch_bytes() const { return prefetch_bytes_; }
   // The generated kernel's name ("ref" for kRef).
   std::string KernelName() const;
 
@@ -79,6 +81,7 @@ class F16Gemv {
   int64_t n_;
   Isa isa_;
   int tile_rows_ = 1, block_lanes_;
+  int prefetch_bytes_ = 0;
   std::shared_ptr<const F16GemvKernel> kernel_;  // null for kRef
 };
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "codegen/lmhead/f16_gemv.h"
 #include "ir/base/error.h"
 
 namespace bitjit {
@@ -126,6 +127,26 @@ std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa,
   const TernaryChoice c = HostChoice(k, n, isa);
   const bool same_layout = c.tile.rows == tile.rows && c.tile.packing == tile.packing;
   return same_layout ? c.gemv_prefetch_bytes : std::nullopt;
+}
+
+std::optional<int> ChooseF16LmHeadPrefetch(int64_t n_embd, int64_t vocab, codegen::Isa isa) {
+  const std::shared_ptr<const tuning::TuningCache> cache = tuning::ProcessTuningCache();
+  auto find = [&](codegen::Isa i) {
+    return tuning::FindEntry(
+        *cache, tuning::MakeKey(codegen::HostCpu(), i, n_embd, vocab, tuning::kF16LmHeadKernel));
+  };
+  const tuning::TuningEntry* e = find(isa);
+  if (e == nullptr && codegen::VectorIsa(isa) != isa) e = find(codegen::VectorIsa(isa));
+  if (e == nullptr || !e->has_gemv_prefetch_bytes()) return std::nullopt;
+  try {
+    codegen::F16Gemv probe(n_embd, isa, e->gemv_prefetch_bytes());  // the kernel is the judge
+  } catch (const Error& err) {
+    LOG(WARNING) << "tuning cache entry for the " << codegen::IsaName(isa) << " F16 lm_head "
+                 << n_embd << "x" << vocab << " is not usable (" << err.what()
+                 << "); using the default prefetch distance";
+    return std::nullopt;
+  }
+  return e->gemv_prefetch_bytes();
 }
 
 int ChooseTasksPerThread(int64_t k, int64_t n, codegen::Isa isa, int64_t n_tokens) {

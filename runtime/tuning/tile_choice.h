@@ -70,6 +70,11 @@ codegen::TernaryTile DecideTernaryTile(int64_t k, int64_t n, codegen::Isa isa,
 std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa,
                                       const codegen::TernaryTile& tile);
 
+// The F16 lm_head GEMV's prefetch distance for an n_embd x vocab table on `isa`: the tuning
+// cache's for this CPU (`bitjit tune`, lm_head_tuner.h), else unset (the kernel's default,
+// F16GemvKernel::DefaultPrefetchBytes). An entry the kernel refuses is a warning and unset.
+std::optional<int> ChooseF16LmHeadPrefetch(int64_t n_embd, int64_t vocab, codegen::Isa isa);
+
 // Row tasks per thread for that matmul on n_tokens tokens (cheap: the executor asks on every
 // call). Decode (one token) and prefill are tuned apart: a memory-bound GEMV of ~0.3 ms and a
 // compute-bound GEMM of ~20 ms want different granularity.

@@ -123,8 +123,10 @@ ProcessState& State() {
 
 }  // namespace
 
-TuningEntry MakeKey(const codegen::CpuIdentity& cpu, codegen::Isa isa, int64_t k, int64_t n) {
+TuningEntry MakeKey(const codegen::CpuIdentity& cpu, codegen::Isa isa, int64_t k, int64_t n,
+                    const std::string& kernel) {
   TuningEntry e;
+  e.set_kernel(kernel);
   e.set_cpu_vendor(cpu.vendor);
   e.set_cpu_family(cpu.family);
   e.set_cpu_model(cpu.model);
@@ -136,7 +138,8 @@ TuningEntry MakeKey(const codegen::CpuIdentity& cpu, codegen::Isa isa, int64_t k
 
 bool SameKey(const TuningEntry& a, const TuningEntry& b) {
   return a.cpu_vendor() == b.cpu_vendor() && a.cpu_family() == b.cpu_family() &&
-         a.cpu_model() == b.cpu_model() && a.isa() == b.isa() && a.k() == b.k() && a.n() == b.n();
+         a.cpu_model() == b.cpu_model() && a.isa() == b.isa() && a.kernel() == b.kernel() &&
+         a.k() == b.k() && a.n() == b.n();
 }
 
 const TuningEntry* FindEntry(const TuningCache& cache, const TuningEntry& key) {

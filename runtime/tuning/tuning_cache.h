@@ -22,9 +22,13 @@ namespace bitjit::tuning {
 
 inline constexpr uint32_t kTuningFormatVersion = 1;
 
-// An entry with only its key fields set: this CPU kind, `isa` and the shape.
-TuningEntry MakeKey(const codegen::CpuIdentity& cpu, codegen::Isa isa, int64_t k, int64_t n);
-// True when a and b have the same key (vendor, family, model, isa, k, n).
+// TuningEntry.kernel of the F16 lm_head GEMV's entries (a ternary matmul's is "").
+inline constexpr char kF16LmHeadKernel[] = "f16_lm_head";
+
+// An entry with only its key fields set: this CPU kind, `isa`, the kernel and the shape.
+TuningEntry MakeKey(const codegen::CpuIdentity& cpu, codegen::Isa isa, int64_t k, int64_t n,
+                    const std::string& kernel = "");
+// True when a and b have the same key (vendor, family, model, isa, kernel, k, n).
 bool SameKey(const TuningEntry& a, const TuningEntry& b);
 
 // The entry of `cache` whose key equals `key`'s, or null.
