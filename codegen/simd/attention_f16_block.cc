@@ -23,13 +23,6 @@ BITJIT_AVX512 inline __m512 Halves16(const uint16_t* p, __mmask16 lanes) {
   return _mm512_maskz_cvtph_ps(kAll16, _mm256_maskz_loadu_epi16(lanes, p));
 }
 
-// ReduceAdd16 of the one-head kernel's (lo, hi) = lanes 0..7 and 8..15 of z.
-BITJIT_AVX512 inline float ReduceAdd16(__m512 z) {
-  const __m256 lo = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xFF, _mm512_castps_pd(z), 0));
-  const __m256 hi = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xFF, _mm512_castps_pd(z), 1));
-  return HorizontalSum(_mm256_add_ps(lo, hi));
-}
-
 // Per query: where its prepared q, scores, P.V slots and reduced slots live in the scratch.
 struct QueryScratch {
   float* qv;
