@@ -149,6 +149,12 @@ TEST(TuningCache, PathComesFromOverrideThenEnvironment) {
   EXPECT_NE(tuning::TuningCachePath().find("bitjit/tuning.textproto"), std::string::npos);
 }
 
+std::string Repeat(const std::string& s, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += s;
+  return out;
+}
+
 TEST(TuningCache, DamagedFileMeansDefaultsNotACrash) {
   const Isa isa = JitIsa();
   if (isa == Isa::kRef) GTEST_SKIP() << "no JIT ISA on this CPU";
@@ -156,7 +162,10 @@ TEST(TuningCache, DamagedFileMeansDefaultsNotACrash) {
   const std::string path = dir.File("cache.textproto");
   for (const std::string& text :
        {std::string("entries { tile_rows: \"sixteen\" }\n"), std::string("\x01\x02garbage {{{"),
-        std::string("format_version: 7\n"), std::string("format_version: 1\nentries { k: }\n")}) {
+        std::string("format_version: 7\n"), std::string("format_version: 1\nentries { k: }\n"),
+        // An unknown field nested far deeper than any cache (protobuf would skip it by
+        // recursion until the stack overflows).
+        "format_version: 1\nentries { " + Repeat("x { ", 200000) + Repeat("}", 200000) + " }\n"}) {
     SCOPED_TRACE(text);
     WriteText(path, text);
     try {

@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -114,6 +115,30 @@ ProcessState& State() {
   return *state;
 }
 
+// The deepest nesting of { } and < > in text-format `text`, outside strings and # comments.
+// Protobuf skips an unknown field's message value by recursion without a depth limit, so a
+// hostile file nested a few hundred thousand deep would overflow the stack: it is refused here.
+int MaxNesting(const std::string& text) {
+  int depth = 0, deepest = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      for (++i; i < text.size() && text[i] != c && text[i] != '\n'; ++i)
+        if (text[i] == '\\') ++i;
+    } else if (c == '{' || c == '<') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == '>') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Entries are one level below the file and hold flat fields: more than this is no cache of ours.
+constexpr int kMaxNesting = 16;
+
 // Rewriting a file that has fields this build does not know would silently drop them.
 [[noreturn]] void FailNewerTuningCache(const std::string& path, const std::string& unknown_field) {
   Fail(path, " has a field this bitjit does not know (", unknown_field,
@@ -169,6 +194,9 @@ TuningCache ParseTuningCache(const std::string& text, const std::string& origin,
   // A newer bitjit may have added fields (as gemv_prefetch_bytes was added): this build uses the
   // ones it knows rather than throwing away every measurement in the file.
   parser.AllowUnknownField(true);
+  if (MaxNesting(text) > kMaxNesting) {
+    Fail(origin, ": not a bitjit tuning cache (messages nested more than ", kMaxNesting, " deep)");
+  }
   ParseProblems problems;
   parser.RecordErrorsTo(&problems);
   if (!parser.ParseFromString(text, &cache)) {
