@@ -33,6 +33,28 @@ std::vector<StTensor> SampleTensors() {
   };
 }
 
+// A 0 dimension is legal (PyTorch writes empty tensors): no data, and no floats from it.
+TEST(Safetensors, EmptyTensorsHaveNoDataAndNoFloats) {
+  const std::vector<uint8_t> bytes = testing::SafetensorsBytes({
+      {"a", "F32", {0}, {}},
+      {"b", "F16", {3, 0}, {}},
+      {"c", "BF16", {0, 2}, {}},
+      {"d", "U8", {0}, {}},
+      {"e", "F32", {1}, testing::F32Bytes({2.0f})},
+  });
+  auto f = hf::SafetensorsFile::FromBuffer(bytes);
+  for (const char* name : {"a", "b", "c"}) {
+    SCOPED_TRACE(name);
+    const hf::SafetensorsTensor* t = f->Find(name);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->n_elements, 0u);
+    EXPECT_TRUE(t->data.empty());
+    EXPECT_TRUE(hf::ToFloats(*t).empty());
+  }
+  EXPECT_THROW(hf::ToFloats(*f->Find("d")), Error);  // still not a float tensor
+  EXPECT_EQ(hf::ToFloats(*f->Find("e")), std::vector<float>{2.0f});
+}
+
 TEST(Safetensors, ReadsWhatWasWritten) {
   const std::vector<uint8_t> bytes = testing::SafetensorsBytes(SampleTensors());
   auto f = hf::SafetensorsFile::FromBuffer(bytes);

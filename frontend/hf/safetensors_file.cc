@@ -176,6 +176,9 @@ void SafetensorsFile::Parse() {
 
 std::vector<float> ToFloats(const SafetensorsTensor& t) {
   std::vector<float> out(t.n_elements);
+  // A tensor with a 0 dimension has no data: memcpy of 0 bytes to a vector's null data is still
+  // undefined behaviour (fuzz/safetensors_fuzz found it).
+  if (out.empty() && t.dtype == Dtype::kF32) return out;
   const uint8_t* p = t.data.data();
   switch (t.dtype) {
     case Dtype::kF32:
