@@ -37,11 +37,6 @@ Operands OperandsOf(const ir::Node& node, StepContext& ctx) {
           table->shape[1], table->shape[0]};
 }
 
-// Enough vocabulary chunks to balance threads that get descheduled.
-int64_t VocabChunks(int64_t vocab, const ThreadPool& pool) {
-  return std::min<int64_t>(vocab, 16 * pool.n_threads());
-}
-
 class ReferenceLmHeadStep : public OpStep {
  public:
   explicit ReferenceLmHeadStep(const ir::Node& node) : OpStep(node, "ref") {}
@@ -87,13 +82,7 @@ class F16TiledLmHeadStep : public OpStep {
         xs[r * e + i] = round ? RoundToHalf(o.x[r * e + i]) : o.x[r * e + i];
     }
     if (R == 1) {
-      const int64_t rows = gemv_.tile_rows();
-      const int64_t parts = std::min(VocabChunks(vocab, ctx.pool), tiles_.n_tiles);
-      ctx.pool.ParallelFor(parts, [&](int64_t c, int) {
-        const int64_t v0 = tiles_.n_tiles * c / parts * rows;
-        const int64_t v1 = tiles_.n_tiles * (c + 1) / parts * rows;
-        gemv_.Run(tiles_, xs, /*round_input=*/false, v0, std::min(v1, vocab), o.out);
-      });
+      lm_head::RunF16LogitsRow(gemv_, tiles_, xs, o.out, ctx.pool);
       return;
     }
     const int64_t span =
@@ -122,7 +111,7 @@ class QuantizedLmHeadStep : public OpStep {
     const codegen::QuantizedGemv& gemv = head_.gemv();
     const lm_head::QuantizedTable& table = head_.table();
     uint8_t* input = ctx.scratch.q8.Get(gemv.InputBytes());
-    const int64_t chunks = VocabChunks(table.vocab, ctx.pool);
+    const int64_t chunks = lm_head::VocabChunks(table.vocab, ctx.pool);
     for (int64_t r = 0; r < ctx.n_rows; ++r) {
       float* out = o.out + r * table.vocab;
       gemv.PrepareInput(o.x + r * table.n, input);
@@ -145,7 +134,7 @@ class Q8_0Avx2LmHeadStep : public OpStep {
   void Run(StepContext& ctx) const override {
     const Operands o = OperandsOf(node_, ctx);
     uint8_t* xq = ctx.scratch.q8.Get(o.e / 32 * 34 + 64);
-    const int64_t chunks = VocabChunks(o.vocab, ctx.pool);
+    const int64_t chunks = lm_head::VocabChunks(o.vocab, ctx.pool);
     for (int64_t r = 0; r < ctx.n_rows; ++r) {
       ref::QuantizeRowQ8_0(o.x + r * o.e, o.e, xq);
       float* out = o.out + r * o.vocab;
@@ -167,7 +156,7 @@ class PortableLmHeadStep : public OpStep {
     const bool q6_k = node_.operands[1]->dtype == ir::DType::kQ6_K, bitnet = Bitnet(node_);
     const auto row_bytes = static_cast<int64_t>(
         q6_k ? lm_head::RowBytes(lm_head::LmHeadType::kQ6_K, o.e) : o.e / 32 * 34);
-    const int64_t chunks = VocabChunks(o.vocab, ctx.pool);
+    const int64_t chunks = lm_head::VocabChunks(o.vocab, ctx.pool);
     for (int64_t r = 0; r < ctx.n_rows; ++r) {
       ctx.pool.ParallelFor(chunks, [&](int64_t c, int) {
         const int64_t v0 = o.vocab * c / chunks, v1 = o.vocab * (c + 1) / chunks;

@@ -137,4 +137,19 @@ std::shared_ptr<const QuantizedLmHead> CompileLmHead(const ir::Graph& graph, LmH
   return std::make_shared<const QuantizedLmHead>(std::move(t), isa);
 }
 
+int64_t VocabChunks(int64_t vocab, const ThreadPool& pool) {
+  return std::min<int64_t>(vocab, 16 * int64_t{pool.n_threads()});
+}
+
+void RunF16LogitsRow(const codegen::F16Gemv& gemv, const codegen::F16TiledTable& tiles,
+                     const float* x, float* out, ThreadPool& pool) {
+  const int64_t rows = gemv.tile_rows();
+  const int64_t parts = std::min(VocabChunks(tiles.vocab, pool), tiles.n_tiles);
+  pool.ParallelFor(parts, [&](int64_t c, int) {
+    const int64_t v0 = tiles.n_tiles * c / parts * rows;
+    const int64_t v1 = tiles.n_tiles * (c + 1) / parts * rows;
+    gemv.Run(tiles, x, /*round_input=*/false, v0, std::min(v1, tiles.vocab), out);
+  });
+}
+
 }  // namespace bitjit::lm_head

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "codegen/cpu_features.h"
+#include "codegen/lmhead/f16_gemv.h"
 #include "codegen/lmhead/lm_head_type.h"
 #include "codegen/lmhead/quantized_gemv.h"
 #include "ir/dtype.h"
@@ -46,6 +47,17 @@ QuantizedTable AllocateTable(LmHeadType type, int64_t n, int64_t vocab);
 //   q6_k: QuantizeRowQ6_K of the row (dequantized first when Q8_0).
 QuantizedTable QuantizeTable(LmHeadType type, ir::DType source_type, const uint8_t* source,
                              int64_t n, int64_t vocab, ThreadPool& pool);
+
+// How many parts the lm_head splits a vocabulary into: enough to balance threads of `pool`
+// that get descheduled (16 each), never more than the rows.
+int64_t VocabChunks(int64_t vocab, const ThreadPool& pool);
+
+// One row's logits out[0, tiles.vocab) through the F16 GEMV, as decode computes them: the
+// vocabulary split on tile boundaries (no tile computed twice) into VocabChunks parts (at most
+// one per tile). x: tiles.n floats, rounded as the caller wants them. `bitjit tune` measures this
+// call.
+void RunF16LogitsRow(const codegen::F16Gemv& gemv, const codegen::F16TiledTable& tiles,
+                     const float* x, float* out, ThreadPool& pool);
 
 // A quantized table and the GEMV that reads it (codegen/lmhead: Q8_0Gemv or Q6KGemv).
 class QuantizedLmHead {

@@ -9,6 +9,7 @@
 
 #include "codegen/lmhead/f16_gemv.h"
 #include "ir/base/error.h"
+#include "runtime/ops/lm_head_table.h"
 #include "runtime/thread_pool.h"
 #include "runtime/tuning/interleaved_bench.h"
 
@@ -41,25 +42,19 @@ ShapeTuning TuneF16LmHead(const F16LmHeadTable& table, const TuneOptions& o) {
                         &tiles);
   });
 
-  // One token's logits per call, split on tile boundaries as F16TiledLmHeadStep splits them.
+  // One token's logits per call, split over the pool as decode splits them.
   const std::vector<float> x(table.n_embd, 0.25f);
   std::vector<float> out(table.vocab);
   const double bytes = 2.0 * static_cast<double>(table.n_embd) * static_cast<double>(table.vocab);
   std::vector<BenchCandidate> stage;
   for (const auto& gemv : gemvs) {
     const codegen::F16Gemv* g = gemv.get();
-    stage.push_back(BenchCandidate{
-        [&pool, &tiles, &x, &out, g, vocab = table.vocab] {
-          const int64_t rows = g->tile_rows();
-          const int64_t parts = std::min<int64_t>(16 * pool.n_threads(), tiles.n_tiles);
-          pool.ParallelFor(parts, [&](int64_t c, int) {
-            const int64_t v0 = tiles.n_tiles * c / parts * rows;
-            const int64_t v1 = std::min(vocab, tiles.n_tiles * (c + 1) / parts * rows);
-            g->Run(tiles, x.data(), /*round_input=*/false, v0, v1, out.data());
-          });
-        },
-        bytes,
-        {}});
+    stage.push_back(BenchCandidate{[&pool, &tiles, &x, &out, g] {
+                                     lm_head::RunF16LogitsRow(*g, tiles, x.data(), out.data(),
+                                                              pool);
+                                   },
+                                   bytes,
+                                   {}});
   }
   const double spent =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -67,13 +62,10 @@ ShapeTuning TuneF16LmHead(const F16LmHeadTable& table, const TuneOptions& o) {
   const int win = PickWinner(stage, std::vector<bool>(stage.size(), true), 0, o.min_gain);
 
   ShapeTuning result;
-  auto label = [&](std::optional<int> d) {
-    return "pf" + std::to_string(d.value_or(default_distance));
-  };
-  result.rows.push_back(TunedRow{"lm_head", static_cast<int>(stage.size()), label(distances[win]),
-                                 label(std::nullopt), stage[win].Median() * 1e-9,
-                                 stage[0].Median() * 1e-9, "GB/s",
-                                 PairedRatio(stage[win], stage[0])});
+  result.rows.push_back(TunedRow{
+      "lm_head", static_cast<int>(stage.size()), PrefetchLabel(distances[win], default_distance),
+      PrefetchLabel(std::nullopt, default_distance), stage[win].Median() * 1e-9,
+      stage[0].Median() * 1e-9, "GB/s", PairedRatio(stage[win], stage[0])});
   TuningEntry& e = result.entry;
   e = MakeKey(codegen::HostCpu(), isa, table.n_embd, table.vocab, kF16LmHeadKernel);
   // Written only when it is not the default, as for the ternary GEMV: the default may improve.

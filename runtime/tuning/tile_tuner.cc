@@ -128,11 +128,6 @@ class Budget {
   Clock::time_point deadline_;
 };
 
-// "pf1536"; unset (the kernels' default) is shown as the distance it stands for.
-std::string PrefetchLabel(std::optional<int> distance, int default_distance) {
-  return "pf" + std::to_string(distance.value_or(default_distance));
-}
-
 std::string Ratio(double r) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2fx", r);
@@ -157,6 +152,10 @@ std::vector<TernaryTile> AcceptedTiles(int64_t k, int64_t n, codegen::Isa isa) {
     }
   }
   return tiles;
+}
+
+std::string PrefetchLabel(std::optional<int> distance, int default_distance) {
+  return "pf" + std::to_string(distance.value_or(default_distance));
 }
 
 std::string TileLabel(const TernaryTile& tile, bool with_tokens) {

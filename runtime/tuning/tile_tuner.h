@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,8 @@ std::vector<codegen::TernaryTile> AcceptedTiles(int64_t k, int64_t n, codegen::I
 
 // "32r" / "32r8t".
 std::string TileLabel(const codegen::TernaryTile& tile, bool with_tokens);
+// "pf1536"; unset (the kernel's default) is shown as the distance it stands for.
+std::string PrefetchLabel(std::optional<int> distance, int default_distance);
 
 // Runs the staged search. Throws bitjit::Error on a bad shape or ISA.
 ShapeTuning TuneShape(const ShapeTensors& tensors, const TuneOptions& options);
