@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 #include "codegen/lmhead/f16_gemv.h"
@@ -37,6 +38,19 @@ TernaryChoice HostChoice(int64_t k, int64_t n, codegen::Isa isa) {
   return it->second;
 }
 
+// The cache's entry for `isa` and that key; avx512amx's tiles and its F16 lm_head are the
+// avx512vnni kernels', so a cache tuned before avx512amx existed (or with --isa avx512vnni)
+// still applies.
+const tuning::TuningEntry* FindForIsa(const tuning::TuningCache& cache,
+                                      const codegen::CpuIdentity& cpu, codegen::Isa isa, int64_t k,
+                                      int64_t n, const std::string& kernel = "") {
+  const tuning::TuningEntry* e = tuning::FindEntry(cache, tuning::MakeKey(cpu, isa, k, n, kernel));
+  if (e == nullptr && codegen::VectorIsa(isa) != isa) {
+    e = tuning::FindEntry(cache, tuning::MakeKey(cpu, codegen::VectorIsa(isa), k, n, kernel));
+  }
+  return e;
+}
+
 }  // namespace
 
 codegen::TernaryPacking DefaultTernaryPacking(codegen::Isa isa) {
@@ -65,12 +79,7 @@ TernaryChoice ChooseFromCache(const tuning::TuningCache& cache, const codegen::C
                               codegen::Isa isa, int64_t k, int64_t n) {
   TernaryChoice choice;
   choice.tile.packing = DefaultTernaryPacking(isa);
-  const tuning::TuningEntry* e = tuning::FindEntry(cache, tuning::MakeKey(cpu, isa, k, n));
-  // avx512amx's tiles are the avx512vnni kernels' tiles: a cache tuned before avx512amx
-  // existed (or with --isa avx512vnni) still applies.
-  if (e == nullptr && codegen::VectorIsa(isa) != isa) {
-    e = tuning::FindEntry(cache, tuning::MakeKey(cpu, codegen::VectorIsa(isa), k, n));
-  }
+  const tuning::TuningEntry* e = FindForIsa(cache, cpu, isa, k, n);
   if (e == nullptr) return choice;
   try {
     // The kernels are the judge of which tiles fit (a hand-edited or stale entry may not).
@@ -131,12 +140,8 @@ std::optional<int> ChooseGemvPrefetch(int64_t k, int64_t n, codegen::Isa isa,
 
 std::optional<int> ChooseF16LmHeadPrefetch(int64_t n_embd, int64_t vocab, codegen::Isa isa) {
   const std::shared_ptr<const tuning::TuningCache> cache = tuning::ProcessTuningCache();
-  auto find = [&](codegen::Isa i) {
-    return tuning::FindEntry(
-        *cache, tuning::MakeKey(codegen::HostCpu(), i, n_embd, vocab, tuning::kF16LmHeadKernel));
-  };
-  const tuning::TuningEntry* e = find(isa);
-  if (e == nullptr && codegen::VectorIsa(isa) != isa) e = find(codegen::VectorIsa(isa));
+  const tuning::TuningEntry* e =
+      FindForIsa(*cache, codegen::HostCpu(), isa, n_embd, vocab, tuning::kF16LmHeadKernel);
   if (e == nullptr || !e->has_gemv_prefetch_bytes()) return std::nullopt;
   try {
     codegen::F16Gemv probe(n_embd, isa, e->gemv_prefetch_bytes());  // the kernel is the judge
