@@ -611,7 +611,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     bitjit::ModelOptions o = Options();
     o.lm_head = "";  // the plan's
-    o.map_plan_weights = map_weights;
+    o.plan_weights = map_weights ? bitjit::PlanWeights::kMap : bitjit::PlanWeights::kCopy;
     auto model = bitjit::Model::LoadPlan(seed.input_path, o);
     const size_t n_vocab = static_cast<size_t>(model->config().n_vocab);
     bitjit::Session s(*model, 8, 1);

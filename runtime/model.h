@@ -24,6 +24,19 @@ namespace bitjit {
 struct CompiledModel;
 class Schedule;
 
+// Where LoadPlan puts a plan's weights (its sidecar). Decode streams them every token, so what
+// matters is the pages they sit in: through 4 KiB pages every 4 KiB is a TLB miss (decode ~15%
+// slower on a VM); copying into fresh huge-page memory makes the host back a gigabyte of new
+// pages first (seconds of start-up on a VM).
+enum class PlanWeights {
+  // In place where the kernel maps at least 90% of the sidecar with 2 MiB pages (its 2 MiB
+  // folios in the page cache: sidecars written in 2 MiB chunks on filesystems with large
+  // folios, runtime/plan/sidecar_writer.h), else copied.
+  kAuto,
+  kCopy,  // --mmap=false: copied into huge-page memory
+  kMap,   // --mmap: run on the mapped sidecar in place, whatever its pages
+};
+
 struct ModelOptions {
   ir::Numerics numerics = ir::Numerics::kBitnet;
   PreTokenizerKind pre_tokenizer = PreTokenizerKind::kAuto;
@@ -40,10 +53,8 @@ struct ModelOptions {
   // the kernels: runtime/tuning/tile_choice.h), "2bit" or "1.6bit" (refused where the CPU
   // lacks avx512vnni + AVX512_VBMI). LoadPlan: "auto" takes the plan's, else must match it.
   std::string ternary_packing = "auto";
-  // LoadPlan: copy the plan's sidecar into huge-page memory (the default: decoding streams the
-  // weights with few TLB misses), or run on it as mapped (--mmap: shared with the page cache,
-  // nothing copied, the fastest start; decodes ~15% slower on a VM with 4 KiB pages).
-  bool map_plan_weights = false;
+  // LoadPlan: where the plan's sidecar weights go (PlanWeights).
+  PlanWeights plan_weights = PlanWeights::kAuto;
 };
 
 class Model {

@@ -61,11 +61,11 @@ TEST(Plan, LoadedPlanComputesWhatTheCompiledModelComputes) {
     const auto stats = model->SavePlan(plan);
     EXPECT_EQ(stats.n_kernels, 7 * model->config().n_layer);
     EXPECT_TRUE(std::filesystem::exists(plan + ".weights"));
-    for (bool mapped : {true, false}) {
-      SCOPED_TRACE(mapped ? "mapped" : "copied");
+    for (PlanWeights weights : {PlanWeights::kMap, PlanWeights::kCopy, PlanWeights::kAuto}) {
+      SCOPED_TRACE(static_cast<int>(weights));
       ModelOptions options;
       options.lm_head = "";
-      options.map_plan_weights = mapped;
+      options.plan_weights = weights;
       auto loaded = Model::LoadPlan(plan, options);
       EXPECT_TRUE(loaded->from_plan());
       EXPECT_EQ(loaded->isa_name(), model->isa_name());

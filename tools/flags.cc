@@ -20,4 +20,5 @@ DEFINE_string(plan, "", "run a plan made by `bitjit compile` (no passes, no repa
 DEFINE_bool(mmap, false,
             "run a plan (and the plan cache's entries) on the mapped weights in place: the "
             "fastest start, but decoding is slower where 4 KiB pages miss the TLB (~15% in a VM); "
-            "by default they are copied into huge-page memory");
+            "--mmap=false copies them into huge-page memory; by default they run in place where "
+            "the kernel maps them in 2 MiB pages, else are copied");

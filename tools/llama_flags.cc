@@ -40,7 +40,7 @@ void NoteLlamaFlags(const std::string& program) {
   const std::pair<const char*, const char*> inert[] = {
       {"flash_attn", "-fa: bitjit has one attention kernel, results are the same"},
       {"mlock", "--mlock: bitjit does not lock pages; results are the same"},
-      {"mmap", "--no-mmap: bitjit maps the model file all the same; results are the same"},
+      {"mmap", "--no-mmap: bitjit copies a plan's weights into memory; results are the same"},
   };
   for (const auto& [flag, why] : inert) {
     if (Given(flag)) std::fprintf(stderr, "note: %s: %s\n", program.c_str(), why);

@@ -79,7 +79,9 @@ std::unique_ptr<Model> LoadModelFromFlags(const ModelOverrides& overrides) {
   Model::ParsePackingOption(packing);  // typos, before loading
   options.ternary_packing = packing;
   options.n_threads = FLAGS_t;
-  options.map_plan_weights = FLAGS_mmap;
+  // --mmap: in place; --mmap=false: copied; neither: as the sidecar's pages allow.
+  if (!gflags::GetCommandLineFlagInfoOrDie("mmap").is_default)
+    options.plan_weights = FLAGS_mmap ? PlanWeights::kMap : PlanWeights::kCopy;
   CheckThreadCount(FLAGS_t, "-t");
   if (FLAGS_c < 0) Fail("-c must not be negative");
   if (!FLAGS_plan.empty()) return Model::LoadPlan(FLAGS_plan, options, FLAGS_m);

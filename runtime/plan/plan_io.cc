@@ -1,9 +1,6 @@
 // Model::SavePlan and Model::LoadPlan: compiled plans on disk.
-#include <fcntl.h>
+#include <glog/logging.h>
 #include <google/protobuf/stubs/logging.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -13,16 +10,16 @@
 
 #include "codegen/cpu_features.h"
 #include "codegen/memory/weight_memory.h"
-#include "frontend/gguf/mapped_file_faults.h"
 #include "ir/base/error.h"
 #include "ir/base/output_path.h"
-#include "ir/base/pages.h"
 #include "passes/pass.h"
 #include "plan.pb.h"
 #include "runtime/compiled_model.h"
 #include "runtime/model.h"
 #include "runtime/plan/graph_proto.h"
 #include "runtime/plan/plan_checks.h"
+#include "runtime/plan/sidecar_mapping.h"
+#include "runtime/plan/sidecar_writer.h"
 #include "runtime/schedule.h"
 #include "runtime/thread_pool.h"
 #include "runtime/tuning/tile_choice.h"
@@ -45,49 +42,23 @@ std::string SidecarPath(const std::string& plan_path) {
   return plan_path + ".weights";
 }
 
-// A read-only mapping of a whole regular file (the sidecar), under the guard that turns a fault
-// on a page the file lost (it was truncated while being copied) into a one-line error.
-class MappedFile {
- public:
-  explicit MappedFile(const std::string& path) : path_(path) {
-    // O_NONBLOCK: opening a FIFO put in the sidecar's place must not wait for a writer.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) Fail("cannot open ", path, ": ", std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      Fail(path, " is not a regular file");
-    }
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (data_ == MAP_FAILED) Fail("cannot map ", path);
-    if (data_) gguf::RegisterMappedFile(data_, size_, path_.c_str());
-  }
-  ~MappedFile() {
-    if (data_ && data_ != MAP_FAILED) {
-      gguf::UnregisterMappedFile(data_);
-      ::munmap(data_, size_);
-    }
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  const uint8_t* data() const { return static_cast<const uint8_t*>(data_); }
-  size_t size() const { return size_; }
-  // Drops the whole pages inside [offset, offset + bytes) once they have been copied.
-  void Release(size_t offset, size_t bytes) const { DropWholePages(data() + offset, bytes); }
-
- private:
-  std::string path_;  // the guard's message names it; must outlive the registration
-  void* data_ = nullptr;
-  size_t size_ = 0;
-};
+using plan::MappedSidecar;
 
 // True when [offset, offset + bytes) lies inside the sidecar and starts where a kernel may read
 // it (64-byte aligned: SavePlan pads every piece to kSidecarAlign). Compared without adding:
 // offset + bytes may wrap around 2^64.
-bool InSidecar(const MappedFile& side, uint64_t offset, uint64_t bytes) {
+bool InSidecar(const MappedSidecar& side, uint64_t offset, uint64_t bytes) {
   return offset % kSidecarAlign == 0 && offset <= side.size() && bytes <= side.size() - offset;
+}
+
+// Whether LoadPlan runs on the mapped sidecar in place (ModelOptions::plan_weights).
+bool UseSidecarInPlace(const MappedSidecar& side, PlanWeights choice) {
+  if (choice != PlanWeights::kAuto) return choice == PlanWeights::kMap;
+  const size_t huge = side.PopulateAndCountHugePageBytes();
+  const bool in_place = side.size() > 0 && huge >= side.size() / 10 * 9;
+  VLOG(1) << "plan weights: " << (huge >> 20) << " of " << (side.size() >> 20)
+          << " MiB of the sidecar in 2 MiB pages: " << (in_place ? "run in place" : "copied");
+  return in_place;
 }
 
 // How a plan kernel's sidecar bytes are packed; 0 codes per byte (plans from before 1.6-bit
@@ -127,17 +98,10 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
   GraphToProto(*graph_, &p);
 
   const std::string sidecar = SidecarPath(path);
-  std::ofstream side(sidecar, std::ios::binary | std::ios::trunc);
-  if (!side) Fail("cannot write ", sidecar, ": ", std::strerror(errno));
-  uint64_t offset = 0;
-  // Appends `bytes` at `offset`, padded to kSidecarAlign, and returns where they start.
+  plan::SidecarWriter side(sidecar);  // in 2 MiB chunks: sidecar_writer.h says why
+  // Appends `bytes`, padded to kSidecarAlign, and returns where they start.
   const auto append = [&](const uint8_t* data, size_t bytes) {
-    const uint64_t at = offset;
-    side.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(bytes));
-    const uint64_t padded = (bytes + kSidecarAlign - 1) / kSidecarAlign * kSidecarAlign;
-    for (uint64_t pad = bytes; pad < padded; ++pad) side.put(0);
-    offset += padded;
-    return at;
+    return side.Append(data, bytes, kSidecarAlign);
   };
   PlanStats stats;
   for (const auto& n : graph_->nodes()) {
@@ -180,15 +144,14 @@ Model::PlanStats Model::SavePlan(const std::string& path) const {
     f16->set_sidecar_offset(append(tiles->data.get(), tiles->bytes));
     f16->set_sidecar_bytes(tiles->bytes);
   }
-  side.close();
-  if (!side) Fail("cannot write ", sidecar, ": ", std::strerror(errno));
+  side.Finish();
   p.set_sidecar(std::filesystem::path(sidecar).filename().string());
-  p.set_sidecar_size(offset);
+  p.set_sidecar_size(side.size());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out || !p.SerializeToOstream(&out)) Fail("cannot write ", path, ": ", std::strerror(errno));
   out.close();
   stats.plan_bytes = std::filesystem::file_size(path);
-  stats.sidecar_bytes = offset;
+  stats.sidecar_bytes = side.size();
   return stats;
 }
 
@@ -267,8 +230,8 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   m->from_plan_ = true;
 
   const std::string sidecar = (std::filesystem::path(path).parent_path() / p.sidecar()).string();
-  const auto mapped = std::make_shared<const MappedFile>(sidecar);
-  const MappedFile& side = *mapped;
+  const auto mapped = std::make_shared<const MappedSidecar>(sidecar);
+  const MappedSidecar& side = *mapped;
   if (side.size() != p.sidecar_size()) {
     Fail(sidecar, ": size ", side.size(), " does not match the plan (", p.sidecar_size(), ")");
   }
@@ -310,15 +273,17 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
   if (next != p.kernels_size()) Fail(path, ": plan lists more kernels than its graph has");
   ThreadPool pool(options.n_threads);
   // The bytes at `offset` of the sidecar, in place: they stay mapped as long as a user holds them.
-  const auto in_place = [&](uint64_t offset) {
+  const auto at = [&](uint64_t offset) {
     return std::shared_ptr<uint8_t[]>(mapped, const_cast<uint8_t*>(side.data() + offset));
   };
   // Mapped (--mmap): the kernels run on the sidecar itself; nothing is copied, and nothing is
   // zeroed first (fresh memory for a gigabyte of weights costs the kernel more time than the
-  // copy itself), but every 4 KiB page is a TLB entry while decoding streams them. Copied (the
-  // default): one arena of huge pages, page by page dropping the sidecar's copy.
+  // copy itself). Copied: one arena of huge pages, page by page dropping the sidecar's copy.
+  // Auto (the default): mapped where the kernel maps the sidecar in 2 MiB pages, since only
+  // then does decode stream it without a TLB miss every 4 KiB (sidecar_writer.h).
+  const bool in_place = UseSidecarInPlace(side, options.plan_weights);
   std::optional<codegen::WeightArena> arena;
-  if (!options.map_plan_weights) arena.emplace(compiled->PackedFootprint());
+  if (!in_place) arena.emplace(compiled->PackedFootprint());
   struct Copy {
     uint8_t* dst;
     size_t offset, bytes;  // in the sidecar
@@ -331,7 +296,7 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
     for (int i = 0; i < n->attrs.n_weights; ++i, ++next) {
       const plan::TernaryKernel& k = p.kernels(next);
       if (!arena) {
-        pl.weights.push_back(pl.matmuls[i]->View(k.scale(), in_place(k.sidecar_offset())));
+        pl.weights.push_back(pl.matmuls[i]->View(k.scale(), at(k.sidecar_offset())));
         continue;
       }
       pl.weights.push_back(pl.matmuls[i]->Allocate(k.scale(), &*arena));
@@ -374,8 +339,8 @@ std::unique_ptr<Model> Model::LoadPlan(const std::string& path, const ModelOptio
         !InSidecar(side, f16.sidecar_offset(), f16.sidecar_bytes())) {
       Fail(sidecar, ": f16_lm_head bytes do not match the plan");
     }
-    if (options.map_plan_weights) {
-      tiles = gemv.View(f16.vocab(), in_place(f16.sidecar_offset()));
+    if (in_place) {
+      tiles = gemv.View(f16.vocab(), at(f16.sidecar_offset()));
     } else {
       tiles = gemv.Allocate(f16.vocab());
       const size_t parts = 8 * static_cast<size_t>(pool.n_threads());
