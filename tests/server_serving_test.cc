@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -55,7 +56,9 @@ std::vector<int> CachedCounts(const std::string& log) {
 }
 
 // Three turns of a chat at temperature 0, each sending the history so far. Returns the replies.
-std::vector<std::string> ThreeTurns(int port, const json& extra = json::object()) {
+// after_turn (if any) runs after each reply.
+std::vector<std::string> ThreeTurns(int port, const json& extra = json::object(),
+                                    const std::function<void()>& after_turn = {}) {
   json messages = json::array({{{"role", "system"}, {"content", "You are terse."}}});
   std::vector<std::string> replies;
   for (const char* user : {"The capital of France is", "And of Italy?", "Say it again."}) {
@@ -64,6 +67,7 @@ std::vector<std::string> ThreeTurns(int port, const json& extra = json::object()
     body.update(extra);
     replies.push_back(ReplyText(Post(port, "/v1/chat/completions", body)));
     messages.push_back({{"role", "assistant"}, {"content", replies.back()}});
+    if (after_turn) after_turn();
   }
   return replies;
 }
@@ -78,11 +82,19 @@ TEST(ServePromptCache, MultiTurnChatReusesItsSlotAndKeepsItsText) {
   ASSERT_GT(cached.port(), 0) << cached.Log();
   ASSERT_GT(uncached.port(), 0) << uncached.Log();
 
-  const std::vector<std::string> with_cache = ThreeTurns(cached.port());
+  // The server logs a request after its reply is sent, so under load the next turn's line can
+  // come first: each turn waits for its own line, which keeps the log in request order.
+  size_t logged = 0;
+  const auto wait_for_log_line = [&] {
+    ++logged;
+    cached.LogWhen([&](const std::string& l) { return CachedCounts(l).size() >= logged; });
+  };
+  const std::vector<std::string> with_cache =
+      ThreeTurns(cached.port(), json::object(), wait_for_log_line);
   const std::vector<std::string> without = ThreeTurns(uncached.port());
   EXPECT_EQ(with_cache, without);
   // The request field turns it off for one request, on a server that caches.
-  EXPECT_EQ(ThreeTurns(cached.port(), {{"cache_prompt", false}}), with_cache);
+  EXPECT_EQ(ThreeTurns(cached.port(), {{"cache_prompt", false}}, wait_for_log_line), with_cache);
   for (const std::string& r : with_cache) EXPECT_EQ(r.rfind("<HTTP", 0), std::string::npos) << r;
 
   // Turns 2 and 3 found their history in a slot; nothing was reused with the cache off.
