@@ -58,13 +58,19 @@ TEST(SidecarWriter, PiecesLandAtTheirOffsetsPaddedWithZeros) {
   EXPECT_TRUE(ReadAll(path) == expected);
 }
 
-TEST(SidecarWriter, TruncatesAnOldFileAndReportsWhatItCannotWrite) {
+// A rewrite is a new file renamed over the old one: a process running on the old sidecar in
+// place keeps reading its bytes (truncating it would end that process with "changed while in
+// use"), and an unfinished write leaves nothing behind.
+TEST(SidecarWriter, ReplacesAnOldFileWithoutTouchingItsBytes) {
   testing::TempDir dir;
   const std::string path = dir.File("plan.weights");
+  const std::vector<uint8_t> old_bytes = Pattern(SidecarWriter::kChunk + 777, 3);
   {
-    std::ofstream old(path, std::ios::binary);
-    old << std::string(10000, 'x');
+    SidecarWriter w(path);
+    w.Append(old_bytes.data(), old_bytes.size(), 1);
+    w.Finish();
   }
+  const MappedSidecar running(path);
   {
     SidecarWriter w(path);
     const uint8_t byte = 5;
@@ -74,12 +80,20 @@ TEST(SidecarWriter, TruncatesAnOldFileAndReportsWhatItCannotWrite) {
   std::vector<uint8_t> expected(64, 0);
   expected[0] = 5;
   EXPECT_TRUE(ReadAll(path) == expected);
-  EXPECT_THROW(SidecarWriter(dir.File("missing/plan.weights")), Error);
-  // A link in the sidecar's place is not followed (and so not replaced through).
-  const std::string link = dir.File("link.weights");
-  std::filesystem::create_symlink(path, link);
-  EXPECT_THROW(SidecarWriter{link}, Error);
+  ASSERT_EQ(running.size(), old_bytes.size());
+  EXPECT_TRUE(std::equal(old_bytes.begin(), old_bytes.end(), running.data()));
+  {
+    SidecarWriter unfinished(path);
+    unfinished.Append(old_bytes.data(), old_bytes.size(), 64);
+  }
   EXPECT_TRUE(ReadAll(path) == expected);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(e.path().filename(), "plan.weights");
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+  EXPECT_THROW(SidecarWriter(dir.File("missing/plan.weights")), Error);
 }
 
 TEST(MappedSidecar, MapsTheWholeFileOnAHugePageBoundary) {

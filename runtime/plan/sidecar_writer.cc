@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "ir/base/error.h"
 
@@ -13,12 +14,19 @@ namespace bitjit::plan {
 
 SidecarWriter::SidecarWriter(const std::string& path)
     : path_(path), chunk_(std::make_unique<uint8_t[]>(kChunk)) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
-  if (fd_ < 0) Fail("cannot write ", path, ": ", std::strerror(errno));
+  std::random_device random;
+  for (int attempt = 0; fd_ < 0; ++attempt) {
+    temporary_ = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random());
+    fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (fd_ < 0 && (errno != EEXIST || attempt >= 16))
+      Fail("cannot write ", path, ": ", std::strerror(errno));
+  }
 }
 
 SidecarWriter::~SidecarWriter() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(temporary_.c_str());
 }
 
 uint64_t SidecarWriter::Append(const uint8_t* data, size_t bytes, size_t align) {
@@ -73,7 +81,11 @@ void SidecarWriter::Finish() {
   filled_ = 0;
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) Fail("cannot write ", path_, ": ", std::strerror(errno));
+  if (::close(fd) != 0 || ::rename(temporary_.c_str(), path_.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(temporary_.c_str());
+    Fail("cannot write ", path_, ": ", std::strerror(e));
+  }
 }
 
 }  // namespace bitjit::plan

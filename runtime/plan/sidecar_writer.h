@@ -23,8 +23,10 @@ class SidecarWriter {
  public:
   static constexpr size_t kChunk = size_t{2} << 20;
 
-  // Creates or truncates `path` (the caller has checked that it may: ir/base/output_path.h).
-  // Throws bitjit::Error "cannot write PATH: ...".
+  // Writes a new file beside `path` that Finish renames over it (the caller has checked that
+  // it may: ir/base/output_path.h). Never in place: a process running on the old sidecar in
+  // place keeps its bytes (truncating them would end it with "changed while in use"). Throws
+  // bitjit::Error "cannot write PATH: ...".
   explicit SidecarWriter(const std::string& path);
   ~SidecarWriter();
   SidecarWriter(const SidecarWriter&) = delete;
@@ -33,7 +35,8 @@ class SidecarWriter {
   // Appends `bytes` at the current offset, then zeros up to the next multiple of `align`, and
   // returns the offset the bytes start at.
   uint64_t Append(const uint8_t* data, size_t bytes, size_t align);
-  // Writes what is left and closes the file; throws bitjit::Error on any write error.
+  // Writes what is left, closes the file and renames it to `path`; throws bitjit::Error on
+  // any write error. Without it, the destructor removes the unfinished file.
   void Finish();
   uint64_t size() const { return offset_; }
 
@@ -41,7 +44,7 @@ class SidecarWriter {
   void Put(const uint8_t* data, size_t bytes);  // through the chunk buffer
   void WriteAll(const uint8_t* data, size_t bytes);
 
-  std::string path_;
+  std::string path_, temporary_;
   int fd_ = -1;
   std::unique_ptr<uint8_t[]> chunk_;
   size_t filled_ = 0;    // bytes of chunk_ not yet written
