@@ -440,6 +440,62 @@ TEST(TernaryLayout, RepacksEveryWeight) {
   }
 }
 
+// Row ranges own whole bytes: packing the rows in pieces, cut inside tiles or on their edges and
+// in any order (as the loaders' threads do), leaves the same bytes as packing them at once.
+TEST(TernaryLayout, AnySplitOfTheRowsPacksTheSameBytes) {
+  std::mt19937 rng(5);
+  for (TernaryPacking packing : {TernaryPacking::k2Bit, TernaryPacking::k1p6Bit}) {
+    for (int rows : {8, 32}) {
+      const int64_t k = 320, n = 77;
+      const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+      const TernaryPackedWeights whole = PackTernaryWeights(i2s.data(), k, n, 1.0f, rows, packing);
+      for (int trial = 0; trial < 8; ++trial) {
+        std::vector<int64_t> cuts = {0, n};
+        for (int c = 0; c < 5; ++c)
+          cuts.push_back(std::uniform_int_distribution<int64_t>(0, n)(rng));
+        if (trial == 0) cuts = {0, rows, 2 * rows, n};  // tile edges only
+        std::sort(cuts.begin(), cuts.end());
+        std::vector<int> order(cuts.size() - 1);
+        for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+        std::shuffle(order.begin(), order.end(), rng);
+        TernaryPackedWeights pieces = AllocateTernaryPacked(k, n, rows, 1.0f, nullptr, packing);
+        for (int i : order) PackTernaryRows(i2s.data(), cuts[i], cuts[i + 1], &pieces);
+        ASSERT_EQ(std::memcmp(pieces.data.get(), whole.data.get(), whole.bytes), 0)
+            << TernaryPackingName(packing) << " R " << rows << " trial " << trial;
+      }
+    }
+  }
+}
+
+// A range writes its own rows' bytes and no other row's, even where it shares a tile: the bytes
+// of every other row keep what was there.
+TEST(TernaryLayout, ARowRangeWritesOnlyItsRows) {
+  std::mt19937 rng(6);
+  const int64_t k = 320, n = 77;
+  for (TernaryPacking packing : {TernaryPacking::k2Bit, TernaryPacking::k1p6Bit}) {
+    const int rows = 16;
+    const std::vector<uint8_t> i2s = RandomI2s(k, n, rng);
+    const TernaryPackedWeights whole = PackTernaryWeights(i2s.data(), k, n, 1.0f, rows, packing);
+    for (const auto& [begin, end] : std::vector<std::pair<int64_t, int64_t>>{
+             {0, 5}, {16, 20}, {3, 16}, {5, 40}, {32, 48}, {60, 77}, {64, 77}}) {
+      TernaryPackedWeights w = AllocateTernaryPacked(k, n, rows, 1.0f, nullptr, packing);
+      std::memset(w.data.get(), 0xaa, w.bytes);
+      PackTernaryRows(i2s.data(), begin, end, &w);
+      for (int64_t r = 0; r < n; ++r) {
+        for (int64_t c = 0; c < w.n_chunks; ++c) {
+          const size_t at = (r / rows) * w.tile_bytes() + c * 4 * rows + 4 * (r % rows);
+          const bool mine = r >= begin && r < end;
+          for (int b = 0; b < 4; ++b) {
+            ASSERT_EQ(w.data[at + b], mine ? whole.data[at + b] : 0xaa)
+                << TernaryPackingName(packing) << " rows [" << begin << ", " << end << ") row " << r
+                << " chunk " << c;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(TernaryLayout, RejectsBadDimensions) {
   EXPECT_THROW(AllocateTernaryPacked(0, 8, 16, 1.0f), Error);
   EXPECT_THROW(AllocateTernaryPacked(kTernaryMaxK + 1, 8, 16, 1.0f), Error);

@@ -1,5 +1,6 @@
 #include "codegen/ternary/ternary_layout.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -30,6 +31,24 @@ void DecodeI2s(const uint8_t* i2s, int64_t first, int64_t count, uint8_t* out) {
     }
   }
   for (; e < end; ++e) *out++ = decode_one(e);
+}
+
+// Packed words of n chunks from a row's codes as words (ternary_layout.h's byte p of chunk c
+// is codes 16c + p, + 4, + 8, + 12 as 2-bit fields, or 20c + p, ... + 16 as base-3 digits).
+// Word arithmetic packs a chunk's four bytes at once, and no byte carries into the next: codes
+// are 0..2, so a 2-bit byte is at most 2 * 85 = 170 and a base-3 one 2 * 126 = 252, which is
+// also EncodeBase3 byte by byte. Plain loops over strided words, which compilers vectorize.
+void PackWords2Bit(const uint32_t* w, int64_t n, uint32_t* out) {
+  for (int64_t c = 0; c < n; ++c) {
+    out[c] = w[4 * c] | w[4 * c + 1] << 2 | w[4 * c + 2] << 4 | w[4 * c + 3] << 6;
+  }
+}
+
+void PackWordsBase3(const uint32_t* w, int64_t n, uint32_t* out) {
+  static_assert(kTernaryBase3Band == 86, "base-3 digit weights 1, 3, 9, 27, 86");
+  for (int64_t c = 0; c < n; ++c) {
+    out[c] = w[5 * c] + 3 * w[5 * c + 1] + 9 * w[5 * c + 2] + 27 * w[5 * c + 3] + 86 * w[5 * c + 4];
+  }
 }
 
 // Tables of the base-3 byte code, built from EncodeBase3 so the two cannot disagree. Every
@@ -145,22 +164,38 @@ void PackTernaryRows(const uint8_t* i2s, int64_t row_begin, int64_t row_end,
   if (row_begin < 0 || row_end > out->n || row_begin > row_end) {
     Fail("PackTernaryRows: rows [", row_begin, ", ", row_end, ") outside [0, ", out->n, ")");
   }
-  const int64_t k = out->k, r_tile = out->tile_rows;
+  const int64_t k = out->k, r_tile = out->tile_rows, n_chunks = out->n_chunks;
   const int block_k = TernaryBlockK(out->packing);
-  std::vector<uint8_t> codes(static_cast<size_t>(out->n_chunks) * block_k, 0);
-  for (int64_t row = row_begin; row < row_end; ++row) {
-    DecodeI2s(i2s, row * k, k, codes.data());  // codes past k stay 0 (padding)
-    uint8_t* dst = out->data.get() + (row / r_tile) * out->tile_bytes() + 4 * (row % r_tile);
-    for (int64_t s = 0; s < out->n_chunks; ++s, dst += 4 * r_tile) {
-      const uint8_t* c = codes.data() + s * block_k;
-      for (int p = 0; p < 4; ++p) {
-        if (out->packing == TernaryPacking::k2Bit) {
-          dst[p] = static_cast<uint8_t>(c[p] | c[4 + p] << 2 | c[8 + p] << 4 | c[12 + p] << 6);
-        } else {
-          const uint8_t digits[5] = {c[p], c[4 + p], c[8 + p], c[12 + p], c[16 + p]};
-          dst[p] = EncodeBase3(digits);
-        }
-      }
+  // A row's codes as little-endian words (byte p of word i is code 4i + p), so that one word sum
+  // packs four output bytes: PackWords2Bit / PackWordsBase3. Its packed words then go to the
+  // row's place in each chunk of its tile: 4 bytes every 4R. Stored straight into weight memory
+  // those are one cache miss each (fresh pages), so a tile whose rows are all in the range is
+  // assembled in `tile` (L1/L2-sized) and copied out whole; a tile shared with another range
+  // (another thread's) gets its rows' bytes only.
+  std::vector<uint32_t> words(static_cast<size_t>(n_chunks) * block_k / 4, 0);
+  std::vector<uint32_t> packed(static_cast<size_t>(n_chunks));
+  std::vector<uint8_t> tile(out->tile_bytes());
+  auto* codes = reinterpret_cast<uint8_t*>(words.data());
+  const auto pack_row = [&](int64_t row, uint8_t* tile_base) {
+    DecodeI2s(i2s, row * k, k, codes);  // codes past k stay 0 (padding)
+    if (out->packing == TernaryPacking::k2Bit) {
+      PackWords2Bit(words.data(), n_chunks, packed.data());
+    } else {
+      PackWordsBase3(words.data(), n_chunks, packed.data());
+    }
+    uint8_t* dst = tile_base + 4 * (row % r_tile);
+    for (int64_t c = 0; c < n_chunks; ++c) std::memcpy(dst + c * 4 * r_tile, &packed[c], 4);
+  };
+  for (int64_t row = row_begin; row < row_end;) {
+    const int64_t t = row / r_tile, tile_end = std::min((t + 1) * r_tile, out->n);
+    uint8_t* tile_out = out->data.get() + t * out->tile_bytes();
+    if (row == t * r_tile && tile_end <= row_end) {  // the whole tile (padding rows stay 0)
+      if (tile_end - row < r_tile) std::fill(tile.begin(), tile.end(), 0);
+      for (; row < tile_end; ++row) pack_row(row, tile.data());
+      std::memcpy(tile_out, tile.data(), tile.size());
+    } else {
+      for (const int64_t end = std::min(tile_end, row_end); row < end; ++row)
+        pack_row(row, tile_out);
     }
   }
 }
