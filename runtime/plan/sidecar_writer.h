@@ -5,8 +5,8 @@
 // fresh memory, and fresh memory is what a first start pays most for on a VM (the host backs
 // each new page when the guest first touches it: 1-2.5 s of system time for a gigabyte on the
 // Zen 4 VMs we bench on). But decode streams the weights every token, and through 4 KiB pages
-// that costs a TLB miss every 4 KiB. Filesystems with large folios (ext4 on Linux 6.16 and
-// later, xfs, tmpfs) give a written range a 2 MiB folio when one write covers a whole, aligned
+// that costs a TLB miss every 4 KiB. Filesystems with large folios (xfs since Linux 5.18, ext4
+// since 6.16) give a written range a 2 MiB folio when one write covers a whole, aligned
 // 2 MiB of the file, and the kernel then maps it with one page-table entry. So every write here
 // is a whole 2 MiB chunk at a 2 MiB offset, but the last. (The same gigabyte written by an
 // ofstream, a write per tensor, came back 24% in 2 MiB mappings; in chunks, 97%.)
