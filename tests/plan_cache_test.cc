@@ -205,12 +205,18 @@ TEST_F(PlanCache, StaleTemporaryFoldersOfOursGo) {
                       fs::file_time_type::clock::now() - std::chrono::hours(2));
   fs::create_directories(cache_ + "/.tmp-bbbbbb");
   std::ofstream(cache_ + "/.tmp-bbbbbb/model.plan") << "in progress";
+  // Killed while writing its sidecar: only the temporary file a rename would have finished.
+  fs::create_directories(cache_ + "/.tmp-dddddd");
+  std::ofstream(cache_ + "/.tmp-dddddd/model.plan.weights.tmp-123-456") << "half a sidecar";
+  fs::last_write_time(cache_ + "/.tmp-dddddd",
+                      fs::file_time_type::clock::now() - std::chrono::hours(2));
   fs::create_directories(cache_ + "/.tmp-cccccc");
   std::ofstream(cache_ + "/.tmp-cccccc/notes.txt") << "mine";
   fs::last_write_time(cache_ + "/.tmp-cccccc",
                       fs::file_time_type::clock::now() - std::chrono::hours(2));
   EXPECT_EQ(Cached(), want_);
   EXPECT_FALSE(fs::exists(cache_ + "/.tmp-aaaaaa"));
+  EXPECT_FALSE(fs::exists(cache_ + "/.tmp-dddddd"));
   EXPECT_TRUE(fs::exists(cache_ + "/.tmp-bbbbbb/model.plan"));
   EXPECT_TRUE(fs::exists(cache_ + "/.tmp-cccccc/notes.txt"));
 }

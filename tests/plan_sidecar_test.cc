@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -109,9 +110,11 @@ TEST(MappedSidecar, MapsTheWholeFileOnAHugePageBoundary) {
   ASSERT_EQ(side.size(), bytes.size());
   EXPECT_EQ(reinterpret_cast<uintptr_t>(side.data()) % (uintptr_t{2} << 20), 0u);
   EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), side.data()));
-  const size_t huge = side.PopulateAndCountHugePageBytes();
-  EXPECT_LE(huge, side.size());
-  EXPECT_EQ(huge % (size_t{2} << 20), 0u);  // whole 2 MiB pages, or none
+  // Three whole 2 MiB pieces to sample; what of them is in 2 MiB pages is the kernel's say.
+  const MappedSidecar::HugePageSample sample = side.SampleHugePages();
+  EXPECT_EQ(sample.sampled, 3 * SidecarWriter::kChunk);
+  EXPECT_LE(sample.huge, sample.sampled);
+  EXPECT_EQ(sample.huge % (size_t{2} << 20), 0u);  // whole 2 MiB pages, or none
   // Released pages read back from the page cache.
   side.Release(0, side.size());
   EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), side.data()));
@@ -128,7 +131,7 @@ TEST(MappedSidecar, RefusesWhatIsNotARegularFile) {
   std::ofstream(empty_path).close();
   const MappedSidecar empty(empty_path);
   EXPECT_EQ(empty.size(), 0u);
-  EXPECT_EQ(empty.PopulateAndCountHugePageBytes(), 0u);
+  EXPECT_EQ(empty.SampleHugePages().sampled, 0u);
 }
 
 TEST(FilePmdMappedBytes, ReadsTheFieldOfTheMappingThatStartsThere) {

@@ -60,15 +60,18 @@ std::string EntryKey(const std::string& model_path, const ModelOptions& o) {
 }
 
 // The number of files in folder `e` when it is a real folder holding nothing but a plan and
-// its sidecar (regular files); -1 for anything else.
-int PlanFilesIn(const fs::directory_entry& e) {
+// its sidecar (regular files), or with `unfinished`, also the temporary file a sidecar is
+// written to before it is renamed (runtime/plan/sidecar_writer.h); -1 for anything else.
+int PlanFilesIn(const fs::directory_entry& e, bool unfinished = false) {
   std::error_code ec;
   if (e.is_symlink(ec) || !e.is_directory(ec)) return -1;
+  const std::string sidecar = std::string(kPlanName) + ".weights";
   int files = 0;
   for (const fs::directory_entry& f : fs::directory_iterator(e.path(), ec)) {
     const std::string file = f.path().filename().string();
-    if ((file != kPlanName && file != std::string(kPlanName) + ".weights") ||
-        !f.is_regular_file(ec) || f.is_symlink(ec)) {
+    const bool ours = file == kPlanName || file == sidecar ||
+                      (unfinished && file.rfind(sidecar + ".tmp-", 0) == 0);
+    if (!ours || !f.is_regular_file(ec) || f.is_symlink(ec)) {
       return -1;
     }
     ++files;
@@ -86,10 +89,10 @@ bool IsEntry(const fs::directory_entry& e) {
 
 // True for a temporary folder of ours that no writer has touched for an hour: a background
 // writer that was killed (the machine went down) left it. Named as mkdtemp names ours, and
-// holding nothing but what an entry holds.
+// holding nothing but what an entry holds, or a sidecar not yet renamed into place.
 bool IsStaleTemporary(const fs::directory_entry& e) {
   const std::string name = e.path().filename().string();
-  if (name.size() != 11 || name.rfind(".tmp-", 0) != 0 || PlanFilesIn(e) < 0) return false;
+  if (name.size() != 11 || name.rfind(".tmp-", 0) != 0 || PlanFilesIn(e, true) < 0) return false;
   std::error_code ec;
   const auto when = fs::last_write_time(e.path(), ec);
   return !ec && fs::file_time_type::clock::now() - when > std::chrono::hours(1);

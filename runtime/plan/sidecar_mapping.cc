@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -76,18 +77,27 @@ void MappedSidecar::Release(size_t offset, size_t bytes) const {
   DropWholePages(data_ + offset, bytes);
 }
 
-size_t MappedSidecar::PopulateAndCountHugePageBytes() const {
-  if (data_ == nullptr) return 0;
-  if (::madvise(data_, size_, MADV_POPULATE_READ) != 0) return 0;
+MappedSidecar::HugePageSample MappedSidecar::SampleHugePages() const {
+  HugePageSample sample;
+  const size_t pages = size_ / kHugePage;
+  const size_t pieces = std::min<size_t>(pages, kHugePageSamples);
+  for (size_t i = 0; i < pieces; ++i) {
+    const size_t page = i * pages / pieces;
+    if (::madvise(data_ + page * kHugePage, kHugePage, MADV_POPULATE_READ) != 0) return {};
+    sample.sampled += kHugePage;
+  }
+  if (pieces == 0) return sample;
   std::ifstream in("/proc/self/smaps");
   std::stringstream text;
   text << in.rdbuf();
-  return FilePmdMappedBytes(text.str(), data_);
+  sample.huge = FilePmdMappedBytes(text.str(), data_);
+  return sample;
 }
 
 size_t FilePmdMappedBytes(const std::string& smaps, const void* start) {
   char header[32];
-  std::snprintf(header, sizeof header, "%" PRIxPTR "-", reinterpret_cast<uintptr_t>(start));
+  std::snprintf(header, sizeof header, "%08" PRIxPTR "-",  // as the kernel prints it
+                reinterpret_cast<uintptr_t>(start));
   std::istringstream lines(smaps);
   std::string line;
   bool in_mapping = false;

@@ -25,10 +25,16 @@ class MappedSidecar {
   size_t size() const { return size_; }
   // Drops the whole pages inside [offset, offset + bytes) once they have been copied.
   void Release(size_t offset, size_t bytes) const;
-  // Faults the whole file in (read from disk where the page cache lacks it) and returns how
-  // many of its bytes the kernel maps with 2 MiB entries (FilePmdMapped in /proc/self/smaps).
-  // 0 where the kernel cannot fault ahead (MADV_POPULATE_READ: Linux 5.14) or says nothing.
-  size_t PopulateAndCountHugePageBytes() const;
+  // Faults in (reading from disk where the page cache lacks them) up to kHugePageSamples whole,
+  // 2 MiB-aligned pieces spread over the file, and counts how many of their bytes the kernel
+  // maps with 2 MiB entries (FilePmdMapped in /proc/self/smaps). A sample, not the whole file:
+  // a sidecar that is then copied is not first mapped whole next to its copy. huge is 0 where
+  // the kernel cannot fault ahead (MADV_POPULATE_READ: Linux 5.14) or says nothing.
+  struct HugePageSample {
+    size_t sampled = 0, huge = 0;  // bytes
+  };
+  static constexpr int kHugePageSamples = 32;
+  HugePageSample SampleHugePages() const;
 
  private:
   std::string path_;  // the guard's message names it; must outlive the registration

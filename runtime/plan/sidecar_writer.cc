@@ -30,6 +30,7 @@ SidecarWriter::~SidecarWriter() {
 }
 
 uint64_t SidecarWriter::Append(const uint8_t* data, size_t bytes, size_t align) {
+  if (align == 0) Fail("SidecarWriter: alignment 0");
   const uint64_t at = offset_;
   Put(data, bytes);
   static constexpr uint8_t kZeros[256] = {};
