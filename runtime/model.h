@@ -29,10 +29,9 @@ class Schedule;
 // slower on a VM); copying into fresh huge-page memory makes the host back a gigabyte of new
 // pages first (seconds of start-up on a VM).
 enum class PlanWeights {
-  // In place where the kernel maps at least 3/4 of a sample of the sidecar with 2 MiB pages (its 2
-  // MiB
-  // folios in the page cache: sidecars written in 2 MiB chunks on filesystems with large
-  // folios, runtime/plan/sidecar_writer.h), else copied.
+  // In place where the kernel maps at least 3/4 of a sample of the sidecar with 2 MiB pages
+  // (its 2 MiB folios in the page cache: sidecars written in 2 MiB chunks on filesystems with
+  // large folios, runtime/plan/sidecar_writer.h), else copied.
   kAuto,
   kCopy,  // --mmap=false: copied into huge-page memory
   kMap,   // --mmap: run on the mapped sidecar in place, whatever its pages

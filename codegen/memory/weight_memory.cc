@@ -1,6 +1,7 @@
 #include "codegen/memory/weight_memory.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -10,34 +11,49 @@
 namespace bitjit::codegen {
 namespace {
 
-constexpr size_t kHugePage = size_t{2} << 20;
-
 // An anonymous mapping of `bytes`, started on a huge-page boundary (the kernel only backs
 // whole, aligned 2 MiB ranges with huge pages) and advised for them.
 std::shared_ptr<uint8_t[]> MapHugePageBlock(size_t bytes) {
   if (bytes == 0) bytes = 1;
   const size_t page = 4096;
   const size_t length = (bytes + page - 1) / page * page;
-  if (length < bytes || length > SIZE_MAX - kHugePage)
+  if (length < bytes || length > SIZE_MAX - kHugePageBytes)
     Fail("weight memory of ", bytes, " bytes is too large");
-  // Over-map by one huge page, then trim both ends so the block starts 2 MiB aligned.
-  void* raw = ::mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED)
+  void* start = MapAtHugePageBoundary(length, PROT_READ | PROT_WRITE, -1);
+  if (start == MAP_FAILED)
     Fail("out of memory mapping ", bytes, " bytes of weights: ", std::strerror(errno));
-  const auto base = reinterpret_cast<uintptr_t>(raw);
-  const uintptr_t start = (base + kHugePage - 1) / kHugePage * kHugePage;
-  if (start > base) ::munmap(raw, start - base);
-  const uintptr_t end = start + length;
-  const uintptr_t raw_end = base + length + kHugePage;
-  if (raw_end > end) ::munmap(reinterpret_cast<void*>(end), raw_end - end);
   // Advice only: on kernels without THP this fails and 4 KiB pages serve the same bytes.
-  ::madvise(reinterpret_cast<void*>(start), length, MADV_HUGEPAGE);
-  return std::shared_ptr<uint8_t[]>(reinterpret_cast<uint8_t*>(start),
+  ::madvise(start, length, MADV_HUGEPAGE);
+  return std::shared_ptr<uint8_t[]>(static_cast<uint8_t*>(start),
                                     [length](uint8_t* p) { ::munmap(p, length); });
 }
 
 }  // namespace
+
+void* MapAtHugePageBoundary(size_t length, int prot, int fd) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (length == 0 || length > SIZE_MAX - kHugePageBytes - page) {
+    errno = EINVAL;
+    return MAP_FAILED;
+  }
+  length = (length + page - 1) / page * page;
+  const size_t reserved = length + kHugePageBytes;
+  void* reserve = ::mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (reserve == MAP_FAILED) return MAP_FAILED;
+  const auto base = reinterpret_cast<uintptr_t>(reserve);
+  const uintptr_t start = (base + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  const int flags = MAP_PRIVATE | MAP_FIXED | (fd < 0 ? MAP_ANONYMOUS : 0);
+  if (::mmap(reinterpret_cast<void*>(start), length, prot, flags, fd, 0) == MAP_FAILED) {
+    const int e = errno;
+    ::munmap(reserve, reserved);
+    errno = e;
+    return MAP_FAILED;
+  }
+  if (start > base) ::munmap(reserve, start - base);
+  const uintptr_t end = start + length, reserve_end = base + reserved;
+  if (reserve_end > end) ::munmap(reinterpret_cast<void*>(end), reserve_end - end);
+  return reinterpret_cast<void*>(start);
+}
 
 WeightArena::WeightArena(size_t capacity)
     : block_(MapHugePageBlock(capacity)), capacity_(capacity) {}

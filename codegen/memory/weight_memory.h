@@ -21,6 +21,13 @@
 namespace bitjit::codegen {
 
 inline constexpr size_t kWeightAlign = 64;
+inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+
+// Maps `length` bytes (rounded up to whole pages) read/written as `prot` at a 2 MiB-aligned
+// address, where the kernel can back or map them with 2 MiB pages: anonymous memory (fd -1,
+// zero-filled) or the file `fd` from offset 0, private. Reserves one huge page more, maps over
+// its aligned start and gives both ends back. MAP_FAILED (errno set) when it cannot.
+void* MapAtHugePageBoundary(size_t length, int prot, int fd);
 
 class WeightArena {
  public:

@@ -19,6 +19,7 @@
 
 #include "ir/base/cache_dir.h"
 #include "ir/base/error.h"
+#include "runtime/plan/sidecar_writer.h"
 #include "runtime/tuning/tuning_cache.h"
 
 namespace bitjit {
@@ -69,8 +70,9 @@ int PlanFilesIn(const fs::directory_entry& e, bool unfinished = false) {
   int files = 0;
   for (const fs::directory_entry& f : fs::directory_iterator(e.path(), ec)) {
     const std::string file = f.path().filename().string();
-    const bool ours = file == kPlanName || file == sidecar ||
-                      (unfinished && file.rfind(sidecar + ".tmp-", 0) == 0);
+    const bool ours =
+        file == kPlanName || file == sidecar ||
+        (unfinished && file.rfind(plan::SidecarWriter::TemporaryPrefix(sidecar), 0) == 0);
     if (!ours || !f.is_regular_file(ec) || f.is_symlink(ec)) {
       return -1;
     }

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "codegen/memory/weight_memory.h"
 #include "frontend/gguf/mapped_file_faults.h"
 #include "ir/base/error.h"
 #include "ir/base/pages.h"
@@ -22,34 +23,6 @@
 #endif
 
 namespace bitjit::plan {
-namespace {
-
-constexpr size_t kHugePage = size_t{2} << 20;
-
-// Maps `size` bytes of `fd` at a 2 MiB-aligned address: reserves one huge page more than needed,
-// maps the file over the aligned start of it, and gives the rest back.
-void* MapAligned(int fd, size_t size) {
-  if (size > SIZE_MAX - kHugePage) return MAP_FAILED;
-  void* reserve = ::mmap(nullptr, size + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (reserve == MAP_FAILED) return MAP_FAILED;
-  const auto base = reinterpret_cast<uintptr_t>(reserve);
-  const uintptr_t start = (base + kHugePage - 1) / kHugePage * kHugePage;
-  void* map =
-      ::mmap(reinterpret_cast<void*>(start), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
-  if (map == MAP_FAILED) {
-    ::munmap(reserve, size + kHugePage);
-    return MAP_FAILED;
-  }
-  if (start > base) ::munmap(reserve, start - base);
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t end = (start + size + page - 1) / page * page,
-                  reserve_end = base + size + kHugePage;
-  if (reserve_end > end) ::munmap(reinterpret_cast<void*>(end), reserve_end - end);
-  return map;
-}
-
-}  // namespace
-
 MappedSidecar::MappedSidecar(const std::string& path) : path_(path) {
   // O_NONBLOCK: opening a FIFO put in the sidecar's place must not wait for a writer.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -60,7 +33,7 @@ MappedSidecar::MappedSidecar(const std::string& path) : path_(path) {
     Fail(path, " is not a regular file");
   }
   size_ = static_cast<size_t>(st.st_size);
-  void* map = size_ > 0 ? MapAligned(fd, size_) : nullptr;
+  void* map = size_ > 0 ? codegen::MapAtHugePageBoundary(size_, PROT_READ, fd) : nullptr;
   ::close(fd);
   if (map == MAP_FAILED) Fail("cannot map ", path);
   data_ = static_cast<uint8_t*>(map);
@@ -79,12 +52,14 @@ void MappedSidecar::Release(size_t offset, size_t bytes) const {
 
 MappedSidecar::HugePageSample MappedSidecar::SampleHugePages() const {
   HugePageSample sample;
-  const size_t pages = size_ / kHugePage;
+  const size_t pages = size_ / codegen::kHugePageBytes;
   const size_t pieces = std::min<size_t>(pages, kHugePageSamples);
   for (size_t i = 0; i < pieces; ++i) {
     const size_t page = i * pages / pieces;
-    if (::madvise(data_ + page * kHugePage, kHugePage, MADV_POPULATE_READ) != 0) return {};
-    sample.sampled += kHugePage;
+    if (::madvise(data_ + page * codegen::kHugePageBytes, codegen::kHugePageBytes,
+                  MADV_POPULATE_READ) != 0)
+      return {};
+    sample.sampled += codegen::kHugePageBytes;
   }
   if (pieces == 0) return sample;
   std::ifstream in("/proc/self/smaps");

@@ -16,7 +16,8 @@ SidecarWriter::SidecarWriter(const std::string& path)
     : path_(path), chunk_(std::make_unique<uint8_t[]>(kChunk)) {
   std::random_device random;
   for (int attempt = 0; fd_ < 0; ++attempt) {
-    temporary_ = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random());
+    temporary_ =
+        TemporaryPrefix(path) + std::to_string(::getpid()) + "-" + std::to_string(random());
     fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (fd_ < 0 && (errno != EEXIST || attempt >= 16))
       Fail("cannot write ", path, ": ", std::strerror(errno));

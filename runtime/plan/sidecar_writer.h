@@ -17,11 +17,15 @@
 #include <memory>
 #include <string>
 
+#include "codegen/memory/weight_memory.h"
+
 namespace bitjit::plan {
 
 class SidecarWriter {
  public:
-  static constexpr size_t kChunk = size_t{2} << 20;
+  static constexpr size_t kChunk = codegen::kHugePageBytes;
+  // The names the unfinished file of `path` gets start with this (plan_cache.cc knows them).
+  static std::string TemporaryPrefix(const std::string& path) { return path + ".tmp-"; }
 
   // Writes a new file beside `path` that Finish renames over it (the caller has checked that
   // it may: ir/base/output_path.h). Never in place: a process running on the old sidecar in
